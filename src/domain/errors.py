@@ -1,0 +1,65 @@
+"""Failure families: every error is classified once, here, as permanent or transient.
+
+The actor layer maps `PermanentFailure` to "dead-letter now, with a reason" and
+`TransientFailure` to "retry with backoff"; no raw library exception decides.
+"""
+
+
+class DomainError(Exception):
+    """Base of every error sfsync raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class PermanentFailure(DomainError):
+    """Retrying cannot help: bad input, unknown account, revoked access."""
+
+    code = "permanent"
+
+
+class TransientFailure(DomainError):
+    """Retrying later may help: timeouts, 5xx, lock contention."""
+
+    code = "transient"
+
+
+class InvalidMessage(PermanentFailure):
+    """A message that does not follow the contract (bad JSON, missing field, unknown version)."""
+
+    code = "invalid_message"
+
+
+class UnknownAccount(PermanentFailure):
+    code = "unknown_account"
+
+
+class InvalidAttributeName(PermanentFailure):
+    code = "invalid_attribute_name"
+
+
+class InvalidFieldName(PermanentFailure):
+    code = "invalid_field_name"
+
+
+class CoercionError(DomainError):
+    """A value that cannot be converted to or from a Salesforce field type (a per-record error)."""
+
+    code = "coercion_error"
+
+
+class QuotaExhausted(DomainError):
+    """The org's API quota (or our configured share of it) is used up: stop, resume later."""
+
+    code = "quota"
+
+
+class ReauthorizationRequired(PermanentFailure):
+    """The Salesforce refresh token was revoked or expired: a human must reconnect."""
+
+    code = "reauthorization_required"

@@ -1,0 +1,164 @@
+"""Value objects of the sync: Contacts as read from Salesforce, candidates as we keep them."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, NewType
+
+import attrs
+
+AccountId = NewType("AccountId", str)
+SalesforceId = NewType("SalesforceId", str)
+
+# Fields every direct-API read selects (product page), before mapped attributes.
+BASE_FIELDS = ("Id", "Email", "FirstName", "LastName", "Name", "IsDeleted")
+CURSOR_FIELD = "SystemModstamp"
+
+
+class FieldType(enum.StrEnum):
+    """Salesforce describe `type` values sfsync understands."""
+
+    ID = "id"
+    REFERENCE = "reference"
+    STRING = "string"
+    TEXTAREA = "textarea"
+    EMAIL = "email"
+    PHONE = "phone"
+    URL = "url"
+    PICKLIST = "picklist"
+    COMBOBOX = "combobox"
+    MULTIPICKLIST = "multipicklist"
+    BOOLEAN = "boolean"
+    INT = "int"
+    LONG = "long"
+    DOUBLE = "double"
+    CURRENCY = "currency"
+    PERCENT = "percent"
+    DATE = "date"
+    DATETIME = "datetime"
+    TIME = "time"
+    ADDRESS = "address"
+    LOCATION = "location"
+    BASE64 = "base64"
+    ANYTYPE = "anyType"
+
+
+COMPOUND_TYPES = frozenset({FieldType.ADDRESS, FieldType.LOCATION})
+
+
+@attrs.frozen
+class FieldInfo:
+    """One Contact field as the org's describe reports it (for the running user)."""
+
+    name: str
+    type: FieldType
+    updateable: bool = False
+    nillable: bool = True
+    custom: bool = False
+    compound_field_name: str | None = None
+    picklist_values: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ContactSchema:
+    """The Contact describe: fields by exact API name."""
+
+    fields: Mapping[str, FieldInfo]
+
+    def get(self, name: str) -> FieldInfo | None:
+        return self.fields.get(name)
+
+    def components_of(self, compound: str) -> tuple[str, ...]:
+        """Names of the fields that make up a compound field such as MailingAddress."""
+        return tuple(f.name for f in self.fields.values() if f.compound_field_name == compound)
+
+
+@attrs.frozen
+class SyncCursor:
+    """Incremental-import watermark: the last (SystemModstamp, Id) committed."""
+
+    modstamp: datetime
+    contact_id: SalesforceId
+
+
+@attrs.frozen
+class Contact:
+    """A Salesforce Contact as read: base fields typed, every other selected field raw.
+
+    `fields` holds the wire values (JSON from REST, strings from Bulk CSV) keyed by API
+    name; the attribute mapping coerces them by the describe type.
+    """
+
+    id: SalesforceId
+    email: str | None
+    first_name: str | None = None
+    last_name: str | None = None
+    name: str | None = None
+    is_deleted: bool = False
+    system_modstamp: datetime | None = None
+    fields: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+class DuplicatePolicy(enum.StrEnum):
+    NEWEST = "newest"  # most recently modified Contact wins (default)
+    OLDEST = "oldest"  # the Contact linked first keeps the candidate
+    REVIEW = "review"  # hold both for a human
+
+
+class DeletionBehaviour(enum.StrEnum):
+    KEEP = "keep"  # today's behaviour: the candidate stays as it is
+    DELETE = "delete"  # remove the candidate and its personal data
+    UNSUBSCRIBE = "unsubscribe"  # keep, but mark opted out
+
+
+@attrs.frozen
+class AttributeMapping:
+    """A candidate attribute whose value is read from one Contact field."""
+
+    name: str  # snake_case attribute name, e.g. favorite_color_c
+    field: str  # exact Salesforce API name, e.g. Favorite_Color__c
+
+
+@attrs.frozen
+class AccountSettings:
+    """Per-account sync settings (the product page's connect screen, and a few more)."""
+
+    account_id: AccountId
+    only_import_tagged: bool = False
+    import_flag_field: str = "gq_import__c"
+    deletion_field: str | None = "is_deleted__c"
+    deletion_behaviour: DeletionBehaviour = DeletionBehaviour.KEEP
+    direct_api: bool = True
+    push_enabled: bool = False
+    signup_flag_enabled: bool = True
+    duplicate_policy: DuplicatePolicy = DuplicatePolicy.NEWEST
+    unsubscribe_field: str = "HasOptedOutOfEmail"
+    quota_share: float = 0.5  # never spend more than this share of the org's daily API calls
+
+
+@attrs.frozen
+class Candidate:
+    """A participant in the research database. Personal data lives here."""
+
+    id: str
+    account_id: AccountId
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    name: str | None = None
+    salesforce_id: SalesforceId | None = None
+    source_modstamp: datetime | None = None
+    attributes: Mapping[str, Any] = attrs.field(factory=dict)
+    unsubscribed: bool = False
+    needs_review: bool = False
+
+    @property
+    def email_key(self) -> str:
+        return normalize_email(self.email)
+
+
+def normalize_email(email: str) -> str:
+    """The case-insensitive key two emails are compared by."""
+    return email.strip().lower()

@@ -1,0 +1,205 @@
+"""Ports: what the services need from the outside world, typed with domain types only.
+
+Adapters satisfy these structurally (no inheritance); each has an in-memory fake in
+tests/fakes.py that passes the same contract tests as the real adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+
+from sfsync.domain.model import (
+    AccountId,
+    AccountSettings,
+    AttributeMapping,
+    Candidate,
+    Contact,
+    ContactSchema,
+    SalesforceId,
+    SyncCursor,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+# --- Salesforce -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ContactQuery:
+    """What to read; the adapter turns it into escaped SOQL (or a Bulk job)."""
+
+    fields: tuple[str, ...]
+    modified_after: SyncCursor | None = None  # rows with (SystemModstamp, Id) > cursor
+    flag_field: str | None = None  # only rows whose boolean flag is true
+    ids: tuple[SalesforceId, ...] | None = None
+    include_deleted: bool = False  # queryAll: recycle-bin rows with IsDeleted = true
+
+
+@attrs.frozen
+class ContactRead:
+    """A streaming read: `expected` is what Salesforce announced, `batches` yields pages."""
+
+    expected: int | None
+    batches: Iterator[Sequence[Contact]]
+
+
+@attrs.frozen
+class DeletedContacts:
+    ids: tuple[SalesforceId, ...]
+    latest_date_covered: datetime
+
+
+@attrs.frozen
+class ContactUpdate:
+    contact_id: SalesforceId
+    values: Mapping[str, Any]  # API name -> wire value
+
+
+@attrs.frozen
+class WriteResult:
+    contact_id: SalesforceId
+    ok: bool
+    error_code: str | None = None
+    message: str | None = None
+    fields: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ApiUsage:
+    used: int
+    limit: int
+
+
+class SalesforceGateway(Protocol):
+    """One connected org, seen through the Contact object."""
+
+    def describe_contact(self) -> ContactSchema: ...
+
+    def read_contacts(self, query: ContactQuery) -> ContactRead: ...
+
+    def get_contact(self, contact_id: SalesforceId, fields: Sequence[str]) -> Contact | None: ...
+
+    def deleted_contacts(self, start: datetime, end: datetime) -> DeletedContacts: ...
+
+    def find_contact_ids_by_email(self, email: str) -> list[SalesforceId]: ...
+
+    def update_contacts(self, updates: Sequence[ContactUpdate]) -> list[WriteResult]: ...
+
+    def api_usage(self) -> ApiUsage | None: ...
+
+
+# --- Storage ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class SalesforceConnection:
+    """An account's OAuth connection. Tokens are plain here; the store encrypts them."""
+
+    account_id: AccountId
+    instance_url: str
+    login_url: str
+    access_token: str
+    refresh_token: str | None
+    issued_at: datetime | None = None
+    needs_reauth: bool = False
+
+
+class CandidateStore(Protocol):
+    def get(self, account_id: AccountId, candidate_id: str) -> Candidate | None: ...
+
+    def get_by_email(self, account_id: AccountId, email: str) -> Candidate | None: ...
+
+    def get_by_salesforce_id(
+        self, account_id: AccountId, contact_id: SalesforceId
+    ) -> Candidate | None: ...
+
+    def add(self, candidate: Candidate) -> None: ...
+
+    def update(self, candidate: Candidate) -> None: ...
+
+    def delete(self, account_id: AccountId, candidate_id: str) -> bool: ...
+
+    def count(self, account_id: AccountId) -> int: ...
+
+
+class AccountStore(Protocol):
+    def get_settings(self, account_id: AccountId) -> AccountSettings | None: ...
+
+    def save_settings(self, settings: AccountSettings) -> None: ...
+
+    def mappings(self, account_id: AccountId) -> list[AttributeMapping]: ...
+
+    def save_mapping(self, account_id: AccountId, mapping: AttributeMapping) -> None: ...
+
+
+class ConnectionStore(Protocol):
+    def get(self, account_id: AccountId) -> SalesforceConnection | None: ...
+
+    def save(self, connection: SalesforceConnection) -> None: ...
+
+    def mark_needs_reauth(self, account_id: AccountId) -> None: ...
+
+
+@attrs.frozen
+class RunRecord:
+    id: str
+    account_id: AccountId
+    request_id: str | None
+    scope: str
+    status: str  # queued, running, succeeded, partial, failed, quota
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    processed: int = 0
+    expected: int | None = None
+    counts: Mapping[str, Any] = attrs.field(factory=dict)
+    errors: tuple[Mapping[str, Any], ...] = ()
+    fields_read: tuple[str, ...] = ()
+
+
+class SyncRunStore(Protocol):
+    def start(self, run: RunRecord) -> None: ...
+
+    def progress(self, run_id: str, processed: int, expected: int | None) -> None: ...
+
+    def finish(self, run: RunRecord) -> None: ...
+
+    def get(self, run_id: str) -> RunRecord | None: ...
+
+    def cursor(self, account_id: AccountId) -> SyncCursor | None: ...
+
+    def save_cursor(self, account_id: AccountId, cursor: SyncCursor) -> None: ...
+
+
+class ProcessedMessages(Protocol):
+    def claim(self, message_id: str) -> bool:
+        """Record the id; False when it was already processed (a redelivery)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """A transaction over the stores; leaving the block without commit() rolls back."""
+
+    candidates: CandidateStore
+    accounts: AccountStore
+    connections: ConnectionStore
+    runs: SyncRunStore
+    messages: ProcessedMessages
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, event_type: str, payload: Mapping[str, Any]) -> None: ...

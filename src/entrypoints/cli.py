@@ -1,0 +1,70 @@
+"""The `sfsync` command line: one entry point for ops, the demo and the worker."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from sfsync.domain.errors import DomainError
+from sfsync.entrypoints.settings import ConfigError, Settings
+
+
+def load_settings() -> Settings:
+    return Settings.from_env(os.environ)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sfsync")
+def cli() -> None:
+    """sfsync: keep research candidates and a Salesforce org in sync."""
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations (safe to run again: a no-op when up to date)."""
+    from sfsync.adapters.postgres.createdb import ensure_database
+    from sfsync.adapters.postgres.migrate import migrate as apply
+
+    settings = load_settings()
+    if ensure_database(settings.database_url):
+        click.echo("created the database")
+    applied = apply(settings.database_url)
+    click.echo(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+
+
+@cli.command()
+def health() -> None:
+    """Check that Postgres and RabbitMQ answer and the schema is current."""
+    from sfsync.entrypoints.health import check_all
+
+    for line in check_all(load_settings()):
+        click.echo(line)
+
+
+def _register_optional() -> None:
+    """Commands that live in their own modules."""
+    from sfsync.entrypoints.emulator import emulator
+
+    cli.add_command(emulator)
+
+
+_register_optional()
+
+
+def main() -> None:
+    """Run the CLI; expected failures become one clear line and a non-zero exit."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except ConfigError as err:
+        click.echo(f"configuration error: {err}", err=True)
+        sys.exit(2)
+    except DomainError as err:
+        click.echo(f"error ({err.code}): {err.message}", err=True)
+        sys.exit(1)

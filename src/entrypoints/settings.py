@@ -1,0 +1,102 @@
+"""Configuration from environment variables (12-factor), read once at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/sfsync"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+LOG_FORMATS = ("auto", "json", "console")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class ConfigError(Exception):
+    """An environment variable is missing or invalid; the message names it."""
+
+
+@attrs.frozen
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    amqp_url: str = DEFAULT_AMQP_URL
+    encryption_keys: tuple[str, ...] = ()
+    log_format: str = "auto"
+    log_level: str = "info"
+    queue_prefix: str = ""
+    salesforce_api_version: str = "62.0"
+    bulk_threshold: int = 50_000
+    worker_threads: int = 4
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from `environ`; raise ConfigError naming the first bad variable."""
+        return cls(
+            database_url=_url(environ, "DATABASE_URL", DEFAULT_DATABASE_URL, ("postgres",)),
+            amqp_url=_url(environ, "AMQP_URL", DEFAULT_AMQP_URL, ("amqp",)),
+            encryption_keys=_keys(environ),
+            log_format=_choice(environ, "SFSYNC_LOG_FORMAT", "auto", LOG_FORMATS),
+            log_level=_choice(environ, "SFSYNC_LOG_LEVEL", "info", LOG_LEVELS),
+            queue_prefix=_name(environ, "SFSYNC_QUEUE_PREFIX", ""),
+            salesforce_api_version=_api_version(environ),
+            bulk_threshold=_int(environ, "SFSYNC_BULK_THRESHOLD", 50_000, minimum=1),
+            worker_threads=_int(environ, "SFSYNC_WORKER_THREADS", 4, minimum=1),
+        )
+
+
+def _url(environ: Mapping[str, str], var: str, default: str, schemes: tuple[str, ...]) -> str:
+    value = environ.get(var, default).strip()
+    if not value.startswith(schemes) or "://" not in value:
+        raise ConfigError(f"{var} must be a URL starting with {' or '.join(schemes)}://")
+    return value
+
+
+def _keys(environ: Mapping[str, str]) -> tuple[str, ...]:
+    from cryptography.fernet import Fernet
+
+    raw = environ.get("SFSYNC_ENCRYPTION_KEYS", "").strip()
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    for key in keys:
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                "SFSYNC_ENCRYPTION_KEYS must be comma-separated Fernet keys "
+                "(32 url-safe base64-encoded bytes each)"
+            ) from None
+    return keys
+
+
+def _choice(environ: Mapping[str, str], var: str, default: str, choices: tuple[str, ...]) -> str:
+    value = environ.get(var, default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{var} must be one of {', '.join(choices)}")
+    return value
+
+
+def _name(environ: Mapping[str, str], var: str, default: str) -> str:
+    value = environ.get(var, default).strip()
+    if value and not value.replace("_", "").replace("-", "").isalnum():
+        raise ConfigError(f"{var} may only hold letters, digits, '-' and '_'")
+    return value
+
+
+def _int(environ: Mapping[str, str], var: str, default: int, *, minimum: int) -> int:
+    raw = environ.get(var)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{var} must be a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{var} must be at least {minimum}")
+    return value
+
+
+def _api_version(environ: Mapping[str, str]) -> str:
+    value = environ.get("SFSYNC_SALESFORCE_API_VERSION", "62.0").strip()
+    major, dot, minor = value.partition(".")
+    if not (major.isdigit() and dot and minor == "0" and 31 <= int(major) <= 99):
+        raise ConfigError("SFSYNC_SALESFORCE_API_VERSION must look like 62.0 (31.0 or newer)")
+    return value

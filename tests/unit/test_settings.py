@@ -1,0 +1,43 @@
+import pytest
+from cryptography.fernet import Fernet
+
+from sfsync.entrypoints.settings import ConfigError, Settings
+
+
+def test_defaults_point_at_local_services():
+    settings = Settings.from_env({})
+    assert settings.database_url.startswith("postgresql://postgres@127.0.0.1:5432/")
+    assert settings.amqp_url == "amqp://guest:guest@127.0.0.1:5672/%2F"
+    assert settings.encryption_keys == ()
+
+
+def test_keys_are_split_and_kept_in_order():
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings = Settings.from_env({"SFSYNC_ENCRYPTION_KEYS": f"{first}, {second}"})
+    assert settings.encryption_keys == (first, second)
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("DATABASE_URL", "mysql://x"),
+        ("AMQP_URL", "http://rabbit"),
+        ("SFSYNC_ENCRYPTION_KEYS", "not-a-key"),
+        ("SFSYNC_LOG_FORMAT", "xml"),
+        ("SFSYNC_LOG_LEVEL", "loud"),
+        ("SFSYNC_QUEUE_PREFIX", "bad prefix!"),
+        ("SFSYNC_SALESFORCE_API_VERSION", "62"),
+        ("SFSYNC_SALESFORCE_API_VERSION", "25.0"),
+        ("SFSYNC_BULK_THRESHOLD", "many"),
+        ("SFSYNC_WORKER_THREADS", "0"),
+    ],
+)
+def test_invalid_value_names_the_variable(var, value):
+    with pytest.raises(ConfigError, match=var):
+        Settings.from_env({var: value})
+
+
+def test_error_never_echoes_a_secret_value():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"SFSYNC_ENCRYPTION_KEYS": "hunter2-secret"})
+    assert "hunter2" not in str(info.value)
