@@ -63,3 +63,9 @@ class ReauthorizationRequired(PermanentFailure):
     """The Salesforce refresh token was revoked or expired: a human must reconnect."""
 
     code = "reauthorization_required"
+
+
+class Conflict(PermanentFailure):
+    """A write that breaks a uniqueness rule (same email or Contact Id twice in an account)."""
+
+    code = "conflict"

@@ -7,6 +7,7 @@ tests/fakes.py that passes the same contract tests as the real adapter.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -128,6 +129,18 @@ class CandidateStore(Protocol):
 
     def count(self, account_id: AccountId) -> int: ...
 
+    def find_for_contacts(
+        self, account_id: AccountId, contact_ids: Sequence[str], email_keys: Sequence[str]
+    ) -> list[Candidate]:
+        """Every candidate linked to one of `contact_ids` or holding one of `email_keys`."""
+        ...
+
+    def apply_changes(
+        self, account_id: AccountId, upserts: Sequence[Candidate], deletes: Sequence[str]
+    ) -> None:
+        """Write a page in bulk: delete by id, then insert or update whole rows by id."""
+        ...
+
 
 class AccountStore(Protocol):
     def get_settings(self, account_id: AccountId) -> AccountSettings | None: ...
@@ -172,6 +185,8 @@ class SyncRunStore(Protocol):
 
     def get(self, run_id: str) -> RunRecord | None: ...
 
+    def find_by_request(self, account_id: AccountId, request_id: str) -> RunRecord | None: ...
+
     def cursor(self, account_id: AccountId) -> SyncCursor | None: ...
 
     def save_cursor(self, account_id: AccountId, cursor: SyncCursor) -> None: ...
@@ -199,6 +214,24 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+class AccountLocks(Protocol):
+    """One sync per account at a time, across worker processes."""
+
+    def hold(self, account_id: AccountId) -> AbstractContextManager[bool]:
+        """Enter to try the lock: True when this caller holds it until the block ends."""
+        ...
+
+
+class GatewayFactory(Protocol):
+    """Opens the gateway for one account's connection (tokens refreshed and persisted)."""
+
+    def open(
+        self, connection: SalesforceConnection, settings: AccountSettings
+    ) -> AbstractContextManager[SalesforceGateway]:
+        """Enter for a gateway; it is closed when the block ends."""
+        ...
 
 
 class EventPublisher(Protocol):

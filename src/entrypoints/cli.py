@@ -6,7 +6,6 @@ import os
 import sys
 
 import click
-
 from sfsync.domain.errors import DomainError
 from sfsync.entrypoints.settings import ConfigError, Settings
 
@@ -31,7 +30,9 @@ def migrate() -> None:
     if ensure_database(settings.database_url):
         click.echo("created the database")
     applied = apply(settings.database_url)
-    click.echo(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    click.echo(
+        f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else "")
+    )
 
 
 @cli.command()
@@ -45,9 +46,11 @@ def health() -> None:
 
 def _register_optional() -> None:
     """Commands that live in their own modules."""
+    from sfsync.entrypoints.commands import COMMANDS
     from sfsync.entrypoints.emulator import emulator
 
-    cli.add_command(emulator)
+    for command in (*COMMANDS, emulator):
+        cli.add_command(command)
 
 
 _register_optional()

@@ -1,0 +1,120 @@
+"""Candidates in Postgres: one row each, unique per account by email key and Contact Id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from sfsync.adapters.postgres import candidate_pages
+from sfsync.adapters.postgres.session import Session
+from sfsync.domain.errors import PermanentFailure
+from sfsync.domain.mapping import attribute_to_json
+from sfsync.domain.model import AccountId, Candidate, SalesforceId, normalize_email
+
+_COLUMNS = (
+    "id, account_id, email, first_name, last_name, name, salesforce_id,"
+    " source_modstamp, attributes, unsubscribed, needs_review"
+)
+_MUTABLE = (
+    "email, email_key, first_name, last_name, name, salesforce_id, source_modstamp,"
+    " attributes, unsubscribed, needs_review"
+)
+
+
+class PsycopgCandidates:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, account_id: AccountId, candidate_id: str) -> Candidate | None:
+        return self._one("id = %s", account_id, candidate_id)
+
+    def get_by_email(self, account_id: AccountId, email: str) -> Candidate | None:
+        return self._one("email_key = %s", account_id, normalize_email(email))
+
+    def get_by_salesforce_id(
+        self, account_id: AccountId, contact_id: SalesforceId
+    ) -> Candidate | None:
+        return self._one("salesforce_id = %s", account_id, contact_id)
+
+    def add(self, candidate: Candidate) -> None:
+        self._session.write(
+            f"INSERT INTO candidates (id, account_id, {_MUTABLE}) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (candidate.id, candidate.account_id, *_mutable_values(candidate)),
+        )
+
+    def update(self, candidate: Candidate) -> None:
+        updated = self._session.write(
+            f"UPDATE candidates SET ({_MUTABLE}, updated_at)"
+            " = (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+            " WHERE account_id = %s AND id = %s",
+            (*_mutable_values(candidate), candidate.account_id, candidate.id),
+        )
+        if updated == 0:
+            raise PermanentFailure("candidate not found", code="not_found")
+
+    def delete(self, account_id: AccountId, candidate_id: str) -> bool:
+        deleted = self._session.write(
+            "DELETE FROM candidates WHERE account_id = %s AND id = %s",
+            (account_id, candidate_id),
+        )
+        return deleted > 0
+
+    def count(self, account_id: AccountId) -> int:
+        row = self._session.fetchone(
+            "SELECT count(*) FROM candidates WHERE account_id = %s", (account_id,)
+        )
+        return row[0] if row else 0
+
+    def find_for_contacts(
+        self, account_id: AccountId, contact_ids: Sequence[str], email_keys: Sequence[str]
+    ) -> list[Candidate]:
+        rows = candidate_pages.find_for_contacts(self._session, account_id, contact_ids, email_keys)
+        return [_candidate(row) for row in rows]
+
+    def apply_changes(
+        self, account_id: AccountId, upserts: Sequence[Candidate], deletes: Sequence[str]
+    ) -> None:
+        candidate_pages.apply_changes(self._session, account_id, upserts, deletes)
+
+    def _one(self, condition: str, account_id: AccountId, value: str) -> Candidate | None:
+        row = self._session.fetchone(
+            f"SELECT {_COLUMNS} FROM candidates WHERE account_id = %s AND {condition}",
+            (account_id, value),
+        )
+        return _candidate(row) if row else None
+
+
+def _mutable_values(candidate: Candidate) -> tuple[Any, ...]:
+    """Column values in `_MUTABLE` order."""
+    return (
+        candidate.email,
+        candidate.email_key,
+        candidate.first_name,
+        candidate.last_name,
+        candidate.name,
+        candidate.salesforce_id,
+        candidate.source_modstamp,
+        Jsonb({name: attribute_to_json(value) for name, value in candidate.attributes.items()}),
+        candidate.unsubscribed,
+        candidate.needs_review,
+    )
+
+
+def _candidate(row: tuple[Any, ...]) -> Candidate:
+    (id_, account_id, email, first, last, name, sf_id, modstamp, attributes, unsub, review) = row
+    return Candidate(
+        id=id_,
+        account_id=AccountId(account_id),
+        email=email,
+        first_name=first,
+        last_name=last,
+        name=name,
+        salesforce_id=SalesforceId(sf_id) if sf_id else None,
+        source_modstamp=modstamp,
+        attributes=attributes,
+        unsubscribed=unsub,
+        needs_review=review,
+    )

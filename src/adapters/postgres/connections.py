@@ -1,0 +1,62 @@
+"""The Salesforce connection of each account; tokens are encrypted before they are written."""
+
+from __future__ import annotations
+
+from sfsync.adapters.postgres.crypto import TokenCipher
+from sfsync.adapters.postgres.session import Session
+from sfsync.domain.model import AccountId
+from sfsync.domain.ports import SalesforceConnection
+
+
+class PsycopgConnections:
+    def __init__(self, session: Session, cipher: TokenCipher) -> None:
+        self._session = session
+        self._cipher = cipher
+
+    def get(self, account_id: AccountId) -> SalesforceConnection | None:
+        row = self._session.fetchone(
+            "SELECT instance_url, login_url, access_token_enc, refresh_token_enc, issued_at,"
+            " needs_reauth FROM salesforce_connections WHERE account_id = %s",
+            (account_id,),
+        )
+        if row is None:
+            return None
+        instance_url, login_url, access_enc, refresh_enc, issued_at, needs_reauth = row
+        return SalesforceConnection(
+            account_id=account_id,
+            instance_url=instance_url,
+            login_url=login_url,
+            access_token=self._cipher.decrypt(access_enc),
+            refresh_token=self._cipher.decrypt(refresh_enc) if refresh_enc is not None else None,
+            issued_at=issued_at,
+            needs_reauth=needs_reauth,
+        )
+
+    def save(self, connection: SalesforceConnection) -> None:
+        refresh = connection.refresh_token
+        self._session.write(
+            "INSERT INTO salesforce_connections (account_id, instance_url, login_url,"
+            " access_token_enc, refresh_token_enc, issued_at, needs_reauth)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (account_id) DO UPDATE SET instance_url = EXCLUDED.instance_url,"
+            " login_url = EXCLUDED.login_url, access_token_enc = EXCLUDED.access_token_enc,"
+            " refresh_token_enc = EXCLUDED.refresh_token_enc, issued_at = EXCLUDED.issued_at,"
+            " needs_reauth = EXCLUDED.needs_reauth, updated_at = now()",
+            (
+                connection.account_id,
+                connection.instance_url,
+                connection.login_url,
+                self._cipher.encrypt(connection.access_token),
+                self._cipher.encrypt(refresh) if refresh is not None else None,
+                connection.issued_at,
+                connection.needs_reauth,
+            ),
+        )
+
+    def mark_needs_reauth(self, account_id: AccountId) -> None:
+        """Flag the connection for a human to reconnect; no-op without a connection."""
+        self._session.write(
+            "UPDATE salesforce_connections SET needs_reauth = true, updated_at = now()"
+            " WHERE account_id = %s",
+            (account_id,),
+        )

@@ -1,0 +1,39 @@
+"""The durable record of dead-lettered messages (RabbitMQ's XQ forgets after 7 days)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from sfsync.adapters.postgres.failures import translated
+
+
+class PsycopgDeadLetters:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with translated(), self._pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO dead_letters (queue, actor, message_id, reason, body)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (
+                    entry["queue"],
+                    entry["actor"],
+                    entry["message_id"],
+                    entry["reason"],
+                    Jsonb(entry["body"]),
+                ),
+            )
+
+    def list(self, limit: int = 50) -> list[dict[str, Any]]:
+        with translated(), self._pool.connection() as conn:
+            cur = conn.execute(
+                "SELECT id, queue, actor, message_id, reason, created_at, replayed_at"
+                " FROM dead_letters ORDER BY id DESC LIMIT %s",
+                (limit,),
+            )
+            names = [c.name for c in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

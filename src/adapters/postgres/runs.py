@@ -1,0 +1,107 @@
+"""Sync runs (progress and report) and each account's incremental-import cursor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from sfsync.adapters.postgres.session import Session
+from sfsync.domain.errors import PermanentFailure
+from sfsync.domain.model import AccountId, SalesforceId, SyncCursor
+from sfsync.domain.ports import RunRecord
+
+_COLUMNS = (
+    "id, account_id, request_id, scope, status, started_at, finished_at, processed,"
+    " expected, counts, errors, fields_read"
+)
+
+
+class PsycopgRuns:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def start(self, run: RunRecord) -> None:
+        self._session.write(
+            f"INSERT INTO sync_runs ({_COLUMNS}) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (run.id, run.account_id, run.request_id, run.scope, *_outcome(run)),
+        )
+
+    def progress(self, run_id: str, processed: int, expected: int | None) -> None:
+        self._changed(
+            "UPDATE sync_runs SET processed = %s, expected = %s WHERE id = %s",
+            (processed, expected, run_id),
+        )
+
+    def finish(self, run: RunRecord) -> None:
+        self._changed(
+            "UPDATE sync_runs SET status = %s, started_at = %s, finished_at = %s,"
+            " processed = %s, expected = %s, counts = %s, errors = %s, fields_read = %s"
+            " WHERE id = %s",
+            (*_outcome(run), run.id),
+        )
+
+    def get(self, run_id: str) -> RunRecord | None:
+        row = self._session.fetchone(f"SELECT {_COLUMNS} FROM sync_runs WHERE id = %s", (run_id,))
+        return _record(row) if row else None
+
+    def find_by_request(self, account_id: AccountId, request_id: str) -> RunRecord | None:
+        row = self._session.fetchone(
+            f"SELECT {_COLUMNS} FROM sync_runs WHERE account_id = %s AND request_id = %s",
+            (account_id, request_id),
+        )
+        return _record(row) if row else None
+
+    def cursor(self, account_id: AccountId) -> SyncCursor | None:
+        row = self._session.fetchone(
+            "SELECT cursor_modstamp, cursor_contact_id FROM sync_state WHERE account_id = %s",
+            (account_id,),
+        )
+        return SyncCursor(modstamp=row[0], contact_id=SalesforceId(row[1])) if row else None
+
+    def save_cursor(self, account_id: AccountId, cursor: SyncCursor) -> None:
+        self._session.write(
+            "INSERT INTO sync_state (account_id, cursor_modstamp, cursor_contact_id)"
+            " VALUES (%s, %s, %s) ON CONFLICT (account_id) DO UPDATE SET"
+            " cursor_modstamp = EXCLUDED.cursor_modstamp,"
+            " cursor_contact_id = EXCLUDED.cursor_contact_id, updated_at = now()",
+            (account_id, cursor.modstamp, cursor.contact_id),
+        )
+
+    def _changed(self, query: str, params: tuple[Any, ...]) -> None:
+        if self._session.write(query, params) == 0:
+            raise PermanentFailure("sync run not found", code="not_found")
+
+
+def _outcome(run: RunRecord) -> tuple[Any, ...]:
+    """status .. fields_read, in `_COLUMNS` order."""
+    return (
+        run.status,
+        run.started_at,
+        run.finished_at,
+        run.processed,
+        run.expected,
+        Jsonb(dict(run.counts)),
+        Jsonb([dict(error) for error in run.errors]),
+        list(run.fields_read),
+    )
+
+
+def _record(row: tuple[Any, ...]) -> RunRecord:
+    id_, account_id, request_id, scope, status, started, finished, *rest = row
+    processed, expected, counts, errors, fields_read = rest
+    return RunRecord(
+        id=id_,
+        account_id=AccountId(account_id),
+        request_id=request_id,
+        scope=scope,
+        status=status,
+        started_at=started,
+        finished_at=finished,
+        processed=processed,
+        expected=expected,
+        counts=counts,
+        errors=tuple(errors),
+        fields_read=tuple(fields_read),
+    )

@@ -1,0 +1,49 @@
+"""The connection of an open unit of work, with the statement helpers the stores use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from sfsync.adapters.postgres.failures import translated
+
+
+class Session:
+    """The connection of an open unit of work, with statement helpers for the stores."""
+
+    def __init__(self) -> None:
+        self.conn: psycopg.Connection[Any] | None = None
+
+    def connection(self) -> psycopg.Connection[Any]:
+        if self.conn is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return self.conn
+
+    def fetchone(self, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        with translated():
+            return self.connection().execute(query, params).fetchone()
+
+    def fetchall(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with translated():
+            return self.connection().execute(query, params).fetchall()
+
+    def write(self, query: str, params: tuple[Any, ...]) -> int:
+        """Run one write in a savepoint, so a refused write leaves the transaction usable."""
+        with translated(), self._savepoint() as conn:
+            return conn.execute(query, params).rowcount
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[psycopg.Connection[Any]]:
+        conn = self.connection()
+        conn.execute("SAVEPOINT sfsync_write")
+        try:
+            yield conn
+        except psycopg.Error:
+            if conn.info.transaction_status == TransactionStatus.INERROR:
+                conn.execute("ROLLBACK TO SAVEPOINT sfsync_write")
+            raise
+        conn.execute("RELEASE SAVEPOINT sfsync_write")

@@ -1,0 +1,1 @@
+"""RabbitMQ adapters: the contract encoder, the broker, the event publisher."""

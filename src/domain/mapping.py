@@ -1,0 +1,217 @@
+"""Candidate attributes read from Contact fields: names, validation, values, storage form.
+
+Naming rule (product page): snake_case, and a custom field's `__c` suffix becomes `_c`.
+A managed-package namespace stays as a prefix: `ns__Score__c` -> `ns_score_c`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from typing import Any
+
+import attrs
+from sfsync.domain.coercion import SUPPORTED_TYPES, from_salesforce
+from sfsync.domain.errors import CoercionError, InvalidAttributeName, InvalidFieldName
+from sfsync.domain.model import (
+    COMPOUND_TYPES,
+    AttributeMapping,
+    Contact,
+    ContactSchema,
+    FieldInfo,
+    FieldType,
+)
+
+MAX_ATTRIBUTE_NAME = 63  # Postgres identifier length, so a name can always become a column
+MAX_FIELD_NAME = 80
+
+_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*", re.ASCII)
+_SEGMENT = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"  # no double, leading or trailing "_"
+# Standard `MailingCity`; custom `Name__c`; namespaced `ns__Name__c`; `__r`, `__s`, `__pc`...
+_FIELD_NAME = re.compile(
+    rf"(?:(?:(?P<ns>{_SEGMENT})__)?(?P<name>{_SEGMENT})__(?P<suffix>c|r|s|pc|pr)"
+    rf"|(?P<standard>{_SEGMENT}))",
+    re.ASCII,
+)
+
+
+def _show(name: object) -> str:
+    """A bad name for an error message: quoted, escaped and cut short."""
+    if not isinstance(name, str):
+        return f"a {type(name).__name__}"
+    return repr(name[:MAX_FIELD_NAME]) + ("..." if len(name) > MAX_FIELD_NAME else "")
+
+
+def validate_attribute_name(name: object) -> str:
+    """Return `name` if it is a snake_case attribute name of at most 63 characters."""
+    if isinstance(name, str) and len(name) <= MAX_ATTRIBUTE_NAME:
+        if _ATTRIBUTE_NAME.fullmatch(name):
+            return name
+    raise InvalidAttributeName(
+        f"attribute name {_show(name)} is not valid: use snake_case (a-z, 0-9, single "
+        f"underscores, starting with a letter), at most {MAX_ATTRIBUTE_NAME} characters"
+    )
+
+
+def validate_field_name(api_name: object) -> str:
+    """Return `api_name` if it has the shape of a Salesforce field API name."""
+    if isinstance(api_name, str) and len(api_name) <= MAX_FIELD_NAME:
+        if _FIELD_NAME.fullmatch(api_name):
+            return api_name
+    raise InvalidFieldName(
+        f"{_show(api_name)} is not a Salesforce field API name: use letters, digits and "
+        f"single underscores, like MailingCity or Favorite_Color__c"
+    )
+
+
+def _snake(word: str) -> str:
+    word = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", word)  # SSNNumber -> SSN_Number
+    word = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", word)  # MailingCity -> Mailing_City
+    return word.lower()
+
+
+def attribute_name_for(field_api_name: str) -> str:
+    """The default attribute name for a field: `Favorite_Color__c` -> `favorite_color_c`."""
+    match = _FIELD_NAME.fullmatch(validate_field_name(field_api_name))
+    assert match is not None  # validated above
+    parts = [match["ns"], match["name"], match["suffix"], match["standard"]]
+    name = "_".join(_snake(part) for part in parts if part)
+    if len(name) > MAX_ATTRIBUTE_NAME:
+        raise InvalidAttributeName(
+            f"field {field_api_name} gives an attribute name longer than "
+            f"{MAX_ATTRIBUTE_NAME} characters; map it to a shorter name"
+        )
+    return name
+
+
+def _field_for(mapping: AttributeMapping, schema: ContactSchema) -> FieldInfo:
+    field = schema.get(mapping.field)
+    if field is None:
+        near = [n for n in schema.fields if n.lower() == mapping.field.lower()]
+        hint = f"; did you mean {near[0]}?" if near else ""
+        raise InvalidFieldName(
+            f"the Contact object has no field {mapping.field} (names are case-sensitive{hint})",
+            code="field_missing",
+        )
+    if field.type in COMPOUND_TYPES:
+        parts = ", ".join(schema.components_of(field.name)) or "its component fields"
+        raise InvalidFieldName(
+            f"{field.name} is a compound field and cannot be mapped; map its components "
+            f"instead: {parts}",
+            code="compound_field",
+        )
+    if field.type not in SUPPORTED_TYPES:
+        raise InvalidFieldName(
+            f"{field.name} has type {field.type}, which cannot be mapped to an attribute",
+            code="unsupported_field_type",
+        )
+    return field
+
+
+def check_mapping(mapping: AttributeMapping, schema: ContactSchema) -> FieldInfo:
+    """Refuse a mapping that cannot work in this org; return the field it reads.
+
+    Custom fields must map to a name ending in `_c` (the product page's rule, enforced so
+    an attribute's origin stays visible); standard fields may use any snake_case name.
+    """
+    validate_field_name(mapping.field)
+    validate_attribute_name(mapping.name)
+    field = _field_for(mapping, schema)
+    if field.custom and not mapping.name.endswith("_c"):
+        raise InvalidAttributeName(
+            f"attribute {mapping.name} reads the custom field {field.name}, so its name "
+            f"must end in _c (for example {attribute_name_for(field.name)})"
+        )
+    return field
+
+
+@attrs.frozen
+class FieldError:
+    """A per-record problem with one mapped value; the message never holds the value."""
+
+    attribute: str
+    field: str
+    code: str
+    message: str
+
+
+def contact_to_attributes(
+    contact: Contact, mappings: Iterable[AttributeMapping], schema: ContactSchema
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The attribute values a Contact carries, and one error per value that cannot be read.
+
+    A mapped field missing from `contact.fields` was not read, so its attribute is left out
+    (the candidate keeps what it has); a field present with no value gives None.
+    """
+    attributes: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for mapping in mappings:
+        try:
+            field = check_mapping(mapping, schema)
+            if mapping.field in contact.fields:
+                attributes[mapping.name] = from_salesforce(field, contact.fields[mapping.field])
+        except (InvalidFieldName, InvalidAttributeName, CoercionError) as err:
+            errors.append(FieldError(mapping.name, mapping.field, err.code, err.message))
+    return attributes, errors
+
+
+# --- storage: attribute values <-> JSON (Postgres JSONB) ----------------------------------
+
+
+def attribute_to_json(value: Any) -> Any:
+    """A JSON-safe form of an attribute value; dates, date-times and times become ISO text."""
+    if isinstance(value, date | time):  # a datetime is a date too
+        return value.isoformat()
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return list(value)
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise CoercionError(f"an attribute value of type {type(value).__name__} cannot be stored")
+
+
+def _stored(field: FieldInfo, expected: str) -> CoercionError:
+    return CoercionError(f"field {field.name} ({field.type}): expected a stored {expected}")
+
+
+def _datetime_from_json(field: FieldInfo, data: Any) -> datetime:
+    try:
+        value = datetime.fromisoformat(data) if isinstance(data, str) else None
+    except ValueError:
+        value = None
+    if value is None or value.utcoffset() is None:
+        raise _stored(field, "ISO date-time with a time zone")
+    return value
+
+
+def _time_from_json(field: FieldInfo, data: Any) -> time:
+    try:
+        if isinstance(data, str):
+            return time.fromisoformat(data)
+    except ValueError:
+        pass
+    raise _stored(field, "ISO time")
+
+
+def _list_from_json(field: FieldInfo, data: Any) -> list[str]:
+    if isinstance(data, list) and all(isinstance(item, str) for item in data):
+        return list(data)
+    raise _stored(field, "list of values")
+
+
+_FROM_JSON = {
+    FieldType.DATETIME: _datetime_from_json,
+    FieldType.TIME: _time_from_json,
+    FieldType.MULTIPICKLIST: _list_from_json,
+}
+
+
+def attribute_from_json(field: FieldInfo, data: Any) -> Any:
+    """The value `attribute_to_json` stored, typed by the field the attribute maps."""
+    if data is None:
+        return None
+    convert = _FROM_JSON.get(field.type)
+    return convert(field, data) if convert else from_salesforce(field, data)

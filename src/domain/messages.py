@@ -1,0 +1,72 @@
+"""The message contract (version 1): what other services send us and what we publish."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+CONTRACT_VERSION = 1
+
+
+class Scope(enum.StrEnum):
+    IMPORT = "import"
+    EXPORT = "export"
+    FULL = "full"
+
+
+class Trigger(enum.StrEnum):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    CANDIDATE_PAGE = "candidate_page"
+
+
+class RunStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    QUOTA = "quota"
+
+
+def _version(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if value != CONTRACT_VERSION:
+        raise ValueError(f"unsupported version {value!r}; this worker speaks version 1")
+
+
+def _identifier(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value or len(value) > 200 or not value.isprintable() or value != value.strip():
+        raise ValueError(f"{attribute.name} must be a non-empty printable id of at most 200 chars")
+
+
+def _optional_identifier(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        _identifier(instance, attribute, value)
+
+
+@attrs.frozen
+class SyncRequested:
+    type: str = attrs.field(validator=attrs.validators.in_(["sync.requested"]))
+    version: int = attrs.field(validator=_version)
+    id: str = attrs.field(validator=_identifier)
+    requested_at: datetime
+    account_id: str = attrs.field(validator=_identifier)
+    scope: Scope
+    trigger: Trigger = Trigger.MANUAL
+    candidate_id: str | None = attrs.field(default=None, validator=_optional_identifier)
+    full_resync: bool = False
+
+
+@attrs.frozen
+class CandidateSignedUp:
+    type: str = attrs.field(validator=attrs.validators.in_(["candidate.signed_up"]))
+    version: int = attrs.field(validator=_version)
+    id: str = attrs.field(validator=_identifier)
+    occurred_at: datetime
+    account_id: str = attrs.field(validator=_identifier)
+    candidate_id: str = attrs.field(validator=_identifier)
+    email: str
+    study_id: str | None = None

@@ -1,0 +1,128 @@
+"""The composition root: the only module that builds adapters and hands them to services."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import attrs
+from psycopg_pool import ConnectionPool
+from sfsync.adapters.postgres.crypto import TokenCipher
+from sfsync.adapters.postgres.locks import PostgresAccountLocks
+from sfsync.adapters.postgres.pool import make_pool
+from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
+from sfsync.adapters.rabbitmq.publisher import PikaEventPublisher
+from sfsync.adapters.salesforce.auth import OAuthApp, RefreshTokenAuth, Tokens
+from sfsync.adapters.salesforce.client import ClientSettings
+from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
+from sfsync.adapters.salesforce.reads import ReadSettings
+from sfsync.domain.model import AccountSettings
+from sfsync.domain.ports import SalesforceConnection, UnitOfWork
+from sfsync.entrypoints.settings import ConfigError, Settings
+from sfsync.services.imports import ImportDeps
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def token_cipher(settings: Settings) -> TokenCipher:
+    if not settings.encryption_keys:
+        raise ConfigError("SFSYNC_ENCRYPTION_KEYS is required (generate one: sfsync keygen)")
+    return TokenCipher(settings.encryption_keys)
+
+
+@attrs.frozen
+class HttpxGatewayFactory:
+    """Opens HttpxSalesforce for a connection; renewed tokens are saved at once."""
+
+    settings: Settings
+    uow: Callable[[], UnitOfWork]
+
+    @contextmanager
+    def open(
+        self, connection: SalesforceConnection, account: AccountSettings
+    ) -> Iterator[HttpxSalesforce]:
+        app = OAuthApp(
+            connection.login_url, self.settings.sf_client_id, self.settings.sf_client_secret or None
+        )
+        tokens = Tokens(connection.access_token, connection.instance_url, connection.refresh_token)
+        auth = RefreshTokenAuth(
+            app,
+            tokens,
+            on_tokens=lambda new: self._save_tokens(connection, new),
+            on_reauth_required=lambda: self._needs_reauth(connection),
+        )
+        config = SalesforceSettings(
+            client=ClientSettings(
+                api_version=self.settings.salesforce_api_version, max_share=account.quota_share
+            ),
+            reads=ReadSettings(bulk_threshold=self.settings.bulk_threshold),
+        )
+        gateway = HttpxSalesforce(auth, config)
+        try:
+            yield gateway
+        finally:
+            gateway.close()
+
+    def _save_tokens(self, connection: SalesforceConnection, new: Tokens) -> None:
+        with self.uow() as uow:
+            current = uow.connections.get(connection.account_id) or connection
+            uow.connections.save(
+                attrs.evolve(
+                    current,
+                    access_token=new.access_token,
+                    instance_url=new.instance_url,
+                    refresh_token=new.refresh_token or current.refresh_token,
+                    issued_at=datetime.now(UTC),
+                )
+            )
+            uow.commit()
+
+    def _needs_reauth(self, connection: SalesforceConnection) -> None:
+        with self.uow() as uow:
+            uow.connections.mark_needs_reauth(connection.account_id)
+            uow.commit()
+
+
+@attrs.define
+class Container:
+    """Everything a process needs, built once; close() releases pools and connections."""
+
+    settings: Settings
+    pool: ConnectionPool
+    cipher: TokenCipher
+    publisher: PikaEventPublisher
+    _closed: threading.Event = attrs.Factory(threading.Event)
+
+    def uow(self) -> PsycopgUnitOfWork:
+        return PsycopgUnitOfWork(self.pool, self.cipher)
+
+    def import_deps(self) -> ImportDeps:
+        return ImportDeps(
+            uow=self.uow,
+            gateways=HttpxGatewayFactory(self.settings, self.uow),
+            publisher=self.publisher,
+            clock=SystemClock(),
+            locks=PostgresAccountLocks(self.pool),
+        )
+
+    def close(self) -> None:
+        if not self._closed.is_set():
+            self._closed.set()
+            self.publisher.close()
+            self.pool.close()
+
+
+def build(settings: Settings, *, pool_size: int | None = None) -> Container:
+    cipher = token_cipher(settings)
+    size = pool_size or settings.worker_threads * 2 + 2
+    return Container(
+        settings=settings,
+        pool=make_pool(settings.database_url, max_size=size),
+        cipher=cipher,
+        publisher=PikaEventPublisher(settings.amqp_url),
+    )

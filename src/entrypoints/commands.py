@@ -1,0 +1,187 @@
+"""Ops commands: accounts, attribute mappings, sync requests, runs and dead letters."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import click
+from sfsync.domain.model import (
+    AccountId,
+    AccountSettings,
+    AttributeMapping,
+    DeletionBehaviour,
+    DuplicatePolicy,
+)
+from sfsync.entrypoints.settings import Settings
+
+
+def _settings() -> Settings:
+    from sfsync.entrypoints.cli import load_settings
+
+    return load_settings()
+
+
+@click.command("keygen")
+def keygen() -> None:
+    """Print a new token encryption key (for SFSYNC_ENCRYPTION_KEYS)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@click.command("worker")
+def worker() -> None:
+    """Consume sync requests from RabbitMQ until SIGTERM."""
+    from sfsync.entrypoints.bootstrap import build
+    from sfsync.entrypoints.logs import configure_logging
+    from sfsync.entrypoints.worker import run_worker
+
+    settings = _settings()
+    configure_logging(settings.log_format, settings.log_level)
+    container = build(settings)
+    try:
+        run_worker(container)
+    finally:
+        container.close()
+
+
+@click.group("account")
+def account() -> None:
+    """Create accounts and change their sync settings."""
+
+
+@account.command("set")
+@click.argument("account_id")
+@click.option(
+    "--only-tagged/--all-contacts",
+    default=False,
+    help="Import only Contacts whose flag field is true.",
+)
+@click.option("--flag-field", default="gq_import__c", show_default=True)
+@click.option(
+    "--deletion-field",
+    default="is_deleted__c",
+    show_default=True,
+    help="Checkbox that marks a Contact deleted ('' for none).",
+)
+@click.option(
+    "--deletion",
+    type=click.Choice([b.value for b in DeletionBehaviour]),
+    default="keep",
+    show_default=True,
+)
+@click.option(
+    "--duplicates",
+    type=click.Choice([p.value for p in DuplicatePolicy]),
+    default="newest",
+    show_default=True,
+)
+@click.option(
+    "--quota-share",
+    type=click.FloatRange(0.01, 1.0),
+    default=0.5,
+    show_default=True,
+    help="Never spend more than this share of the org's daily API calls.",
+)
+def account_set(
+    account_id: str,
+    only_tagged: bool,
+    flag_field: str,
+    deletion_field: str,
+    deletion: str,
+    duplicates: str,
+    quota_share: float,
+) -> None:
+    """Create ACCOUNT_ID or replace its settings."""
+    from sfsync.services.accounts import save_settings
+
+    settings = AccountSettings(
+        account_id=AccountId(account_id),
+        only_import_tagged=only_tagged,
+        import_flag_field=flag_field,
+        deletion_field=deletion_field or None,
+        deletion_behaviour=DeletionBehaviour(deletion),
+        duplicate_policy=DuplicatePolicy(duplicates),
+        quota_share=quota_share,
+    )
+    with _container() as container:
+        save_settings(container.uow(), settings)
+    click.echo(f"account {account_id} saved")
+
+
+@click.group("attribute")
+def attribute() -> None:
+    """Map candidate attributes to Contact fields."""
+
+
+@attribute.command("add")
+@click.argument("account_id")
+@click.argument("name")
+@click.argument("field")
+def attribute_add(account_id: str, name: str, field: str) -> None:
+    """Map attribute NAME (snake_case, custom ones end in _c) to Contact FIELD (exact API name)."""
+    from sfsync.services.accounts import add_attribute
+
+    with _container() as container:
+        add_attribute(container.uow(), AccountId(account_id), AttributeMapping(name, field))
+    click.echo(f"attribute {name} reads Contact.{field}")
+
+
+@click.command("sync")
+@click.argument("account_id")
+@click.option("--full", is_flag=True, help="Re-read every Contact instead of what changed.")
+@click.option("--candidate", "candidate_id", default=None, help="Sync only this candidate.")
+def sync(account_id: str, full: bool, candidate_id: str | None) -> None:
+    """Request an import, as the web app's button does (a sync.requested message)."""
+    from sfsync.adapters.rabbitmq.requests import send_message
+    from sfsync.entrypoints.worker import queue_name
+
+    settings = _settings()
+    message = sync_request(account_id, full=full, candidate_id=candidate_id)
+    send_message(settings.amqp_url, queue_name(settings), message)
+    click.echo(f"requested {message['id']}")
+
+
+def sync_request(
+    account_id: str, *, full: bool = False, candidate_id: str | None = None, trigger: str = "manual"
+) -> dict[str, object]:
+    return {
+        "type": "sync.requested",
+        "version": 1,
+        "id": str(uuid.uuid4()),
+        "requested_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "account_id": account_id,
+        "scope": "import",
+        "candidate_id": candidate_id,
+        "trigger": "candidate_page" if candidate_id else trigger,
+        "full_resync": full,
+    }
+
+
+@click.command("dead-letters")
+@click.option("--limit", default=20, show_default=True)
+def dead_letters(limit: int) -> None:
+    """List the most recent dead-lettered messages and why they failed."""
+    from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
+
+    with _container() as container:
+        for row in PsycopgDeadLetters(container.pool).list(limit):
+            click.echo(json.dumps(row, default=str))
+
+
+class _container:
+    """`with _container() as c:` builds the adapters from the environment and closes them."""
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        from sfsync.entrypoints.bootstrap import build
+
+        self.container = build(_settings(), pool_size=2)
+        return self.container
+
+    def __exit__(self, *exc: object) -> None:
+        self.container.close()
+
+
+COMMANDS = (keygen, worker, account, attribute, sync, dead_letters)

@@ -1,0 +1,79 @@
+"""`sfsync worker`: consume our queue on RabbitMQ with dramatiq worker threads."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import dramatiq
+import structlog
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
+from sfsync.adapters.rabbitmq.encoder import ContractEncoder
+from sfsync.adapters.rabbitmq.middleware import DeadLetterRecorder
+from sfsync.entrypoints.actors import HANDLED_TYPES, register_actors
+from sfsync.entrypoints.bootstrap import Container
+from sfsync.entrypoints.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+BASE_QUEUE = "sfsync"
+
+
+def queue_name(settings: Settings) -> str:
+    """Where publishers send contract messages (routing key on the default exchange)."""
+    return f"{settings.queue_prefix}.{BASE_QUEUE}" if settings.queue_prefix else BASE_QUEUE
+
+
+def build_broker(container: Container) -> tuple[RabbitmqBroker, dict[str, Any]]:
+    """A broker with our encoder, middleware and actors (the encoder is process-global)."""
+    settings = container.settings
+    queue = queue_name(settings)
+    dead_letters = PsycopgDeadLetters(container.pool)
+    middleware = [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(),
+        DeadLetterRecorder(dead_letters.record),
+    ]
+    broker = RabbitmqBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)
+    dramatiq.set_encoder(ContractEncoder(queue, HANDLED_TYPES))
+    actors = register_actors(broker, queue, container.import_deps())
+    broker.declare_queue(queue, ensure=True)
+    return broker, actors
+
+
+def run_worker(container: Container, stop: threading.Event | None = None) -> None:
+    """Consume until SIGTERM/SIGINT (or `stop` is set); running messages finish first."""
+    broker, _ = build_broker(container)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    worker = dramatiq.Worker(
+        broker, worker_threads=container.settings.worker_threads, worker_timeout=1000
+    )
+    worker.start()
+    log.info(
+        "worker.started",
+        queue=queue_name(container.settings),
+        threads=container.settings.worker_threads,
+    )
+    try:
+        stop.wait()
+    finally:
+        log.info("worker.stopping")
+        worker.stop(timeout=60_000)
+        broker.close()

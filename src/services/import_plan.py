@@ -1,0 +1,230 @@
+"""What one page of Contacts does to the candidates: a pure plan, written by the store in bulk.
+
+The store reads the candidates a page can touch (by Contact Id and by email) in one query;
+this module applies the domain rules to them and returns the rows to upsert and delete.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+from sfsync.domain.coercion import from_salesforce
+from sfsync.domain.deletion import (
+    DeletionAction,
+    apply_unsubscribe,
+    decide_deletion,
+    is_flagged_deleted,
+)
+from sfsync.domain.errors import CoercionError
+from sfsync.domain.import_filter import (
+    Conflict,
+    DuplicateOutcome,
+    MatchAction,
+    SkipReason,
+    dedupe_batch,
+    link_candidate,
+    match_existing,
+    resolve_duplicate,
+    should_import,
+)
+from sfsync.domain.mapping import attribute_to_json
+from sfsync.domain.model import (
+    AccountSettings,
+    AttributeMapping,
+    Candidate,
+    Contact,
+    FieldInfo,
+    SalesforceId,
+    normalize_email,
+)
+
+
+@attrs.frozen
+class RecordError:
+    code: str
+    message: str
+    salesforce_id: str | None = None
+
+
+@attrs.frozen
+class ImportContext:
+    """Everything a page needs that does not change during a run."""
+
+    settings: AccountSettings
+    mappings: tuple[tuple[AttributeMapping, FieldInfo], ...]  # checked once per run
+
+
+@attrs.define
+class BatchPlan:
+    upserts: dict[str, Candidate] = attrs.Factory(dict)  # by candidate id
+    deletes: list[str] = attrs.Factory(list)
+    counts: Counter[str] = attrs.Factory(Counter)
+    skipped: Counter[str] = attrs.Factory(Counter)
+    errors: list[RecordError] = attrs.Factory(list)
+    conflicts: list[Conflict] = attrs.Factory(list)
+
+
+def lookup_keys(contacts: Iterable[Contact]) -> tuple[list[SalesforceId], list[str]]:
+    """Contact Ids and email keys the store must load candidates for."""
+    ids, emails = [], []
+    for contact in contacts:
+        ids.append(contact.id)
+        if contact.email and contact.email.strip():
+            emails.append(normalize_email(contact.email))
+    return ids, emails
+
+
+def same_data(a: Candidate, b: Candidate) -> bool:
+    """Equal for the purpose of writing: a newer SystemModstamp alone is not a change."""
+    return attrs.evolve(a, source_modstamp=b.source_modstamp) == b
+
+
+class _Page:
+    """The candidates of one page, indexed by Contact Id and email, kept current."""
+
+    def __init__(self, existing: Sequence[Candidate]) -> None:
+        self.original = {c.id: c for c in existing}
+        self.current: dict[str, Candidate] = {}
+        self._by_contact: dict[str, str] = {}
+        self._by_email: dict[str, str] = {}
+        for candidate in existing:
+            self.put(candidate)
+
+    def put(self, candidate: Candidate) -> None:
+        old = self.current.get(candidate.id)
+        if old is not None:
+            self._unindex(old)
+        self.current[candidate.id] = candidate
+        if candidate.salesforce_id:
+            self._by_contact[candidate.salesforce_id] = candidate.id
+        self._by_email[candidate.email_key] = candidate.id
+
+    def remove(self, candidate_id: str) -> None:
+        self._unindex(self.current.pop(candidate_id))
+
+    def _unindex(self, candidate: Candidate) -> None:
+        if self._by_contact.get(candidate.salesforce_id or "") == candidate.id:
+            del self._by_contact[candidate.salesforce_id or ""]
+        if self._by_email.get(candidate.email_key) == candidate.id:
+            del self._by_email[candidate.email_key]
+
+    def by_contact(self, contact_id: str) -> Candidate | None:
+        found = self._by_contact.get(contact_id)
+        return self.current[found] if found else None
+
+    def by_email(self, email: str | None) -> Candidate | None:
+        found = self._by_email.get(normalize_email(email)) if email else None
+        return self.current[found] if found else None
+
+
+def plan_batch(
+    contacts: Sequence[Contact],
+    existing: Sequence[Candidate],
+    ctx: ImportContext,
+    new_id: Callable[[], str],
+) -> BatchPlan:
+    """Apply the import rules to one page; `existing` holds every candidate it can touch."""
+    plan = BatchPlan()
+    page = _Page(existing)
+    plan.counts["seen"] += len(contacts)
+    live: list[Contact] = []
+    for contact in contacts:
+        if is_flagged_deleted(contact, ctx.settings):
+            _apply_deletion(contact, page, ctx, plan)
+        else:
+            live.append(contact)
+    winners, conflicts = dedupe_batch(live, ctx.settings.duplicate_policy)
+    for conflict in conflicts:
+        plan.conflicts.append(conflict)
+        plan.skipped[_reason_for(conflict.outcome)] += 1
+    touched = {_apply_contact(contact, page, ctx, plan, new_id) for contact in winners}
+    for candidate_id, candidate in page.current.items():
+        before = page.original.get(candidate_id)
+        if before is None:
+            plan.upserts[candidate_id] = candidate
+            plan.counts["created"] += 1
+        elif not same_data(before, candidate):
+            plan.upserts[candidate_id] = candidate
+            plan.counts["updated"] += 1
+        elif candidate_id in touched:
+            plan.counts["unchanged"] += 1
+    return plan
+
+
+def _reason_for(outcome: DuplicateOutcome) -> str:
+    if outcome is DuplicateOutcome.NEEDS_REVIEW:
+        return SkipReason.NEEDS_REVIEW
+    return SkipReason.DUPLICATE_EMAIL
+
+
+def _apply_deletion(contact: Contact, page: _Page, ctx: ImportContext, plan: BatchPlan) -> None:
+    existing = page.by_contact(contact.id)
+    action = decide_deletion(contact, ctx.settings, existing)
+    if action is DeletionAction.SKIP:
+        plan.skipped[SkipReason.FLAGGED_DELETED_NEVER_IMPORTED] += 1
+    elif action is DeletionAction.KEEP:
+        plan.skipped["deleted_kept"] += 1
+    elif action is DeletionAction.DELETE and existing is not None:
+        plan.deletes.append(existing.id)
+        page.remove(existing.id)
+        plan.counts["deleted"] += 1
+    elif action is DeletionAction.UNSUBSCRIBE and existing is not None:
+        page.put(apply_unsubscribe(existing))
+        plan.counts["unsubscribed"] += 1
+
+
+def _attributes(contact: Contact, ctx: ImportContext, plan: BatchPlan) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for mapping, field in ctx.mappings:
+        if mapping.field not in contact.fields:
+            continue
+        try:
+            value = from_salesforce(field, contact.fields[mapping.field])
+            values[mapping.name] = attribute_to_json(value)
+        except CoercionError as err:
+            message = f"{mapping.name}: {err.message}"
+            plan.errors.append(RecordError(err.code, message, contact.id))
+    return values
+
+
+def _apply_contact(
+    contact: Contact, page: _Page, ctx: ImportContext, plan: BatchPlan, new_id: Callable[[], str]
+) -> str | None:
+    """Apply one live Contact; return the id of the candidate it landed on, if any."""
+    decision = should_import(contact, ctx.settings)
+    if not decision.accepted:
+        plan.skipped[decision.reason or "skipped"] += 1
+        return None
+    by_email = page.by_email(contact.email)
+    match = match_existing(contact, page.by_contact(contact.id), by_email)
+    if match.action is MatchAction.EMAIL_TAKEN:
+        assert by_email is not None and by_email.salesforce_id is not None
+        conflict = Conflict(
+            by_email.id, by_email.salesforce_id, contact.id, DuplicateOutcome.SKIPPED
+        )
+        plan.conflicts.append(conflict)
+        plan.skipped[SkipReason.DUPLICATE_EMAIL] += 1
+        return None
+    if match.action is MatchAction.CONFLICT:
+        assert match.candidate is not None
+        resolution = resolve_duplicate(match.candidate, contact, ctx.settings.duplicate_policy)
+        plan.conflicts.append(resolution.conflict)
+        page.put(resolution.candidate)
+        if resolution.skip_reason is not None:
+            plan.skipped[resolution.skip_reason] += 1
+            return None
+        candidate = resolution.candidate
+    elif match.candidate is None:  # CREATE
+        fresh = Candidate(
+            id=new_id(), account_id=ctx.settings.account_id, email=contact.email or ""
+        )
+        candidate = link_candidate(fresh, contact)
+    else:  # UPDATE or LINK
+        candidate = link_candidate(match.candidate, contact)
+        plan.counts["linked"] += match.action is MatchAction.LINK
+    values = _attributes(contact, ctx, plan)
+    page.put(attrs.evolve(candidate, attributes={**candidate.attributes, **values}))
+    return candidate.id

@@ -1,0 +1,160 @@
+"""A run's report as it grows: counts, progress, errors, and the sync.completed event."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import attrs
+from sfsync.domain.errors import DomainError
+from sfsync.domain.messages import CONTRACT_VERSION, RunStatus, SyncRequested
+from sfsync.domain.model import SyncCursor
+from sfsync.domain.ports import RunRecord
+from sfsync.services.import_plan import BatchPlan, RecordError
+
+COUNT_KEYS = (
+    "seen",
+    "created",
+    "updated",
+    "unchanged",
+    "deleted",
+    "unsubscribed",
+    "linked",
+    "pushed",
+    "push_failed",
+)
+MAX_KEPT_ERRORS = 500  # the rest are counted, not kept
+
+
+@attrs.define
+class RunReport:
+    run_id: str
+    account_id: str
+    request_id: str
+    scope: str
+    started_at: datetime
+    counts: Counter[str] = attrs.Factory(Counter)
+    skipped: Counter[str] = attrs.Factory(Counter)
+    errors: list[dict[str, Any]] = attrs.Factory(list)
+    error_count: int = 0
+    expected: int | None = None
+    fields_read: tuple[str, ...] = ()
+    mode: str = ""
+    status: RunStatus = RunStatus.RUNNING
+    cursor: SyncCursor | None = None
+
+    @classmethod
+    def begin(cls, earlier: RunRecord | None, request: SyncRequested, now: datetime) -> RunReport:
+        """A new report, or the unfinished run of the same request resumed."""
+        scope = "candidate" if request.candidate_id else request.scope.value
+        if earlier is None:
+            return cls(str(uuid.uuid4()), request.account_id, request.id, scope, now)
+        counts = dict(earlier.counts)
+        skipped = counts.pop("skipped", {})
+        return cls(
+            earlier.id,
+            request.account_id,
+            request.id,
+            scope,
+            earlier.started_at or now,
+            counts=Counter({k: v for k, v in counts.items() if k in COUNT_KEYS}),
+            skipped=Counter(skipped),
+            errors=[dict(e) for e in earlier.errors],
+            error_count=int(counts.get("errors", len(earlier.errors))),
+        )
+
+    @property
+    def processed(self) -> int:
+        return self.counts["seen"]
+
+    def add(self, plan: BatchPlan, *, count_seen: bool = True) -> None:
+        if not count_seen:
+            plan.counts["seen"] = 0
+        self.counts.update(plan.counts)
+        self.skipped.update(plan.skipped)
+        for error in plan.errors:
+            self.error(error)
+
+    def error(self, error: RecordError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_KEPT_ERRORS:
+            self.errors.append(attrs.asdict(error))
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] += 1
+
+    def advance(self, cursor: SyncCursor) -> bool:
+        """Move the watermark forward only; False when `cursor` is not past it."""
+        if self.cursor is not None and (cursor.modstamp, cursor.contact_id) <= (
+            self.cursor.modstamp,
+            self.cursor.contact_id,
+        ):
+            return False
+        self.cursor = cursor
+        return True
+
+    def fail(self, code: str, message: str) -> None:
+        self.error(RecordError(code, message))
+        self.status = RunStatus.FAILED
+
+    def stop(self, status: RunStatus, err: DomainError) -> None:
+        self.error(RecordError(err.code, err.message))
+        self.status = status
+
+    def record(self, finished_at: datetime | None = None) -> RunRecord:
+        counts: dict[str, Any] = {key: self.counts[key] for key in COUNT_KEYS}
+        counts["skipped"] = dict(self.skipped)
+        counts["errors"] = self.error_count
+        counts["mode"] = self.mode
+        return RunRecord(
+            id=self.run_id,
+            account_id=self.account_id,
+            request_id=self.request_id,  # type: ignore[arg-type]
+            scope=self.scope,
+            status=self.status.value,
+            started_at=self.started_at,
+            finished_at=finished_at,
+            processed=self.processed,
+            expected=self.expected,
+            counts=counts,
+            errors=tuple(self.errors),
+            fields_read=self.fields_read,
+        )
+
+    def finish(self, now: datetime) -> RunRecord:
+        if self.status is RunStatus.RUNNING:
+            self.status = RunStatus.PARTIAL if self.error_count else RunStatus.SUCCEEDED
+        return self.record(finished_at=now)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def completed_event(run: RunRecord) -> dict[str, Any]:
+    """The sync.completed message (contract version 1) for a finished run."""
+    counts = {key: run.counts.get(key, 0) for key in COUNT_KEYS if key != "linked"}
+    counts["skipped"] = dict(run.counts.get("skipped", {}))
+    return {
+        "type": "sync.completed",
+        "version": CONTRACT_VERSION,
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"sfsync:run:{run.id}:completed")),
+        "run_id": run.id,
+        "request_id": run.request_id,
+        "account_id": run.account_id,
+        "scope": run.scope,
+        "status": run.status,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "counts": counts,
+        "errors": [
+            {
+                "code": e.get("code"),
+                "message": e.get("message"),
+                "salesforce_id": e.get("salesforce_id"),
+            }
+            for e in run.errors
+        ],
+    }

@@ -1,0 +1,143 @@
+"""Account settings, attribute mappings and Salesforce connections: one contract, two stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from sfsync.domain.errors import UnknownAccount
+from sfsync.domain.model import (
+    AccountSettings,
+    AttributeMapping,
+    DeletionBehaviour,
+    DuplicatePolicy,
+)
+from sfsync.domain.ports import SalesforceConnection
+
+ISSUED = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+
+
+def a_connection(account_id, **changes) -> SalesforceConnection:
+    values = {
+        "account_id": account_id,
+        "instance_url": "https://acme.my.salesforce.com",
+        "login_url": "https://login.salesforce.com",
+        "access_token": "00D!access-token",
+        "refresh_token": "5Aep-refresh-token",
+        "issued_at": ISSUED,
+    }
+    return SalesforceConnection(**{**values, **changes})
+
+
+class TestSettings:
+    def test_default_settings_round_trip(self, new_uow, new_account_id):
+        settings = AccountSettings(account_id=new_account_id())
+        with new_uow() as uow:
+            uow.accounts.save_settings(settings)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.accounts.get_settings(settings.account_id) == settings
+
+    def test_every_setting_is_saved_and_replaced(self, new_uow, account):
+        settings = AccountSettings(
+            account_id=account,
+            only_import_tagged=True,
+            import_flag_field="Import__c",
+            deletion_field=None,
+            deletion_behaviour=DeletionBehaviour.UNSUBSCRIBE,
+            direct_api=False,
+            push_enabled=True,
+            signup_flag_enabled=False,
+            duplicate_policy=DuplicatePolicy.REVIEW,
+            unsubscribe_field="Opted_Out__c",
+            quota_share=0.25,
+        )
+        with new_uow() as uow:
+            uow.accounts.save_settings(settings)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.accounts.get_settings(account) == settings
+
+    def test_unknown_account_has_no_settings(self, new_uow, new_account_id):
+        with new_uow() as uow:
+            assert uow.accounts.get_settings(new_account_id()) is None
+
+
+class TestMappings:
+    def test_mappings_come_back_sorted_by_name(self, new_uow, account):
+        color = AttributeMapping("favorite_color_c", "Favorite_Color__c")
+        age = AttributeMapping("age_c", "Age__c")
+        with new_uow() as uow:
+            uow.accounts.save_mapping(account, color)
+            uow.accounts.save_mapping(account, age)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.accounts.mappings(account) == [age, color]
+
+    def test_saving_a_mapping_again_replaces_its_field(self, new_uow, account):
+        with new_uow() as uow:
+            uow.accounts.save_mapping(account, AttributeMapping("color_c", "Color__c"))
+            uow.accounts.save_mapping(account, AttributeMapping("color_c", "Colour__c"))
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.accounts.mappings(account) == [AttributeMapping("color_c", "Colour__c")]
+
+    def test_mappings_belong_to_one_account(self, new_uow, account, new_account_id):
+        with new_uow() as uow:
+            uow.accounts.save_mapping(account, AttributeMapping("color_c", "Color__c"))
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.accounts.mappings(new_account_id()) == []
+
+    def test_mapping_for_unregistered_account_is_refused(self, new_uow, new_account_id):
+        with new_uow() as uow, pytest.raises(UnknownAccount):
+            uow.accounts.save_mapping(new_account_id(), AttributeMapping("a_c", "A__c"))
+
+
+class TestConnections:
+    def test_connection_round_trips_with_its_tokens(self, new_uow, account):
+        connection = a_connection(account)
+        with new_uow() as uow:
+            uow.connections.save(connection)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.connections.get(account) == connection
+
+    def test_connection_without_refresh_token_round_trips(self, new_uow, account):
+        connection = a_connection(account, refresh_token=None, issued_at=None)
+        with new_uow() as uow:
+            uow.connections.save(connection)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.connections.get(account) == connection
+
+    def test_unconnected_account_has_no_connection(self, new_uow, account):
+        with new_uow() as uow:
+            assert uow.connections.get(account) is None
+
+    def test_mark_needs_reauth_keeps_the_rest(self, new_uow, account):
+        with new_uow() as uow:
+            uow.connections.save(a_connection(account))
+            uow.connections.mark_needs_reauth(account)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.connections.get(account) == a_connection(account, needs_reauth=True)
+
+    def test_saving_fresh_tokens_clears_needs_reauth(self, new_uow, account):
+        with new_uow() as uow:
+            uow.connections.save(a_connection(account, needs_reauth=True))
+            uow.connections.save(a_connection(account, access_token="new-token"))
+            uow.commit()
+        with new_uow() as uow:
+            stored = uow.connections.get(account)
+        assert (stored.access_token, stored.needs_reauth) == ("new-token", False)
+
+    def test_mark_needs_reauth_without_connection_does_nothing(self, new_uow, account):
+        with new_uow() as uow:
+            uow.connections.mark_needs_reauth(account)
+            assert uow.connections.get(account) is None
+
+    def test_connection_for_unregistered_account_is_refused(self, new_uow, new_account_id):
+        with new_uow() as uow, pytest.raises(UnknownAccount):
+            uow.connections.save(a_connection(new_account_id()))

@@ -1,0 +1,85 @@
+"""Bulk page reads and writes: the same bodies against the fake and Postgres."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from sfsync.domain.errors import Conflict, PermanentFailure
+from tests.contract.test_storage_candidates import a_candidate, add
+
+
+def apply(new_uow, account, upserts=(), deletes=()):
+    with new_uow() as uow:
+        uow.candidates.apply_changes(account, list(upserts), list(deletes))
+        uow.commit()
+
+
+def test_find_for_contacts_matches_by_contact_id_or_email_key(new_uow, account):
+    by_id, by_email, other = (a_candidate(account, n) for n in (1, 2, 3))
+    add(new_uow, by_id, by_email, other)
+    with new_uow() as uow:
+        found = uow.candidates.find_for_contacts(account, [by_id.salesforce_id], [by_email.email_key])
+    assert sorted(c.id for c in found) == sorted([by_id.id, by_email.id])
+
+
+def test_find_for_contacts_never_crosses_accounts(new_uow, account, new_account_id):
+    from sfsync.domain.model import AccountSettings
+
+    stranger = new_account_id()
+    with new_uow() as uow:
+        uow.accounts.save_settings(AccountSettings(account_id=stranger))
+        uow.commit()
+    add(new_uow, a_candidate(stranger, 1))
+    with new_uow() as uow:
+        assert uow.candidates.find_for_contacts(account, ["003000000000001AAA"], ["ada1@example.com"]) == []
+
+
+def test_apply_changes_inserts_updates_and_deletes_in_one_go(new_uow, account):
+    keep, change, drop = (a_candidate(account, n) for n in (1, 2, 3))
+    add(new_uow, keep, change, drop)
+    changed = attrs.evolve(change, first_name="Augusta", attributes={"age_c": 37})
+    new = a_candidate(account, 4)
+    apply(new_uow, account, [changed, new, keep], [drop.id])
+    with new_uow() as uow:
+        assert uow.candidates.get(account, change.id) == changed
+        assert uow.candidates.get(account, new.id) == new
+        assert uow.candidates.get(account, drop.id) is None
+        assert uow.candidates.count(account) == 3
+
+
+def test_apply_changes_allows_swapping_emails_within_a_page(new_uow, account):
+    one, two = a_candidate(account, 1), a_candidate(account, 2)
+    add(new_uow, one, two)
+    apply(new_uow, account, [attrs.evolve(one, email=two.email), attrs.evolve(two, email=one.email)])
+    with new_uow() as uow:
+        assert uow.candidates.get(account, one.id).email == two.email
+
+
+def test_apply_changes_refuses_a_duplicate_email_and_writes_nothing(new_uow, account):
+    one, two = a_candidate(account, 1), a_candidate(account, 2)
+    add(new_uow, one)
+    with pytest.raises(Conflict):
+        apply(new_uow, account, [attrs.evolve(two, email=one.email.upper())])
+    with new_uow() as uow:
+        assert uow.candidates.count(account) == 1
+
+
+def test_apply_changes_refuses_a_candidate_of_another_account(new_uow, account):
+    foreign = attrs.evolve(a_candidate(account, 1), account_id="acc_someone_else")
+    with pytest.raises(PermanentFailure):
+        apply(new_uow, account, [foreign])
+
+
+def test_run_is_found_by_its_request_id(new_uow, account):
+    from datetime import UTC, datetime
+
+    from sfsync.domain.ports import RunRecord
+
+    run = RunRecord("run-1-" + account, account, "req-1", "import", "running", datetime.now(UTC))
+    with new_uow() as uow:
+        uow.runs.start(run)
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.runs.find_by_request(account, "req-1").id == run.id
+        assert uow.runs.find_by_request(account, "req-2") is None

@@ -1,0 +1,140 @@
+"""Sync runs, cursors and processed-message claims: one contract, two stores."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+import attrs
+import pytest
+
+from sfsync.domain.errors import Conflict, PermanentFailure
+from sfsync.domain.model import SalesforceId, SyncCursor
+from sfsync.domain.ports import RunRecord
+
+STARTED = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+FINISHED = datetime(2026, 11, 27, 18, 5, 30, 250000, tzinfo=UTC)
+
+
+def a_run(account_id, **changes) -> RunRecord:
+    run = RunRecord(
+        id=f"run_{secrets.token_hex(6)}",
+        account_id=account_id,
+        request_id=f"req_{secrets.token_hex(6)}",
+        scope="import",
+        status="running",
+        started_at=STARTED,
+    )
+    return attrs.evolve(run, **changes)
+
+
+def start(new_uow, run: RunRecord) -> None:
+    with new_uow() as uow:
+        uow.runs.start(run)
+        uow.commit()
+
+
+class TestRuns:
+    def test_started_run_reads_back_equal(self, new_uow, account):
+        run = a_run(account, expected=None)
+        start(new_uow, run)
+        with new_uow() as uow:
+            assert uow.runs.get(run.id) == run
+
+    def test_progress_updates_counters(self, new_uow, account):
+        run = a_run(account)
+        start(new_uow, run)
+        with new_uow() as uow:
+            uow.runs.progress(run.id, processed=200, expected=1000)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.runs.get(run.id) == attrs.evolve(run, processed=200, expected=1000)
+
+    def test_finish_records_the_report(self, new_uow, account):
+        run = a_run(account)
+        start(new_uow, run)
+        finished = attrs.evolve(
+            run,
+            status="partial",
+            finished_at=FINISHED,
+            processed=3,
+            expected=3,
+            counts={"seen": 3, "created": 1, "skipped": {"no_email": 2}},
+            errors=({"code": "INVALID_EMAIL", "message": "bad", "salesforce_id": "003A"},),
+            fields_read=("Id", "Email"),
+        )
+        with new_uow() as uow:
+            uow.runs.finish(finished)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.runs.get(run.id) == finished
+
+    def test_unknown_run_is_none(self, new_uow):
+        with new_uow() as uow:
+            assert uow.runs.get("run_unknown") is None
+
+    @pytest.mark.parametrize("change", ["progress", "finish"])
+    def test_changing_an_unknown_run_is_refused(self, new_uow, account, change):
+        run = a_run(account)
+        with new_uow() as uow, pytest.raises(PermanentFailure) as raised:
+            if change == "progress":
+                uow.runs.progress(run.id, 1, None)
+            else:
+                uow.runs.finish(run)
+        assert raised.value.code == "not_found"
+
+    def test_the_same_request_twice_is_a_conflict(self, new_uow, account):
+        run = a_run(account)
+        start(new_uow, run)
+        with new_uow() as uow, pytest.raises(Conflict):
+            uow.runs.start(a_run(account, request_id=run.request_id))
+
+    def test_runs_without_request_may_repeat(self, new_uow, account):
+        start(new_uow, a_run(account, request_id=None))
+        start(new_uow, a_run(account, request_id=None))
+
+    def test_the_same_run_id_twice_is_a_conflict(self, new_uow, account):
+        run = a_run(account)
+        start(new_uow, run)
+        with new_uow() as uow, pytest.raises(Conflict):
+            uow.runs.start(a_run(account, id=run.id))
+
+
+class TestCursor:
+    def test_no_cursor_before_the_first_import(self, new_uow, account):
+        with new_uow() as uow:
+            assert uow.runs.cursor(account) is None
+
+    def test_saved_cursor_replaces_the_previous_one(self, new_uow, account):
+        later = SyncCursor(FINISHED, SalesforceId("003000000000002AAA"))
+        with new_uow() as uow:
+            uow.runs.save_cursor(account, SyncCursor(STARTED, SalesforceId("003000000000001AAA")))
+            uow.runs.save_cursor(account, later)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.runs.cursor(account) == later
+
+    def test_cursors_belong_to_one_account(self, new_uow, account, new_account_id):
+        with new_uow() as uow:
+            uow.runs.save_cursor(account, SyncCursor(STARTED, SalesforceId("003A")))
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.runs.cursor(new_account_id()) is None
+
+
+class TestProcessedMessages:
+    def test_a_message_is_claimed_once(self, new_uow):
+        message_id = f"msg_{secrets.token_hex(6)}"
+        with new_uow() as uow:
+            assert uow.messages.claim(message_id) is True
+            assert uow.messages.claim(message_id) is False
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.messages.claim(message_id) is False
+
+    def test_a_rolled_back_claim_can_be_made_again(self, new_uow):
+        message_id = f"msg_{secrets.token_hex(6)}"
+        with new_uow() as uow:
+            assert uow.messages.claim(message_id) is True
+        with new_uow() as uow:
+            assert uow.messages.claim(message_id) is True

@@ -1,0 +1,305 @@
+"""Hand-written fakes of the ports; the storage fakes pass the same contract tests as Postgres.
+
+`InMemoryUnitOfWork` keeps committed data in an `InMemoryState` (share one between units of
+work to model one database); a unit of work works on a copy, so changes are visible only
+after commit and rollback discards them. Uniqueness and "unknown account" rules match the
+schema and raise the same error families.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from sfsync.domain.errors import Conflict, PermanentFailure, UnknownAccount
+from sfsync.domain.mapping import attribute_to_json
+from sfsync.domain.model import (
+    AccountId,
+    AccountSettings,
+    AttributeMapping,
+    Candidate,
+    SalesforceId,
+    SyncCursor,
+    normalize_email,
+)
+from sfsync.domain.ports import RunRecord, SalesforceConnection
+
+
+@attrs.define
+class FixedClock:
+    current: datetime
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@attrs.define
+class RecordingPublisher:
+    events: list[tuple[str, Mapping[str, Any]]] = attrs.Factory(list)
+
+    def publish(self, event_type: str, payload: Mapping[str, Any]) -> None:
+        self.events.append((event_type, payload))
+
+
+@attrs.define
+class InMemoryState:
+    """What a database would hold; compare or inspect it in tests."""
+
+    settings: dict[AccountId, AccountSettings] = attrs.Factory(dict)
+    mappings: dict[tuple[AccountId, str], AttributeMapping] = attrs.Factory(dict)
+    connections: dict[AccountId, SalesforceConnection] = attrs.Factory(dict)
+    candidates: dict[str, Candidate] = attrs.Factory(dict)
+    runs: dict[str, RunRecord] = attrs.Factory(dict)
+    cursors: dict[AccountId, SyncCursor] = attrs.Factory(dict)
+    processed: set[str] = attrs.Factory(set)
+
+
+@attrs.define
+class _Transaction:
+    committed: InMemoryState
+    working: InMemoryState | None = None
+
+    def state(self) -> InMemoryState:
+        if self.working is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return self.working
+
+    def known_account(self, account_id: AccountId) -> None:
+        if account_id not in self.state().settings:
+            raise UnknownAccount("the account is not registered (save its settings first)")
+
+
+@attrs.define
+class InMemoryCandidates:
+    _tx: _Transaction
+
+    def get(self, account_id: AccountId, candidate_id: str) -> Candidate | None:
+        found = self._tx.state().candidates.get(candidate_id)
+        return found if found is not None and found.account_id == account_id else None
+
+    def get_by_email(self, account_id: AccountId, email: str) -> Candidate | None:
+        key = normalize_email(email)
+        return self._find(account_id, lambda c: c.email_key == key)
+
+    def get_by_salesforce_id(
+        self, account_id: AccountId, contact_id: SalesforceId
+    ) -> Candidate | None:
+        return self._find(account_id, lambda c: c.salesforce_id == contact_id)
+
+    def add(self, candidate: Candidate) -> None:
+        self._tx.known_account(candidate.account_id)
+        if candidate.id in self._tx.state().candidates:
+            raise Conflict("a candidate with this id already exists")
+        self._store(candidate)
+
+    def update(self, candidate: Candidate) -> None:
+        if self.get(candidate.account_id, candidate.id) is None:
+            raise PermanentFailure("candidate not found", code="not_found")
+        self._store(candidate)
+
+    def delete(self, account_id: AccountId, candidate_id: str) -> bool:
+        if self.get(account_id, candidate_id) is None:
+            return False
+        del self._tx.state().candidates[candidate_id]
+        return True
+
+    def count(self, account_id: AccountId) -> int:
+        return sum(c.account_id == account_id for c in self._tx.state().candidates.values())
+
+    def find_for_contacts(
+        self, account_id: AccountId, contact_ids: Sequence[str], email_keys: Sequence[str]
+    ) -> list[Candidate]:
+        ids, keys = set(contact_ids), set(email_keys)
+        return [
+            c
+            for c in self._tx.state().candidates.values()
+            if c.account_id == account_id and (c.salesforce_id in ids or c.email_key in keys)
+        ]
+
+    def apply_changes(
+        self, account_id: AccountId, upserts: Sequence[Candidate], deletes: Sequence[str]
+    ) -> None:
+        """Like the bulk write in Postgres: uniqueness is checked once the page is written."""
+        self._tx.known_account(account_id)
+        candidates = self._tx.state().candidates
+        for candidate_id in deletes:
+            if self.get(account_id, candidate_id) is not None:
+                del candidates[candidate_id]
+        for candidate in upserts:
+            current = candidates.get(candidate.id)
+            if candidate.account_id != account_id or (
+                current is not None and current.account_id != account_id
+            ):
+                raise PermanentFailure("a candidate of another account", code="wrong_account")
+            candidates[candidate.id] = _stored_form(candidate)
+        for candidate in upserts:
+            self._store(candidates[candidate.id])
+
+    def _find(self, account_id: AccountId, matches: Any) -> Candidate | None:
+        for candidate in self._tx.state().candidates.values():
+            if candidate.account_id == account_id and matches(candidate):
+                return candidate
+        return None
+
+    def _store(self, candidate: Candidate) -> None:
+        for other in self._tx.state().candidates.values():
+            if other.account_id != candidate.account_id or other.id == candidate.id:
+                continue
+            if other.email_key == candidate.email_key:
+                raise Conflict("another candidate of this account has this email")
+            if candidate.salesforce_id and other.salesforce_id == candidate.salesforce_id:
+                raise Conflict("another candidate of this account is linked to this Contact")
+        self._tx.state().candidates[candidate.id] = _stored_form(candidate)
+
+
+def _stored_form(candidate: Candidate) -> Candidate:
+    """Attributes are kept in their stored JSON form, as Postgres returns them."""
+    attributes = {name: attribute_to_json(v) for name, v in candidate.attributes.items()}
+    return attrs.evolve(candidate, attributes=attributes)
+
+
+@attrs.define
+class InMemoryAccounts:
+    _tx: _Transaction
+
+    def get_settings(self, account_id: AccountId) -> AccountSettings | None:
+        return self._tx.state().settings.get(account_id)
+
+    def save_settings(self, settings: AccountSettings) -> None:
+        self._tx.state().settings[settings.account_id] = settings
+
+    def mappings(self, account_id: AccountId) -> list[AttributeMapping]:
+        found = [m for (owner, _), m in self._tx.state().mappings.items() if owner == account_id]
+        return sorted(found, key=lambda mapping: mapping.name)
+
+    def save_mapping(self, account_id: AccountId, mapping: AttributeMapping) -> None:
+        self._tx.known_account(account_id)
+        self._tx.state().mappings[(account_id, mapping.name)] = mapping
+
+
+@attrs.define
+class InMemoryConnections:
+    _tx: _Transaction
+
+    def get(self, account_id: AccountId) -> SalesforceConnection | None:
+        return self._tx.state().connections.get(account_id)
+
+    def save(self, connection: SalesforceConnection) -> None:
+        self._tx.known_account(connection.account_id)
+        self._tx.state().connections[connection.account_id] = connection
+
+    def mark_needs_reauth(self, account_id: AccountId) -> None:
+        connections = self._tx.state().connections
+        if account_id in connections:
+            connections[account_id] = attrs.evolve(connections[account_id], needs_reauth=True)
+
+
+@attrs.define
+class InMemoryRuns:
+    _tx: _Transaction
+
+    def start(self, run: RunRecord) -> None:
+        self._tx.known_account(run.account_id)
+        runs = self._tx.state().runs
+        if run.id in runs:
+            raise Conflict("a sync run with this id already exists")
+        if run.request_id is not None and any(
+            (r.account_id, r.request_id) == (run.account_id, run.request_id) for r in runs.values()
+        ):
+            raise Conflict("a sync run for this request already exists")
+        runs[run.id] = copy.deepcopy(run)
+
+    def progress(self, run_id: str, processed: int, expected: int | None) -> None:
+        run = self._existing(run_id)
+        self._tx.state().runs[run_id] = attrs.evolve(run, processed=processed, expected=expected)
+
+    def finish(self, run: RunRecord) -> None:
+        # Like the table: the run's identity (account, request, scope) stays as started.
+        started = self._existing(run.id)
+        identity = {"account_id": started.account_id, "request_id": started.request_id}
+        finished = attrs.evolve(copy.deepcopy(run), scope=started.scope, **identity)
+        self._tx.state().runs[run.id] = finished
+
+    def get(self, run_id: str) -> RunRecord | None:
+        return self._tx.state().runs.get(run_id)
+
+    def find_by_request(self, account_id: AccountId, request_id: str) -> RunRecord | None:
+        runs = self._tx.state().runs.values()
+        return next(
+            (r for r in runs if (r.account_id, r.request_id) == (account_id, request_id)), None
+        )
+
+    def cursor(self, account_id: AccountId) -> SyncCursor | None:
+        return self._tx.state().cursors.get(account_id)
+
+    def save_cursor(self, account_id: AccountId, cursor: SyncCursor) -> None:
+        self._tx.known_account(account_id)
+        self._tx.state().cursors[account_id] = cursor
+
+    def _existing(self, run_id: str) -> RunRecord:
+        run = self._tx.state().runs.get(run_id)
+        if run is None:
+            raise PermanentFailure("sync run not found", code="not_found")
+        return run
+
+
+@attrs.define
+class InMemoryProcessedMessages:
+    _tx: _Transaction
+
+    def claim(self, message_id: str) -> bool:
+        processed = self._tx.state().processed
+        if message_id in processed:
+            return False
+        processed.add(message_id)
+        return True
+
+
+@attrs.define(init=False)
+class InMemoryUnitOfWork:
+    """A unit of work over `state`; `commits` counts successful commits."""
+
+    state: InMemoryState
+    commits: int
+    candidates: InMemoryCandidates
+    accounts: InMemoryAccounts
+    connections: InMemoryConnections
+    runs: InMemoryRuns
+    messages: InMemoryProcessedMessages
+    _tx: _Transaction
+
+    def __init__(self, state: InMemoryState | None = None) -> None:
+        self.state = state if state is not None else InMemoryState()
+        self.commits = 0
+        self._tx = _Transaction(self.state)
+        self.candidates = InMemoryCandidates(self._tx)
+        self.accounts = InMemoryAccounts(self._tx)
+        self.connections = InMemoryConnections(self._tx)
+        self.runs = InMemoryRuns(self._tx)
+        self.messages = InMemoryProcessedMessages(self._tx)
+
+    def __enter__(self) -> InMemoryUnitOfWork:
+        if self._tx.working is not None:
+            raise RuntimeError("the unit of work is already open")
+        self._tx.working = copy.deepcopy(self.state)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._tx.working = None
+
+    def commit(self) -> None:
+        working = self._tx.state()
+        for name in attrs.fields_dict(InMemoryState):
+            setattr(self.state, name, copy.deepcopy(getattr(working, name)))
+        self.commits += 1
+
+    def rollback(self) -> None:
+        self._tx.state()
+        self._tx.working = copy.deepcopy(self.state)

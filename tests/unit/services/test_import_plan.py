@@ -1,0 +1,155 @@
+"""The page plan: domain rules applied to a page of Contacts and the candidates it touches."""
+
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+import attrs
+
+from sfsync.domain.model import (
+    AccountId,
+    AccountSettings,
+    AttributeMapping,
+    Candidate,
+    Contact,
+    DeletionBehaviour,
+    DuplicatePolicy,
+    FieldInfo,
+    FieldType,
+    SalesforceId,
+)
+from sfsync.services.import_plan import ImportContext, plan_batch
+
+ACCOUNT = AccountId("acc_1")
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+COLOR = (AttributeMapping("favorite_color_c", "Favorite_Color__c"),
+         FieldInfo("Favorite_Color__c", FieldType.PICKLIST, updateable=True, custom=True))
+AGE = (AttributeMapping("age_c", "Age__c"), FieldInfo("Age__c", FieldType.INT, custom=True))
+
+
+def ctx(**settings: object) -> ImportContext:
+    return ImportContext(AccountSettings(ACCOUNT, **settings), (COLOR, AGE))  # type: ignore[arg-type]
+
+
+def contact(n: int, email: str | None = "a@example.com", minutes: int = 0, **fields: object) -> Contact:
+    return Contact(SalesforceId(f"003{n:015d}"), email, "Ada", "Lovelace", "Ada Lovelace",
+                   system_modstamp=T0 + timedelta(minutes=minutes), fields=fields)
+
+
+def ids():
+    counter = count(1)
+    return lambda: f"cand_{next(counter)}"
+
+
+def test_new_contact_creates_a_linked_candidate_with_typed_attributes():
+    plan = plan_batch([contact(1, Favorite_Color__c="Blue", Age__c="42")], [], ctx(), ids())
+    (created,) = plan.upserts.values()
+    assert created.salesforce_id == "003000000000000001"
+    assert created.attributes == {"favorite_color_c": "Blue", "age_c": 42}
+    assert plan.counts["created"] == 1 and plan.counts["seen"] == 1
+
+
+def test_contacts_without_or_with_bad_email_are_skipped_by_reason():
+    page = [contact(1, None), contact(2, "   "), contact(3, "not an email")]
+    plan = plan_batch(page, [], ctx(), ids())
+    assert plan.upserts == {}
+    assert plan.skipped == {"no_email": 2, "invalid_email": 1}
+
+
+def test_filter_on_skips_untagged_contacts():
+    page = [contact(1, "a@example.com", gq_import__c=True), contact(2, "b@example.com", gq_import__c=False)]
+    plan = plan_batch(page, [], ctx(only_import_tagged=True), ids())
+    assert [c.email for c in plan.upserts.values()] == ["a@example.com"]
+    assert plan.skipped == {"not_tagged": 1}
+
+
+def test_rereading_an_unchanged_contact_writes_nothing():
+    first = plan_batch([contact(1, Favorite_Color__c="Red")], [], ctx(), ids())
+    stored = list(first.upserts.values())
+    again = plan_batch([contact(1, minutes=5, Favorite_Color__c="Red")], stored, ctx(), ids())
+    assert again.upserts == {}
+    assert again.counts["unchanged"] == 1
+
+
+def test_a_changed_value_updates_and_keeps_attributes_from_elsewhere():
+    stored = Candidate("cand_9", ACCOUNT, "a@example.com", "Ada", "Lovelace", "Ada Lovelace",
+                       SalesforceId("003000000000000001"), T0,
+                       {"favorite_color_c": "Red", "nps_score": 9})
+    plan = plan_batch([contact(1, minutes=1, Favorite_Color__c="Green")], [stored], ctx(), ids())
+    assert plan.upserts["cand_9"].attributes == {"favorite_color_c": "Green", "nps_score": 9}
+    assert plan.counts["updated"] == 1
+
+
+def test_signed_up_candidate_with_same_email_is_linked_not_duplicated():
+    signed_up = Candidate("cand_7", ACCOUNT, "ADA@Example.com")
+    plan = plan_batch([contact(1, "ada@example.com")], [signed_up], ctx(), ids())
+    assert list(plan.upserts) == ["cand_7"]
+    assert plan.upserts["cand_7"].salesforce_id == "003000000000000001"
+    assert plan.counts["linked"] == 1 and plan.counts["created"] == 0
+
+
+def test_two_contacts_with_one_email_in_a_page_give_one_candidate_and_a_conflict():
+    page = [contact(1, "a@example.com", minutes=1), contact(2, "A@EXAMPLE.COM", minutes=2)]
+    plan = plan_batch(page, [], ctx(), ids())
+    (created,) = plan.upserts.values()
+    assert created.salesforce_id == "003000000000000002"  # newest wins
+    assert plan.skipped == {"duplicate_email": 1}
+    assert len(plan.conflicts) == 1
+
+
+def linked(n: int = 1, minutes: int = 0) -> Candidate:
+    return Candidate("cand_1", ACCOUNT, "a@example.com", salesforce_id=SalesforceId(f"003{n:015d}"),
+                     source_modstamp=T0 + timedelta(minutes=minutes))
+
+
+def test_newest_policy_relinks_the_candidate_to_the_newer_contact():
+    plan = plan_batch([contact(2, minutes=10)], [linked(1)], ctx(), ids())
+    assert plan.upserts["cand_1"].salesforce_id == "003000000000000002"
+    assert plan.conflicts[0].outcome == "relinked"
+
+
+def test_oldest_policy_keeps_the_first_link():
+    plan = plan_batch([contact(2, minutes=10)], [linked(1)],
+                      ctx(duplicate_policy=DuplicatePolicy.OLDEST), ids())
+    assert plan.upserts == {}
+    assert plan.skipped == {"duplicate_email": 1}
+
+
+def test_review_policy_flags_the_candidate():
+    plan = plan_batch([contact(2, minutes=10)], [linked(1)],
+                      ctx(duplicate_policy=DuplicatePolicy.REVIEW), ids())
+    assert plan.upserts["cand_1"].needs_review
+    assert plan.upserts["cand_1"].salesforce_id == "003000000000000001"
+
+
+def test_deleted_contact_removes_the_candidate_when_the_account_says_delete():
+    gone = attrs.evolve(contact(1), is_deleted=True)
+    plan = plan_batch([gone], [linked(1)], ctx(deletion_behaviour=DeletionBehaviour.DELETE), ids())
+    assert plan.deletes == ["cand_1"] and plan.upserts == {}
+    assert plan.counts["deleted"] == 1
+
+
+def test_flagged_contact_unsubscribes_the_candidate_when_the_account_says_unsubscribe():
+    flagged = contact(1, is_deleted__c=True)
+    plan = plan_batch([flagged], [linked(1)], ctx(deletion_behaviour=DeletionBehaviour.UNSUBSCRIBE), ids())
+    assert plan.upserts["cand_1"].unsubscribed
+    assert plan.counts["unsubscribed"] == 1
+
+
+def test_keep_behaviour_leaves_a_deleted_contacts_candidate_alone():
+    plan = plan_batch([attrs.evolve(contact(1), is_deleted=True)], [linked(1)], ctx(), ids())
+    assert plan.upserts == {} and plan.deletes == []
+    assert plan.skipped == {"deleted_kept": 1}
+
+
+def test_flagged_contact_never_imported_creates_nothing():
+    plan = plan_batch([contact(1, is_deleted__c="true")], [], ctx(deletion_behaviour=DeletionBehaviour.DELETE), ids())
+    assert plan.upserts == {} and plan.deletes == []
+    assert plan.skipped == {"flagged_deleted_never_imported": 1}
+
+
+def test_a_value_that_cannot_be_coerced_is_a_record_error_and_the_rest_imports():
+    plan = plan_batch([contact(1, Favorite_Color__c="Red", Age__c="forty")], [], ctx(), ids())
+    (created,) = plan.upserts.values()
+    assert created.attributes == {"favorite_color_c": "Red"}
+    (error,) = plan.errors
+    assert error.salesforce_id == "003000000000000001" and "forty" not in error.message
