@@ -9,7 +9,8 @@ schema and raise the same error families.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +59,7 @@ class InMemoryState:
     candidates: dict[str, Candidate] = attrs.Factory(dict)
     runs: dict[str, RunRecord] = attrs.Factory(dict)
     cursors: dict[AccountId, SyncCursor] = attrs.Factory(dict)
+    deletes_checked: dict[AccountId, datetime] = attrs.Factory(dict)
     processed: set[str] = attrs.Factory(set)
 
 
@@ -243,6 +245,13 @@ class InMemoryRuns:
         self._tx.known_account(account_id)
         self._tx.state().cursors[account_id] = cursor
 
+    def deletes_checked(self, account_id: AccountId) -> datetime | None:
+        return self._tx.state().deletes_checked.get(account_id)
+
+    def save_deletes_checked(self, account_id: AccountId, until: datetime) -> None:
+        if account_id in self._tx.state().cursors:  # like the UPDATE of sync_state's row
+            self._tx.state().deletes_checked[account_id] = until
+
     def _existing(self, run_id: str) -> RunRecord:
         run = self._tx.state().runs.get(run_id)
         if run is None:
@@ -303,3 +312,34 @@ class InMemoryUnitOfWork:
     def rollback(self) -> None:
         self._tx.state()
         self._tx.working = copy.deepcopy(self.state)
+
+
+@attrs.define
+class InMemoryLocks:
+    """AccountLocks in one process: `held` shows which accounts are locked right now."""
+
+    held: set[str] = attrs.Factory(set)
+
+    @contextmanager
+    def hold(self, account_id: str) -> Iterator[bool]:
+        if account_id in self.held:
+            yield False
+            return
+        self.held.add(account_id)
+        try:
+            yield True
+        finally:
+            self.held.discard(account_id)
+
+
+@attrs.define
+class FakeGateways:
+    """GatewayFactory handing out one gateway; counts how often it was opened."""
+
+    gateway: Any
+    opened: int = 0
+
+    @contextmanager
+    def open(self, connection: SalesforceConnection, settings: AccountSettings) -> Iterator[Any]:
+        self.opened += 1
+        yield self.gateway

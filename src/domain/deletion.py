@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 
 import attrs
+
 from sfsync.domain.coercion import is_flag_set
 from sfsync.domain.model import AccountSettings, Candidate, Contact, DeletionBehaviour
 

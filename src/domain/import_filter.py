@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import attrs
+
 from sfsync.domain.coercion import is_flag_set
 from sfsync.domain.model import (
     AccountSettings,

@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import attrs
+
 from sfsync.domain.coercion import SUPPORTED_TYPES, from_salesforce
 from sfsync.domain.errors import CoercionError, InvalidAttributeName, InvalidFieldName
 from sfsync.domain.model import (

@@ -191,6 +191,12 @@ class SyncRunStore(Protocol):
 
     def save_cursor(self, account_id: AccountId, cursor: SyncCursor) -> None: ...
 
+    def deletes_checked(self, account_id: AccountId) -> datetime | None:
+        """How far getDeleted has been read (its latestDateCovered), if ever."""
+        ...
+
+    def save_deletes_checked(self, account_id: AccountId, until: datetime) -> None: ...
+
 
 class ProcessedMessages(Protocol):
     def claim(self, message_id: str) -> bool:

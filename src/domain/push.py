@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+
 from sfsync.domain.mapping import attribute_to_json
 from sfsync.domain.model import COMPOUND_TYPES, AccountSettings, Candidate, FieldInfo
 

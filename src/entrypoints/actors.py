@@ -11,6 +11,7 @@ from typing import Any
 
 import dramatiq
 from dramatiq import Broker
+
 from sfsync.domain.errors import InvalidMessage, PermanentFailure
 from sfsync.domain.messages import SyncRequested
 from sfsync.entrypoints.codec import decode

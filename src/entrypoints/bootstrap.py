@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import attrs
+import httpx
 from psycopg_pool import ConnectionPool
+
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.locks import PostgresAccountLocks
 from sfsync.adapters.postgres.pool import make_pool
@@ -62,7 +65,10 @@ class HttpxGatewayFactory:
             ),
             reads=ReadSettings(bulk_threshold=self.settings.bulk_threshold),
         )
-        gateway = HttpxSalesforce(auth, config)
+        verify = ssl.create_default_context(cafile=self.settings.sf_ca_bundle) if (
+            self.settings.sf_ca_bundle) else True
+        http = httpx.Client(timeout=config.client.timeout, verify=verify)
+        gateway = HttpxSalesforce(auth, config, http=http)
         try:
             yield gateway
         finally:

@@ -6,6 +6,7 @@ import os
 import sys
 
 import click
+
 from sfsync.domain.errors import DomainError
 from sfsync.entrypoints.settings import ConfigError, Settings
 
@@ -47,9 +48,11 @@ def health() -> None:
 def _register_optional() -> None:
     """Commands that live in their own modules."""
     from sfsync.entrypoints.commands import COMMANDS
+    from sfsync.entrypoints.connect import connect
+    from sfsync.entrypoints.demo import demo
     from sfsync.entrypoints.emulator import emulator
 
-    for command in (*COMMANDS, emulator):
+    for command in (*COMMANDS, connect, demo, emulator):
         cli.add_command(command)
 
 
@@ -71,3 +74,7 @@ def main() -> None:
     except DomainError as err:
         click.echo(f"error ({err.code}): {err.message}", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

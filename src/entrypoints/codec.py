@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+
 from sfsync.domain.errors import InvalidMessage
 from sfsync.domain.messages import CandidateSignedUp, Scope, SyncRequested, Trigger
 

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import click
+
 from sfsync.domain.model import (
     AccountId,
     AccountSettings,
@@ -106,7 +107,7 @@ def account_set(
         duplicate_policy=DuplicatePolicy(duplicates),
         quota_share=quota_share,
     )
-    with _container() as container:
+    with open_container() as container:
         save_settings(container.uow(), settings)
     click.echo(f"account {account_id} saved")
 
@@ -124,7 +125,7 @@ def attribute_add(account_id: str, name: str, field: str) -> None:
     """Map attribute NAME (snake_case, custom ones end in _c) to Contact FIELD (exact API name)."""
     from sfsync.services.accounts import add_attribute
 
-    with _container() as container:
+    with open_container() as container:
         add_attribute(container.uow(), AccountId(account_id), AttributeMapping(name, field))
     click.echo(f"attribute {name} reads Contact.{field}")
 
@@ -166,13 +167,13 @@ def dead_letters(limit: int) -> None:
     """List the most recent dead-lettered messages and why they failed."""
     from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
 
-    with _container() as container:
+    with open_container() as container:
         for row in PsycopgDeadLetters(container.pool).list(limit):
             click.echo(json.dumps(row, default=str))
 
 
-class _container:
-    """`with _container() as c:` builds the adapters from the environment and closes them."""
+class open_container:
+    """`with open_container() as c:` builds the adapters from the environment and closes them."""
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         from sfsync.entrypoints.bootstrap import build

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pika
 import pika.exceptions
+
 from sfsync.domain.errors import TransientFailure
 from sfsync.entrypoints.settings import Settings
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import attrs
@@ -30,6 +31,7 @@ class Settings:
     sf_client_id: str = ""
     sf_client_secret: str = attrs.field(default="", repr=False)
     sf_redirect_uri: str = "http://127.0.0.1:8765/oauth/callback"
+    sf_ca_bundle: str | None = None  # extra CA to trust (a TLS proxy, or the emulator)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -49,6 +51,7 @@ class Settings:
             sf_redirect_uri=environ.get(
                 "SFSYNC_SF_REDIRECT_URI", "http://127.0.0.1:8765/oauth/callback"
             ).strip(),
+            sf_ca_bundle=_existing_file(environ, "SFSYNC_SF_CA_BUNDLE"),
         )
 
 
@@ -100,6 +103,13 @@ def _int(environ: Mapping[str, str], var: str, default: int, *, minimum: int) ->
     if value < minimum:
         raise ConfigError(f"{var} must be at least {minimum}")
     return value
+
+
+def _existing_file(environ: Mapping[str, str], var: str) -> str | None:
+    value = environ.get(var, "").strip()
+    if value and not os.path.isfile(value):
+        raise ConfigError(f"{var} must name an existing file")
+    return value or None
 
 
 def _api_version(environ: Mapping[str, str]) -> str:

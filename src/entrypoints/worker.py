@@ -17,6 +17,7 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
+
 from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
 from sfsync.adapters.rabbitmq.encoder import ContractEncoder
 from sfsync.adapters.rabbitmq.middleware import DeadLetterRecorder

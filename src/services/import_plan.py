@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
+
 from sfsync.domain.coercion import from_salesforce
 from sfsync.domain.deletion import (
     DeletionAction,
@@ -130,13 +131,17 @@ def plan_batch(
     plan = BatchPlan()
     page = _Page(existing)
     plan.counts["seen"] += len(contacts)
-    live: list[Contact] = []
+    accepted: list[Contact] = []
     for contact in contacts:
         if is_flagged_deleted(contact, ctx.settings):
             _apply_deletion(contact, page, ctx, plan)
+            continue
+        decision = should_import(contact, ctx.settings)
+        if decision.accepted:
+            accepted.append(contact)
         else:
-            live.append(contact)
-    winners, conflicts = dedupe_batch(live, ctx.settings.duplicate_policy)
+            plan.skipped[decision.reason or "skipped"] += 1
+    winners, conflicts = dedupe_batch(accepted, ctx.settings.duplicate_policy)
     for conflict in conflicts:
         plan.conflicts.append(conflict)
         plan.skipped[_reason_for(conflict.outcome)] += 1
@@ -193,11 +198,7 @@ def _attributes(contact: Contact, ctx: ImportContext, plan: BatchPlan) -> dict[s
 def _apply_contact(
     contact: Contact, page: _Page, ctx: ImportContext, plan: BatchPlan, new_id: Callable[[], str]
 ) -> str | None:
-    """Apply one live Contact; return the id of the candidate it landed on, if any."""
-    decision = should_import(contact, ctx.settings)
-    if not decision.accepted:
-        plan.skipped[decision.reason or "skipped"] += 1
-        return None
+    """Apply one accepted Contact; return the id of the candidate it landed on, if any."""
     by_email = page.by_email(contact.email)
     match = match_existing(contact, page.by_contact(contact.id), by_email)
     if match.action is MatchAction.EMAIL_TAKEN:

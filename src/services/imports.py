@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import attrs
+
 from sfsync.domain.errors import (
     DomainError,
     PermanentFailure,
@@ -26,6 +27,7 @@ from sfsync.domain.model import (
     CURSOR_FIELD,
     AccountSettings,
     Contact,
+    DeletionBehaviour,
     ContactSchema,
     SyncCursor,
 )
@@ -152,7 +154,7 @@ def _import_all(
         cursor = None if request.full_resync else uow.runs.cursor(settings.account_id)
     report.mode = "full" if cursor is None else "incremental"
     report.cursor = cursor
-    deleted = _hard_deletes(cursor, settings, gateway, deps) if cursor else frozenset()
+    deleted = _hard_deletes(cursor, settings, gateway, deps, report) if cursor else frozenset()
     since = None if cursor is None else SyncCursor(cursor.modstamp - LOOKBACK, cursor.contact_id)
     flag = settings.import_flag_field if settings.only_import_tagged else None
     read = gateway.read_contacts(ContactQuery(fields, since, flag, include_deleted=True))
@@ -166,19 +168,38 @@ def _import_all(
         # Purged from the recycle bin, so no query returns them: apply them by Id alone.
         ghosts = [Contact(id=i, email=None, is_deleted=True) for i in sorted(deleted - seen)]
         _apply_page(ghosts, ctx, deps, report, move_cursor=False, count_seen=False)
+    if report.deletes_covered is not None:
+        with deps.uow() as uow:
+            uow.runs.save_deletes_checked(settings.account_id, report.deletes_covered)
+            uow.commit()
 
 
 def _hard_deletes(
-    cursor: SyncCursor, settings: AccountSettings, gateway: SalesforceGateway, deps: ImportDeps
+    cursor: SyncCursor,
+    settings: AccountSettings,
+    gateway: SalesforceGateway,
+    deps: ImportDeps,
+    report: RunReport,
 ) -> frozenset[str]:
-    """Contacts deleted since the watermark (getDeleted): queryAll misses purged ones."""
-    if settings.deletion_behaviour.value == "keep":
-        return frozenset()  # nothing to do with them: save the API call
+    """Contacts deleted since the last check (getDeleted): queryAll misses purged ones.
+
+    getDeleted works in whole minutes and says how far it is complete (latestDateCovered),
+    so the next window starts there, not at the import cursor.
+    """
+    if settings.deletion_behaviour is DeletionBehaviour.KEEP:
+        return frozenset()  # nothing would change: save the API call
     now = deps.clock.now()
-    start = max(cursor.modstamp - LOOKBACK, now - GETDELETED_WINDOW + timedelta(minutes=1))
-    if now - start < timedelta(minutes=2):
-        start = now - timedelta(minutes=2)
-    return frozenset(gateway.deleted_contacts(start, now).ids)
+    with deps.uow() as uow:
+        start = uow.runs.deletes_checked(settings.account_id) or cursor.modstamp - LOOKBACK
+    oldest = now - GETDELETED_WINDOW + timedelta(minutes=1)
+    if start < oldest:
+        report.error(RecordError("deletes_window_exceeded",
+                                 "deletes older than 15 days may be missed: run a full import"))
+        start = oldest
+    start = min(start, now - timedelta(minutes=2))  # Salesforce wants > 1 minute
+    deleted = gateway.deleted_contacts(start, now)
+    report.deletes_covered = deleted.latest_date_covered
+    return frozenset(deleted.ids)
 
 
 def _sync_candidate(

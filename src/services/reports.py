@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
+
 from sfsync.domain.errors import DomainError
 from sfsync.domain.messages import CONTRACT_VERSION, RunStatus, SyncRequested
 from sfsync.domain.model import SyncCursor
@@ -44,6 +45,7 @@ class RunReport:
     mode: str = ""
     status: RunStatus = RunStatus.RUNNING
     cursor: SyncCursor | None = None
+    deletes_covered: datetime | None = None
 
     @classmethod
     def begin(cls, earlier: RunRecord | None, request: SyncRequested, now: datetime) -> RunReport:

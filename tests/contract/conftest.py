@@ -19,14 +19,6 @@ UowFactory = Callable[[], UnitOfWork]
 
 
 @pytest.fixture(scope="session")
-def migrated_database_url(database_url: str) -> str:
-    from sfsync.adapters.postgres.migrate import migrate
-
-    migrate(database_url)
-    return database_url
-
-
-@pytest.fixture(scope="session")
 def postgres_uow_factory(migrated_database_url: str) -> Iterator[UowFactory]:
     from sfsync.adapters.postgres.crypto import TokenCipher
     from sfsync.adapters.postgres.pool import make_pool

@@ -83,3 +83,18 @@ def test_run_is_found_by_its_request_id(new_uow, account):
     with new_uow() as uow:
         assert uow.runs.find_by_request(account, "req-1").id == run.id
         assert uow.runs.find_by_request(account, "req-2") is None
+
+
+def test_deletes_watermark_is_kept_beside_the_cursor(new_uow, account):
+    from datetime import UTC, datetime
+
+    from sfsync.domain.model import SalesforceId, SyncCursor
+
+    when = datetime(2026, 11, 27, 18, 5, tzinfo=UTC)
+    with new_uow() as uow:
+        assert uow.runs.deletes_checked(account) is None
+        uow.runs.save_cursor(account, SyncCursor(when, SalesforceId("003000000000001AAA")))
+        uow.runs.save_deletes_checked(account, when)
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.runs.deletes_checked(account) == when

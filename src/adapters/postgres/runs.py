@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -67,6 +68,18 @@ class PsycopgRuns:
             " cursor_modstamp = EXCLUDED.cursor_modstamp,"
             " cursor_contact_id = EXCLUDED.cursor_contact_id, updated_at = now()",
             (account_id, cursor.modstamp, cursor.contact_id),
+        )
+
+    def deletes_checked(self, account_id: AccountId) -> datetime | None:
+        row = self._session.fetchone(
+            "SELECT deletes_checked_until FROM sync_state WHERE account_id = %s", (account_id,)
+        )
+        return row[0] if row else None
+
+    def save_deletes_checked(self, account_id: AccountId, until: datetime) -> None:
+        self._session.write(
+            "UPDATE sync_state SET deletes_checked_until = %s WHERE account_id = %s",
+            (until, account_id),
         )
 
     def _changed(self, query: str, params: tuple[Any, ...]) -> None:

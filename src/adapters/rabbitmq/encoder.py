@@ -30,8 +30,13 @@ class ContractEncoder(JSONEncoder):
         try:
             parsed = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as err:
-            return self._wrap(INVALID_ACTOR, {"error": f"body is not valid JSON ({type(err).__name__})",
-                                              "raw": data[:MAX_KEPT_BYTES].decode("utf-8", "replace")})
+            return self._wrap(
+                INVALID_ACTOR,
+                {
+                    "error": f"body is not valid JSON ({type(err).__name__})",
+                    "raw": data[:MAX_KEPT_BYTES].decode("utf-8", "replace"),
+                },
+            )
         if isinstance(parsed, dict) and ENVELOPE_KEYS <= parsed.keys():
             return parsed
         kind = parsed.get("type") if isinstance(parsed, dict) else None

@@ -32,12 +32,18 @@ class DeadLetterRecorder(Middleware):
 
     def before_process_message(self, broker: Any, message: Any) -> None:
         structlog.contextvars.bind_contextvars(
-            message_id=message.message_id, actor=message.actor_name,
+            message_id=message.message_id,
+            actor=message.actor_name,
             retries=message.options.get("retries", 0),
         )
 
     def after_process_message(
-        self, broker: Any, message: Any, *, result: Any = None, exception: BaseException | None = None
+        self,
+        broker: Any,
+        message: Any,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
     ) -> None:
         if exception is not None:
             message.options[ERROR_OPTION] = describe(exception)
@@ -48,7 +54,10 @@ class DeadLetterRecorder(Middleware):
         structlog.contextvars.clear_contextvars()
 
     def after_nack(self, broker: Any, message: Any) -> None:
-        reason = message.options.get(ERROR_OPTION) or "rejected (unknown actor, age limit or retries exhausted)"
+        reason = (
+            message.options.get(ERROR_OPTION)
+            or "rejected (unknown actor, age limit or retries exhausted)"
+        )
         entry = {
             "queue": message.queue_name,
             "actor": message.actor_name,

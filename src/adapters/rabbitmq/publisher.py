@@ -36,14 +36,18 @@ class PikaEventPublisher:
     def publish(self, event_type: str, payload: Mapping[str, Any]) -> None:
         body = json.dumps(payload, separators=(",", ":"), default=str).encode()
         properties = pika.BasicProperties(
-            content_type="application/json", delivery_mode=2, type=event_type,
+            content_type="application/json",
+            delivery_mode=2,
+            type=event_type,
             message_id=str(payload.get("id", "")),
         )
         try:
             self._channel().basic_publish(self.exchange, event_type, body, properties)
         except pika.exceptions.AMQPError as err:
             self.close()
-            raise TransientFailure(f"could not publish {event_type} ({type(err).__name__})") from err
+            raise TransientFailure(
+                f"could not publish {event_type} ({type(err).__name__})"
+            ) from err
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)

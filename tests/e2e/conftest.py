@@ -1,0 +1,148 @@
+"""End to end: a real worker thread on RabbitMQ and Postgres, importing from the emulator.
+
+Messages are published as the other services publish them: plain JSON bytes on our queue.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import httpx
+import pika
+import pytest
+
+from sfsync.adapters.emulator.harness import Emulator
+from sfsync.adapters.postgres.crypto import TokenCipher
+from sfsync.adapters.rabbitmq.events import EventListener
+from sfsync.adapters.rabbitmq.requests import send_message
+from sfsync.adapters.salesforce.auth import OAuthApp
+from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping
+from sfsync.entrypoints.bootstrap import Container, build
+from sfsync.entrypoints.connect import connect_without_browser
+from sfsync.entrypoints.settings import Settings
+from sfsync.entrypoints.worker import queue_name, run_worker
+from sfsync.services.accounts import add_attribute, save_settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def worker(migrated_database_url: str, amqp_url: str, queue_prefix: str,
+           sf_emulator: Emulator) -> Iterator[Container]:
+    """One worker (2 threads) for the session, consuming a queue of its own."""
+    settings = Settings(
+        database_url=migrated_database_url, amqp_url=amqp_url,
+        encryption_keys=(TokenCipher.generate_key(),), queue_prefix=queue_prefix,
+        sf_client_id=sf_emulator.client_id, sf_client_secret=sf_emulator.client_secret,
+        sf_redirect_uri=sf_emulator.redirect_uri, sf_ca_bundle=sf_emulator.ca_path,
+        worker_threads=2, bulk_threshold=3000,
+    )
+    container = build(settings)
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(container, stop), daemon=True)
+    thread.start()
+    yield container
+    stop.set()
+    thread.join(90)
+    container.close()
+
+
+@attrs.define
+class Harness:
+    """One test's account on the shared worker and emulator."""
+
+    container: Container
+    emu: Emulator
+    account: AccountId
+    listener: EventListener
+
+    @property
+    def queue(self) -> str:
+        return queue_name(self.container.settings)
+
+    def configure(self, **settings: Any) -> None:
+        save_settings(self.container.uow(), AccountSettings(self.account, **settings))
+
+    def map(self, name: str, field: str) -> None:
+        add_attribute(self.container.uow(), self.account, AttributeMapping(name, field))
+
+    def publish_raw(self, body: bytes) -> None:
+        """Exactly what another service puts on the wire."""
+        send_raw(self.container.settings.amqp_url, self.queue, body)
+
+    def request(self, **fields: Any) -> dict[str, Any]:
+        message = {"type": "sync.requested", "version": 1, "id": str(uuid.uuid4()),
+                   "requested_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                   "account_id": self.account, "scope": "import", "candidate_id": None,
+                   "trigger": "manual", "full_resync": False, **fields}
+        send_message(self.container.settings.amqp_url, self.queue, message)
+        return message
+
+    def sync(self, timeout: float = 120, **fields: Any) -> dict[str, Any]:
+        """Request an import and wait for its sync.completed event."""
+        message = self.request(**fields)
+        event = self.listener.next_for(message["id"], wait=timeout)
+        assert event is not None, f"no sync.completed within {timeout}s"
+        return event
+
+    def candidates(self) -> list[Any]:
+        with self.container.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT email, salesforce_id, attributes, unsubscribed, first_name"
+                " FROM candidates WHERE account_id = %s ORDER BY email_key", (self.account,))
+            return rows.fetchall()
+
+    def soql_received(self) -> list[str]:
+        return [r["soql"] for r in self.emu.admin.requests() if r.get("soql")]
+
+
+def send_raw(amqp_url: str, queue: str, body: bytes) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.basic_publish("", queue, body, pika.BasicProperties(delivery_mode=2),
+                              mandatory=True)
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def harness(worker: Container, sf_emulator: Emulator) -> Iterator[Harness]:
+    sf_emulator.admin.reset(contacts=0)
+    sf_emulator.admin.clear_requests()
+    account = AccountId(f"acc_{secrets.token_hex(4)}")
+    save_settings(worker.uow(), AccountSettings(account))
+    app = OAuthApp(sf_emulator.base_url, sf_emulator.client_id, sf_emulator.client_secret,
+                   sf_emulator.redirect_uri)
+    with httpx.Client(verify=sf_emulator.ssl_context(), timeout=30) as client:
+        connect_without_browser(worker.uow(), client, app, account)
+    with EventListener(worker.settings.amqp_url, "sync.completed") as listener:
+        yield Harness(worker, sf_emulator, account, listener)
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., Any]:
+    def wait(predicate: Callable[[], Any], timeout: float = 30) -> Any:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError("condition not met in time")
+
+    return wait
+
+
+def body(message: dict[str, Any]) -> bytes:
+    return json.dumps(message).encode()

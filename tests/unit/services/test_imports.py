@@ -1,0 +1,217 @@
+"""The import run with fakes: watermarks, deletes, idempotency, outcomes, events."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from sfsync.domain.errors import PermanentFailure, TransientFailure, UnknownAccount
+from sfsync.domain.messages import Scope, SyncRequested, Trigger
+from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping, DeletionBehaviour
+from sfsync.domain.ports import SalesforceConnection
+from sfsync.services.imports import ImportDeps, run_sync
+from tests.fake_salesforce import FakeSalesforce
+from tests.fakes import (
+    FakeGateways,
+    FixedClock,
+    InMemoryLocks,
+    InMemoryState,
+    InMemoryUnitOfWork,
+    RecordingPublisher,
+)
+
+ACCOUNT = AccountId("acc_1")
+_ids = itertools.count(1)
+
+
+@attrs.define
+class World:
+    salesforce: FakeSalesforce
+    state: InMemoryState
+    deps: ImportDeps
+    publisher: RecordingPublisher
+    locks: InMemoryLocks
+
+    def candidates(self):
+        return sorted(self.state.candidates.values(), key=lambda c: c.email_key)
+
+    def sync(self, **changes) -> object:
+        request = SyncRequested("sync.requested", 1, f"req-{next(_ids)}", datetime.now(UTC),
+                                ACCOUNT, Scope.IMPORT, Trigger.MANUAL)
+        return run_sync(attrs.evolve(request, **changes), self.deps)
+
+
+@pytest.fixture
+def world() -> World:
+    salesforce = FakeSalesforce(page_size=3)
+    state = InMemoryState()
+    uow = lambda: InMemoryUnitOfWork(state)  # noqa: E731
+    with uow() as tx:
+        tx.accounts.save_settings(AccountSettings(ACCOUNT))
+        tx.accounts.save_mapping(ACCOUNT, AttributeMapping("favorite_color_c", "Favorite_Color__c"))
+        tx.connections.save(SalesforceConnection(ACCOUNT, "https://x", "https://login", "tok", "ref"))
+        tx.commit()
+    publisher, locks = RecordingPublisher(), InMemoryLocks()
+    clock = FixedClock(datetime.now(UTC) + timedelta(hours=1))
+    deps = ImportDeps(uow, FakeGateways(salesforce), publisher, clock, locks)
+    return World(salesforce, state, deps, publisher, locks)
+
+
+def settings(world: World, **changes) -> None:
+    with world.deps.uow() as tx:
+        tx.accounts.save_settings(AccountSettings(ACCOUNT, **changes))
+        tx.commit()
+
+
+def test_first_import_is_full_and_reads_only_the_minimal_fields(world):
+    for n in range(7):
+        world.salesforce.add_contact(f"p{n}@example.com", Favorite_Color__c="Red")
+    run = world.sync()
+    assert run.status == "succeeded" and run.counts["created"] == 7 and run.counts["mode"] == "full"
+    assert run.fields_read == ("Id", "Email", "FirstName", "LastName", "Name", "IsDeleted",
+                               "SystemModstamp", "gq_import__c", "is_deleted__c", "Favorite_Color__c")
+    assert [c.attributes for c in world.candidates()][0] == {"favorite_color_c": "Red"}
+
+
+def test_incremental_run_reads_only_what_changed_since_the_watermark(world):
+    first = world.salesforce.add_contact("a@example.com", Favorite_Color__c="Red")
+    for n in range(5):
+        world.salesforce.add_contact(f"p{n}@example.com")
+    world.sync()
+    world.salesforce.records[first].update(Favorite_Color__c="Blue",
+                                          SystemModstamp=world.salesforce._tick() + timedelta(hours=1))
+    run = world.sync()
+    assert run.counts["mode"] == "incremental"
+    assert run.counts["updated"] == 1 and run.counts["created"] == 0
+    assert world.candidates()[0].attributes["favorite_color_c"] == "Blue"
+
+
+def test_nothing_changed_means_nothing_written(world):
+    world.salesforce.add_contact("a@example.com")
+    world.sync()
+    run = world.sync()
+    assert run.counts["created"] == run.counts["updated"] == 0
+
+
+def test_salesforce_delete_removes_the_candidate_when_the_account_chose_delete(world):
+    settings(world, deletion_behaviour=DeletionBehaviour.DELETE)
+    gone = world.salesforce.add_contact("a@example.com")
+    world.salesforce.add_contact("b@example.com")
+    world.sync()
+    world.salesforce.delete_contact(gone)
+    run = world.sync()
+    assert run.counts["deleted"] == 1
+    assert [c.email for c in world.candidates()] == ["b@example.com"]
+
+
+def test_contact_purged_from_the_recycle_bin_is_caught_by_get_deleted(world):
+    settings(world, deletion_behaviour=DeletionBehaviour.UNSUBSCRIBE)
+    gone = world.salesforce.add_contact("a@example.com")
+    world.sync()
+    world.salesforce.delete_contact(gone)
+    del world.salesforce.records[gone]  # hard delete: no query returns it any more
+    run = world.sync()
+    assert run.counts["unsubscribed"] == 1
+    assert world.candidates()[0].unsubscribed
+
+
+def test_a_crash_mid_run_loses_nothing_and_the_retry_resumes(world):
+    for n in range(9):
+        world.salesforce.add_contact(f"p{n}@example.com")
+    real_pages = world.salesforce._pages
+
+    def failing_pages(contacts):
+        for number, page in enumerate(real_pages(contacts)):
+            if number == 2:
+                raise TransientFailure("connection reset")
+            yield page
+
+    world.salesforce._pages = failing_pages
+    request_id = "req-crash"
+    with pytest.raises(TransientFailure):
+        world.sync(id=request_id)
+    assert len(world.candidates()) == 6  # two pages committed, with their watermark
+    world.salesforce._pages = real_pages
+    run = world.sync(id=request_id)  # the redelivered message
+    assert run.status == "succeeded"
+    assert len(world.candidates()) == 9
+    assert run.counts["created"] == 9  # counts carried over from the first attempt
+
+
+def test_the_same_request_twice_runs_once_and_republishes_the_event(world):
+    world.salesforce.add_contact("a@example.com")
+    first = world.sync(id="req-dup")
+    calls = world.salesforce.used
+    again = world.sync(id="req-dup")
+    assert again.id == first.id and world.salesforce.used == calls
+    assert [e[1]["run_id"] for e in world.publisher.events] == [first.id, first.id]
+
+
+def test_completion_event_follows_the_contract(world):
+    world.salesforce.add_contact("a@example.com")
+    world.salesforce.add_contact(None)
+    run = world.sync(id="req-event")
+    ((kind, event),) = world.publisher.events
+    assert kind == "sync.completed"
+    assert event["request_id"] == "req-event" and event["run_id"] == run.id
+    assert event["status"] == "succeeded" and event["version"] == 1
+    assert event["counts"]["skipped"] == {"no_email": 1}
+    assert set(event["counts"]) >= {"seen", "created", "updated", "unchanged", "deleted",
+                                    "unsubscribed", "pushed", "push_failed"}
+
+
+def test_exhausted_quota_ends_the_run_with_the_quota_outcome(world):
+    for n in range(7):
+        world.salesforce.add_contact(f"p{n}@example.com")
+    world.salesforce.limit = world.salesforce.used + 2  # describe + first page only
+    run = world.sync()
+    assert run.status == "quota"
+    assert len(world.candidates()) == 3  # what was read is kept; the next run resumes
+
+
+def test_unknown_account_is_a_permanent_failure(world):
+    with pytest.raises(UnknownAccount):
+        world.sync(account_id="acc_nobody")
+
+
+def test_a_second_run_of_the_same_account_waits_for_the_first(world):
+    world.locks.held.add(ACCOUNT)
+    with pytest.raises(TransientFailure, match="another sync"):
+        world.sync()
+
+
+def test_single_candidate_sync_rereads_only_that_contact(world):
+    one = world.salesforce.add_contact("a@example.com", Favorite_Color__c="Red")
+    world.salesforce.add_contact("b@example.com")
+    world.sync()
+    candidate = next(c for c in world.candidates() if c.salesforce_id == one)
+    world.salesforce.records[one]["Favorite_Color__c"] = "Green"
+    run = world.sync(candidate_id=candidate.id, trigger=Trigger.CANDIDATE_PAGE)
+    assert run.scope == "candidate" and run.counts["seen"] == 1 and run.counts["updated"] == 1
+    assert world.state.candidates[candidate.id].attributes["favorite_color_c"] == "Green"
+
+
+def test_single_candidate_sync_of_an_unknown_candidate_fails_clearly(world):
+    run = world.sync(candidate_id="cand_missing")
+    assert run.status == "failed"
+    assert run.errors[0]["code"] == "unknown_candidate"
+
+
+def test_filter_on_without_the_flag_field_fails_the_run_with_a_reason(world):
+    settings(world, only_import_tagged=True, import_flag_field="No_Such_Flag__c")
+    run = world.sync()
+    assert run.status == "failed"
+    assert "No_Such_Flag__c" in run.errors[0]["message"]
+
+
+def test_a_mapping_to_a_missing_field_is_reported_and_the_rest_imports(world):
+    with world.deps.uow() as tx:
+        tx.accounts.save_mapping(ACCOUNT, AttributeMapping("shoe_size_c", "Shoe_Size__c"))
+        tx.commit()
+    world.salesforce.add_contact("a@example.com")
+    run = world.sync()
+    assert run.status == "partial" and run.counts["created"] == 1
+    assert run.errors[0]["code"] == "invalid_mapping"
