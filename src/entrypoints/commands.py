@@ -123,8 +123,11 @@ def attribute() -> None:
 @click.argument("field")
 def attribute_add(account_id: str, name: str, field: str) -> None:
     """Map attribute NAME (snake_case, custom ones end in _c) to Contact FIELD (exact API name)."""
+    from sfsync.domain.mapping import validate_attribute_name, validate_field_name
     from sfsync.services.accounts import add_attribute
 
+    validate_attribute_name(name)  # before any connection: bad input fails fast
+    validate_field_name(field)
     with open_container() as container:
         add_attribute(container.uow(), AccountId(account_id), AttributeMapping(name, field))
     click.echo(f"attribute {name} reads Contact.{field}")
@@ -161,15 +164,54 @@ def sync_request(
     }
 
 
-@click.command("dead-letters")
+@click.group("dead-letters")
+def dead_letters() -> None:
+    """List, inspect and replay messages that were dead-lettered."""
+
+
+@dead_letters.command("list")
 @click.option("--limit", default=20, show_default=True)
-def dead_letters(limit: int) -> None:
-    """List the most recent dead-lettered messages and why they failed."""
+def dead_letters_list(limit: int) -> None:
+    """The most recent dead letters and why they failed (bodies are left out)."""
     from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
 
     with open_container() as container:
         for row in PsycopgDeadLetters(container.pool).list(limit):
             click.echo(json.dumps(row, default=str))
+
+
+@dead_letters.command("show")
+@click.argument("entry_id", type=int)
+def dead_letters_show(entry_id: int) -> None:
+    """One dead letter with its message body (may hold personal data: handle with care)."""
+    from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
+
+    with open_container() as container:
+        row = PsycopgDeadLetters(container.pool).get(entry_id)
+    if row is None:
+        raise click.ClickException(f"no dead letter {entry_id}")
+    click.echo(json.dumps(row, default=str, indent=2, ensure_ascii=False))
+
+
+@dead_letters.command("replay")
+@click.argument("entry_id", type=int)
+def dead_letters_replay(entry_id: int) -> None:
+    """Send a dead letter's message to the queue again, once its cause is fixed."""
+    from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
+    from sfsync.adapters.rabbitmq.requests import send_message
+    from sfsync.entrypoints.worker import queue_name
+
+    with open_container() as container:
+        store = PsycopgDeadLetters(container.pool)
+        row = store.get(entry_id)
+        if row is None:
+            raise click.ClickException(f"no dead letter {entry_id}")
+        message = row["body"].get("body")
+        if not isinstance(message, dict):
+            raise click.ClickException("this message was not valid JSON; it cannot be replayed")
+        send_message(container.settings.amqp_url, queue_name(container.settings), message)
+        store.mark_replayed(entry_id)
+    click.echo(f"replayed dead letter {entry_id} (message {row['message_id']})")
 
 
 class open_container:

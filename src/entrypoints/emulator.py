@@ -13,32 +13,81 @@ from sfsync.adapters.emulator.state import Config
 
 @click.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=8085, show_default=True, type=int,
-              help="Port to bind; 0 picks a free one (printed in the ready line).")
-@click.option("--contacts", default=1000, show_default=True, type=int,
-              help="Synthetic Contacts to seed.")
+@click.option(
+    "--port",
+    default=8085,
+    show_default=True,
+    type=int,
+    help="Port to bind; 0 picks a free one (printed in the ready line).",
+)
+@click.option(
+    "--contacts", default=1000, show_default=True, type=int, help="Synthetic Contacts to seed."
+)
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed for the data.")
-@click.option("--https/--http", default=True, show_default=True,
-              help="Serve TLS with a locally generated CA (simple-salesforce needs https).")
-@click.option("--cert-dir", type=click.Path(file_okay=False), default=None,
-              help="Where to write ca.pem (default: a temp dir).")
+@click.option(
+    "--https/--http",
+    default=True,
+    show_default=True,
+    help="Serve TLS with a locally generated CA (simple-salesforce needs https).",
+)
+@click.option(
+    "--cert-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to write ca.pem (default: a temp dir).",
+)
 @click.option("--client-id", default="sfsync-emulator-client", show_default=True)
 @click.option("--client-secret", default="sfsync-emulator-secret", show_default=True)
-@click.option("--redirect-uri", "redirect_uris", multiple=True,
-              default=["http://localhost:8765/callback"], show_default=True,
-              help="Allowed OAuth redirect URI (repeatable).")
-@click.option("--api-quota", default=100_000, show_default=True, type=int,
-              help="Daily API request allowance.")
-@click.option("--session-seconds", default=7200, show_default=True, type=int,
-              help="Access token lifetime.")
-def emulator(host: str, port: int, contacts: int, seed: int, https: bool, cert_dir: str | None,
-             client_id: str, client_secret: str, redirect_uris: tuple[str, ...],
-             api_quota: int, session_seconds: int) -> None:
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    default=["http://localhost:8765/callback"],
+    show_default=True,
+    help="Allowed OAuth redirect URI (repeatable).",
+)
+@click.option(
+    "--api-quota", default=100_000, show_default=True, type=int, help="Daily API request allowance."
+)
+@click.option(
+    "--session-seconds", default=7200, show_default=True, type=int, help="Access token lifetime."
+)
+@click.option(
+    "--epoch-ms",
+    default=None,
+    type=int,
+    help="Fixed 'now' (ms since 1970) the seeded SystemModstamps lead up to, so two "
+    "runs with the same seed serve identical data. Default: the real time.",
+)
+def emulator(
+    host: str,
+    port: int,
+    contacts: int,
+    seed: int,
+    https: bool,
+    cert_dir: str | None,
+    client_id: str,
+    client_secret: str,
+    redirect_uris: tuple[str, ...],
+    api_quota: int,
+    session_seconds: int,
+    epoch_ms: int | None,
+) -> None:
     """Run a local Salesforce org emulator (REST, Bulk 2.0, OAuth, admin API)."""
-    config = Config(host=host, port=port, https=https, cert_dir=cert_dir, contacts=contacts,
-                    seed=seed, client_id=client_id, client_secret=client_secret,
-                    redirect_uris=list(redirect_uris), api_quota=api_quota,
-                    session_seconds=session_seconds)
+    config = Config(
+        host=host,
+        port=port,
+        https=https,
+        cert_dir=cert_dir,
+        contacts=contacts,
+        seed=seed,
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uris=list(redirect_uris),
+        api_quota=api_quota,
+        session_seconds=session_seconds,
+        epoch_ms=epoch_ms,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
 

@@ -27,8 +27,8 @@ from sfsync.domain.model import (
     CURSOR_FIELD,
     AccountSettings,
     Contact,
-    DeletionBehaviour,
     ContactSchema,
+    DeletionBehaviour,
     SyncCursor,
 )
 from sfsync.domain.ports import (
@@ -154,6 +154,8 @@ def _import_all(
         cursor = None if request.full_resync else uow.runs.cursor(settings.account_id)
     report.mode = "full" if cursor is None else "incremental"
     report.cursor = cursor
+    if cursor is None:  # queryAll below sees every delete up to now: getDeleted starts here
+        report.deletes_covered = report.started_at - LOOKBACK
     deleted = _hard_deletes(cursor, settings, gateway, deps, report) if cursor else frozenset()
     since = None if cursor is None else SyncCursor(cursor.modstamp - LOOKBACK, cursor.contact_id)
     flag = settings.import_flag_field if settings.only_import_tagged else None

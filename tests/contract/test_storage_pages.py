@@ -19,7 +19,9 @@ def test_find_for_contacts_matches_by_contact_id_or_email_key(new_uow, account):
     by_id, by_email, other = (a_candidate(account, n) for n in (1, 2, 3))
     add(new_uow, by_id, by_email, other)
     with new_uow() as uow:
-        found = uow.candidates.find_for_contacts(account, [by_id.salesforce_id], [by_email.email_key])
+        found = uow.candidates.find_for_contacts(
+            account, [by_id.salesforce_id], [by_email.email_key]
+        )
     assert sorted(c.id for c in found) == sorted([by_id.id, by_email.id])
 
 
@@ -32,7 +34,10 @@ def test_find_for_contacts_never_crosses_accounts(new_uow, account, new_account_
         uow.commit()
     add(new_uow, a_candidate(stranger, 1))
     with new_uow() as uow:
-        assert uow.candidates.find_for_contacts(account, ["003000000000001AAA"], ["ada1@example.com"]) == []
+        assert (
+            uow.candidates.find_for_contacts(account, ["003000000000001AAA"], ["ada1@example.com"])
+            == []
+        )
 
 
 def test_apply_changes_inserts_updates_and_deletes_in_one_go(new_uow, account):
@@ -51,7 +56,9 @@ def test_apply_changes_inserts_updates_and_deletes_in_one_go(new_uow, account):
 def test_apply_changes_allows_swapping_emails_within_a_page(new_uow, account):
     one, two = a_candidate(account, 1), a_candidate(account, 2)
     add(new_uow, one, two)
-    apply(new_uow, account, [attrs.evolve(one, email=two.email), attrs.evolve(two, email=one.email)])
+    apply(
+        new_uow, account, [attrs.evolve(one, email=two.email), attrs.evolve(two, email=one.email)]
+    )
     with new_uow() as uow:
         assert uow.candidates.get(account, one.id).email == two.email
 

@@ -34,15 +34,21 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="session")
-def worker(migrated_database_url: str, amqp_url: str, queue_prefix: str,
-           sf_emulator: Emulator) -> Iterator[Container]:
+def worker(
+    migrated_database_url: str, amqp_url: str, queue_prefix: str, sf_emulator: Emulator
+) -> Iterator[Container]:
     """One worker (2 threads) for the session, consuming a queue of its own."""
     settings = Settings(
-        database_url=migrated_database_url, amqp_url=amqp_url,
-        encryption_keys=(TokenCipher.generate_key(),), queue_prefix=queue_prefix,
-        sf_client_id=sf_emulator.client_id, sf_client_secret=sf_emulator.client_secret,
-        sf_redirect_uri=sf_emulator.redirect_uri, sf_ca_bundle=sf_emulator.ca_path,
-        worker_threads=2, bulk_threshold=3000,
+        database_url=migrated_database_url,
+        amqp_url=amqp_url,
+        encryption_keys=(TokenCipher.generate_key(),),
+        queue_prefix=queue_prefix,
+        sf_client_id=sf_emulator.client_id,
+        sf_client_secret=sf_emulator.client_secret,
+        sf_redirect_uri=sf_emulator.redirect_uri,
+        sf_ca_bundle=sf_emulator.ca_path,
+        worker_threads=2,
+        bulk_threshold=3000,
     )
     container = build(settings)
     stop = threading.Event()
@@ -78,10 +84,18 @@ class Harness:
         send_raw(self.container.settings.amqp_url, self.queue, body)
 
     def request(self, **fields: Any) -> dict[str, Any]:
-        message = {"type": "sync.requested", "version": 1, "id": str(uuid.uuid4()),
-                   "requested_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-                   "account_id": self.account, "scope": "import", "candidate_id": None,
-                   "trigger": "manual", "full_resync": False, **fields}
+        message = {
+            "type": "sync.requested",
+            "version": 1,
+            "id": str(uuid.uuid4()),
+            "requested_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "account_id": self.account,
+            "scope": "import",
+            "candidate_id": None,
+            "trigger": "manual",
+            "full_resync": False,
+            **fields,
+        }
         send_message(self.container.settings.amqp_url, self.queue, message)
         return message
 
@@ -96,7 +110,9 @@ class Harness:
         with self.container.pool.connection() as conn:
             rows = conn.execute(
                 "SELECT email, salesforce_id, attributes, unsubscribed, first_name"
-                " FROM candidates WHERE account_id = %s ORDER BY email_key", (self.account,))
+                " FROM candidates WHERE account_id = %s ORDER BY email_key",
+                (self.account,),
+            )
             return rows.fetchall()
 
     def soql_received(self) -> list[str]:
@@ -108,8 +124,9 @@ def send_raw(amqp_url: str, queue: str, body: bytes) -> None:
     try:
         channel = connection.channel()
         channel.confirm_delivery()
-        channel.basic_publish("", queue, body, pika.BasicProperties(delivery_mode=2),
-                              mandatory=True)
+        channel.basic_publish(
+            "", queue, body, pika.BasicProperties(delivery_mode=2), mandatory=True
+        )
     finally:
         connection.close()
 
@@ -120,8 +137,12 @@ def harness(worker: Container, sf_emulator: Emulator) -> Iterator[Harness]:
     sf_emulator.admin.clear_requests()
     account = AccountId(f"acc_{secrets.token_hex(4)}")
     save_settings(worker.uow(), AccountSettings(account))
-    app = OAuthApp(sf_emulator.base_url, sf_emulator.client_id, sf_emulator.client_secret,
-                   sf_emulator.redirect_uri)
+    app = OAuthApp(
+        sf_emulator.base_url,
+        sf_emulator.client_id,
+        sf_emulator.client_secret,
+        sf_emulator.redirect_uri,
+    )
     with httpx.Client(verify=sf_emulator.ssl_context(), timeout=30) as client:
         connect_without_browser(worker.uow(), client, app, account)
     with EventListener(worker.settings.amqp_url, "sync.completed") as listener:

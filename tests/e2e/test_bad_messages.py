@@ -14,16 +14,30 @@ pytestmark = pytest.mark.integration
 def dead_letter_reason(harness, wait_for, message_id=None, marker=None):
     def find():
         with harness.container.pool.connection() as conn:
-            rows = conn.execute("SELECT message_id, reason, body FROM dead_letters ORDER BY id").fetchall()
-        return [r for r in rows if (message_id and r[0] == message_id)
-                or (marker and marker in json.dumps(r[2]))]
+            rows = conn.execute(
+                "SELECT message_id, reason, body FROM dead_letters ORDER BY id"
+            ).fetchall()
+        return [
+            r
+            for r in rows
+            if (message_id and r[0] == message_id) or (marker and marker in json.dumps(r[2]))
+        ]
+
     return wait_for(find)[0][1]
 
 
 def good(harness, **changes):
-    message = {"type": "sync.requested", "version": 1, "id": f"bad-{harness.account}",
-               "requested_at": "2026-11-27T18:00:00Z", "account_id": harness.account,
-               "scope": "import", "candidate_id": None, "trigger": "manual", "full_resync": False}
+    message = {
+        "type": "sync.requested",
+        "version": 1,
+        "id": f"bad-{harness.account}",
+        "requested_at": "2026-11-27T18:00:00Z",
+        "account_id": harness.account,
+        "scope": "import",
+        "candidate_id": None,
+        "trigger": "manual",
+        "full_resync": False,
+    }
     return {**message, **changes}
 
 
@@ -64,6 +78,7 @@ def test_dead_letters_are_never_retried(harness, wait_for):
     harness.publish_raw(body(message))
     dead_letter_reason(harness, wait_for, message_id=message["id"])
     with harness.container.pool.connection() as conn:
-        count = conn.execute("SELECT count(*) FROM dead_letters WHERE message_id = %s",
-                             (message["id"],)).fetchone()[0]
+        count = conn.execute(
+            "SELECT count(*) FROM dead_letters WHERE message_id = %s", (message["id"],)
+        ).fetchone()[0]
     assert count == 1

@@ -8,13 +8,17 @@ from sfsync.entrypoints.logs import configure_logging, redact
 
 
 def test_secret_keys_are_replaced():
-    event = redact(None, "info", {"event": "x", "access_token": "00Dabc!secret", "client_secret": "s"})
+    event = redact(
+        None, "info", {"event": "x", "access_token": "00Dabc!secret", "client_secret": "s"}
+    )
     assert event["access_token"] == "[redacted]"
     assert event["client_secret"] == "[redacted]"
 
 
 def test_emails_are_masked_anywhere_in_values():
-    event = redact(None, "info", {"event": "skipped o'brien@example.com", "ctx": {"to": ["zoë@müller.de"]}})
+    event = redact(
+        None, "info", {"event": "skipped o'brien@example.com", "ctx": {"to": ["zoë@müller.de"]}}
+    )
     assert "example.com" not in json.dumps(event)
     assert "müller" not in json.dumps(event, ensure_ascii=False)
 

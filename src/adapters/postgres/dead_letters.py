@@ -37,3 +37,18 @@ class PsycopgDeadLetters:
             )
             names = [c.name for c in cur.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def get(self, entry_id: int) -> dict[str, Any] | None:
+        with translated(), self._pool.connection() as conn:
+            cur = conn.execute(
+                "SELECT id, queue, actor, message_id, reason, body, created_at, replayed_at"
+                " FROM dead_letters WHERE id = %s",
+                (entry_id,),
+            )
+            row = cur.fetchone()
+            names = [c.name for c in cur.description or ()]
+            return dict(zip(names, row, strict=True)) if row else None
+
+    def mark_replayed(self, entry_id: int) -> None:
+        with translated(), self._pool.connection() as conn:
+            conn.execute("UPDATE dead_letters SET replayed_at = now() WHERE id = %s", (entry_id,))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
+
 from sfsync.domain.coercion import from_salesforce, is_flag_set, to_salesforce
 from sfsync.domain.errors import CoercionError
 from sfsync.domain.model import FieldInfo, FieldType

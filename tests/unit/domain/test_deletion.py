@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sfsync.domain.deletion import DeletionAction, apply_unsubscribe, decide_deletion
 from sfsync.domain.model import (
     AccountId,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from sfsync.domain.import_filter import (
     Conflict,
     DuplicateOutcome,

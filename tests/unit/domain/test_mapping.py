@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
+
 from sfsync.domain.errors import CoercionError, InvalidAttributeName, InvalidFieldName
 from sfsync.domain.mapping import (
     FieldError,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from sfsync.domain.coercion import SUPPORTED_TYPES, from_salesforce, to_salesforce
 from sfsync.domain.errors import CoercionError, InvalidAttributeName, InvalidFieldName
 from sfsync.domain.import_filter import dedupe_batch, should_import

@@ -21,8 +21,10 @@ from sfsync.services.import_plan import ImportContext, plan_batch
 
 ACCOUNT = AccountId("acc_1")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-COLOR = (AttributeMapping("favorite_color_c", "Favorite_Color__c"),
-         FieldInfo("Favorite_Color__c", FieldType.PICKLIST, updateable=True, custom=True))
+COLOR = (
+    AttributeMapping("favorite_color_c", "Favorite_Color__c"),
+    FieldInfo("Favorite_Color__c", FieldType.PICKLIST, updateable=True, custom=True),
+)
 AGE = (AttributeMapping("age_c", "Age__c"), FieldInfo("Age__c", FieldType.INT, custom=True))
 
 
@@ -30,9 +32,18 @@ def ctx(**settings: object) -> ImportContext:
     return ImportContext(AccountSettings(ACCOUNT, **settings), (COLOR, AGE))  # type: ignore[arg-type]
 
 
-def contact(n: int, email: str | None = "a@example.com", minutes: int = 0, **fields: object) -> Contact:
-    return Contact(SalesforceId(f"003{n:015d}"), email, "Ada", "Lovelace", "Ada Lovelace",
-                   system_modstamp=T0 + timedelta(minutes=minutes), fields=fields)
+def contact(
+    n: int, email: str | None = "a@example.com", minutes: int = 0, **fields: object
+) -> Contact:
+    return Contact(
+        SalesforceId(f"003{n:015d}"),
+        email,
+        "Ada",
+        "Lovelace",
+        "Ada Lovelace",
+        system_modstamp=T0 + timedelta(minutes=minutes),
+        fields=fields,
+    )
 
 
 def ids():
@@ -56,7 +67,10 @@ def test_contacts_without_or_with_bad_email_are_skipped_by_reason():
 
 
 def test_filter_on_skips_untagged_contacts():
-    page = [contact(1, "a@example.com", gq_import__c=True), contact(2, "b@example.com", gq_import__c=False)]
+    page = [
+        contact(1, "a@example.com", gq_import__c=True),
+        contact(2, "b@example.com", gq_import__c=False),
+    ]
     plan = plan_batch(page, [], ctx(only_import_tagged=True), ids())
     assert [c.email for c in plan.upserts.values()] == ["a@example.com"]
     assert plan.skipped == {"not_tagged": 1}
@@ -71,9 +85,17 @@ def test_rereading_an_unchanged_contact_writes_nothing():
 
 
 def test_a_changed_value_updates_and_keeps_attributes_from_elsewhere():
-    stored = Candidate("cand_9", ACCOUNT, "a@example.com", "Ada", "Lovelace", "Ada Lovelace",
-                       SalesforceId("003000000000000001"), T0,
-                       {"favorite_color_c": "Red", "nps_score": 9})
+    stored = Candidate(
+        "cand_9",
+        ACCOUNT,
+        "a@example.com",
+        "Ada",
+        "Lovelace",
+        "Ada Lovelace",
+        SalesforceId("003000000000000001"),
+        T0,
+        {"favorite_color_c": "Red", "nps_score": 9},
+    )
     plan = plan_batch([contact(1, minutes=1, Favorite_Color__c="Green")], [stored], ctx(), ids())
     assert plan.upserts["cand_9"].attributes == {"favorite_color_c": "Green", "nps_score": 9}
     assert plan.counts["updated"] == 1
@@ -97,8 +119,13 @@ def test_two_contacts_with_one_email_in_a_page_give_one_candidate_and_a_conflict
 
 
 def linked(n: int = 1, minutes: int = 0) -> Candidate:
-    return Candidate("cand_1", ACCOUNT, "a@example.com", salesforce_id=SalesforceId(f"003{n:015d}"),
-                     source_modstamp=T0 + timedelta(minutes=minutes))
+    return Candidate(
+        "cand_1",
+        ACCOUNT,
+        "a@example.com",
+        salesforce_id=SalesforceId(f"003{n:015d}"),
+        source_modstamp=T0 + timedelta(minutes=minutes),
+    )
 
 
 def test_newest_policy_relinks_the_candidate_to_the_newer_contact():
@@ -108,15 +135,17 @@ def test_newest_policy_relinks_the_candidate_to_the_newer_contact():
 
 
 def test_oldest_policy_keeps_the_first_link():
-    plan = plan_batch([contact(2, minutes=10)], [linked(1)],
-                      ctx(duplicate_policy=DuplicatePolicy.OLDEST), ids())
+    plan = plan_batch(
+        [contact(2, minutes=10)], [linked(1)], ctx(duplicate_policy=DuplicatePolicy.OLDEST), ids()
+    )
     assert plan.upserts == {}
     assert plan.skipped == {"duplicate_email": 1}
 
 
 def test_review_policy_flags_the_candidate():
-    plan = plan_batch([contact(2, minutes=10)], [linked(1)],
-                      ctx(duplicate_policy=DuplicatePolicy.REVIEW), ids())
+    plan = plan_batch(
+        [contact(2, minutes=10)], [linked(1)], ctx(duplicate_policy=DuplicatePolicy.REVIEW), ids()
+    )
     assert plan.upserts["cand_1"].needs_review
     assert plan.upserts["cand_1"].salesforce_id == "003000000000000001"
 
@@ -130,7 +159,9 @@ def test_deleted_contact_removes_the_candidate_when_the_account_says_delete():
 
 def test_flagged_contact_unsubscribes_the_candidate_when_the_account_says_unsubscribe():
     flagged = contact(1, is_deleted__c=True)
-    plan = plan_batch([flagged], [linked(1)], ctx(deletion_behaviour=DeletionBehaviour.UNSUBSCRIBE), ids())
+    plan = plan_batch(
+        [flagged], [linked(1)], ctx(deletion_behaviour=DeletionBehaviour.UNSUBSCRIBE), ids()
+    )
     assert plan.upserts["cand_1"].unsubscribed
     assert plan.counts["unsubscribed"] == 1
 
@@ -142,7 +173,12 @@ def test_keep_behaviour_leaves_a_deleted_contacts_candidate_alone():
 
 
 def test_flagged_contact_never_imported_creates_nothing():
-    plan = plan_batch([contact(1, is_deleted__c="true")], [], ctx(deletion_behaviour=DeletionBehaviour.DELETE), ids())
+    plan = plan_batch(
+        [contact(1, is_deleted__c="true")],
+        [],
+        ctx(deletion_behaviour=DeletionBehaviour.DELETE),
+        ids(),
+    )
     assert plan.upserts == {} and plan.deletes == []
     assert plan.skipped == {"flagged_deleted_never_imported": 1}
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from sfsync.domain.errors import PermanentFailure, TransientFailure, UnknownAccount
+from sfsync.domain.errors import TransientFailure, UnknownAccount
 from sfsync.domain.messages import Scope, SyncRequested, Trigger
 from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping, DeletionBehaviour
 from sfsync.domain.ports import SalesforceConnection
@@ -39,8 +39,16 @@ class World:
         return sorted(self.state.candidates.values(), key=lambda c: c.email_key)
 
     def sync(self, **changes) -> object:
-        request = SyncRequested("sync.requested", 1, f"req-{next(_ids)}", datetime.now(UTC),
-                                ACCOUNT, Scope.IMPORT, Trigger.MANUAL)
+        self.deps.clock.current = self.salesforce._clock + timedelta(minutes=2)  # type: ignore[attr-defined]
+        request = SyncRequested(
+            "sync.requested",
+            1,
+            f"req-{next(_ids)}",
+            datetime.now(UTC),
+            ACCOUNT,
+            Scope.IMPORT,
+            Trigger.MANUAL,
+        )
         return run_sync(attrs.evolve(request, **changes), self.deps)
 
 
@@ -52,7 +60,9 @@ def world() -> World:
     with uow() as tx:
         tx.accounts.save_settings(AccountSettings(ACCOUNT))
         tx.accounts.save_mapping(ACCOUNT, AttributeMapping("favorite_color_c", "Favorite_Color__c"))
-        tx.connections.save(SalesforceConnection(ACCOUNT, "https://x", "https://login", "tok", "ref"))
+        tx.connections.save(
+            SalesforceConnection(ACCOUNT, "https://x", "https://login", "tok", "ref")
+        )
         tx.commit()
     publisher, locks = RecordingPublisher(), InMemoryLocks()
     clock = FixedClock(datetime.now(UTC) + timedelta(hours=1))
@@ -71,8 +81,18 @@ def test_first_import_is_full_and_reads_only_the_minimal_fields(world):
         world.salesforce.add_contact(f"p{n}@example.com", Favorite_Color__c="Red")
     run = world.sync()
     assert run.status == "succeeded" and run.counts["created"] == 7 and run.counts["mode"] == "full"
-    assert run.fields_read == ("Id", "Email", "FirstName", "LastName", "Name", "IsDeleted",
-                               "SystemModstamp", "gq_import__c", "is_deleted__c", "Favorite_Color__c")
+    assert run.fields_read == (
+        "Id",
+        "Email",
+        "FirstName",
+        "LastName",
+        "Name",
+        "IsDeleted",
+        "SystemModstamp",
+        "gq_import__c",
+        "is_deleted__c",
+        "Favorite_Color__c",
+    )
     assert [c.attributes for c in world.candidates()][0] == {"favorite_color_c": "Red"}
 
 
@@ -81,8 +101,9 @@ def test_incremental_run_reads_only_what_changed_since_the_watermark(world):
     for n in range(5):
         world.salesforce.add_contact(f"p{n}@example.com")
     world.sync()
-    world.salesforce.records[first].update(Favorite_Color__c="Blue",
-                                          SystemModstamp=world.salesforce._tick() + timedelta(hours=1))
+    world.salesforce.records[first].update(
+        Favorite_Color__c="Blue", SystemModstamp=world.salesforce._tick() + timedelta(hours=1)
+    )
     run = world.sync()
     assert run.counts["mode"] == "incremental"
     assert run.counts["updated"] == 1 and run.counts["created"] == 0
@@ -159,8 +180,16 @@ def test_completion_event_follows_the_contract(world):
     assert event["request_id"] == "req-event" and event["run_id"] == run.id
     assert event["status"] == "succeeded" and event["version"] == 1
     assert event["counts"]["skipped"] == {"no_email": 1}
-    assert set(event["counts"]) >= {"seen", "created", "updated", "unchanged", "deleted",
-                                    "unsubscribed", "pushed", "push_failed"}
+    assert set(event["counts"]) >= {
+        "seen",
+        "created",
+        "updated",
+        "unchanged",
+        "deleted",
+        "unsubscribed",
+        "pushed",
+        "push_failed",
+    }
 
 
 def test_exhausted_quota_ends_the_run_with_the_quota_outcome(world):
@@ -215,3 +244,12 @@ def test_a_mapping_to_a_missing_field_is_reported_and_the_rest_imports(world):
     run = world.sync()
     assert run.status == "partial" and run.counts["created"] == 1
     assert run.errors[0]["code"] == "invalid_mapping"
+
+
+def test_deletes_are_checked_from_the_full_import_not_from_old_modstamps(world):
+    settings(world, deletion_behaviour=DeletionBehaviour.DELETE)
+    old = datetime.now(UTC) - timedelta(days=40)  # untouched for longer than the recycle bin
+    world.salesforce.add_contact("a@example.com", modstamp=old)
+    world.sync()
+    run = world.sync()
+    assert run.status == "succeeded", run.errors

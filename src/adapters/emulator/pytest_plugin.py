@@ -1,0 +1,27 @@
+"""Pytest fixtures: one emulator per session, reset before each test that asks for it.
+
+Use from a conftest.py:  from sfsync.adapters.emulator.pytest_plugin import sf_emulator, sf_org
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sfsync.adapters.emulator.harness import Emulator, run_emulator
+
+SESSION_CONTACTS = 5000
+
+
+@pytest.fixture(scope="session")
+def sf_emulator() -> Iterator[Emulator]:
+    with run_emulator(contacts=SESSION_CONTACTS, https=True) as emu:
+        yield emu
+
+
+@pytest.fixture
+def sf_org(sf_emulator: Emulator) -> Emulator:
+    """The shared emulator, reset to a fresh seeded org (milliseconds)."""
+    sf_emulator.admin.reset(SESSION_CONTACTS)
+    return sf_emulator

@@ -1,0 +1,129 @@
+"""Everything one emulated org holds: config, rows, tokens, quota, faults, request log, jobs."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+from attrs import define, field
+
+from sfsync.adapters.emulator.auth import Auth, Client
+from sfsync.adapters.emulator.store import Store
+
+WRITE_METHODS = ("PATCH", "POST", "PUT", "DELETE")
+WRITE_PATHS = ("/sobjects", "/composite", "/jobs/ingest")
+
+
+@define
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8085
+    https: bool = True
+    cert_dir: str | None = None
+    contacts: int = 1000
+    seed: int = 1
+    client_id: str = "sfsync-emulator-client"
+    client_secret: str = "sfsync-emulator-secret"
+    redirect_uris: list[str] = field(factory=lambda: ["http://localhost:8765/callback"])
+    api_quota: int = 100_000
+    session_seconds: int = 7200
+    epoch_ms: int | None = None  # fixed "now" for seeded SystemModstamps (reproducible runs)
+
+
+@define
+class Fault:
+    count: int = 1  # how many matching requests it hits; -1 = until cleared
+    status: int | None = None
+    error_code: str | None = None
+    message: str | None = None
+    lock: bool = False  # UNABLE_TO_LOCK_ROW on writes
+    record_ids: list[str] | None = None  # with lock: only these records fail
+    latency_ms: int = 0
+    retry_after: int | None = None
+    path: str | None = None  # substring of the request path
+    method: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.count == 0 or path.startswith("/__admin"):
+            return False
+        if self.method and self.method.upper() != method:
+            return False
+        if self.path and self.path not in path:
+            return False
+        if self.lock:
+            return method in WRITE_METHODS and any(p in path for p in WRITE_PATHS)
+        return True
+
+
+@define
+class Cursor:
+    indices: list[int]
+    fields: list[Any]
+    created: float
+    batch: int  # from the first request; a continuation header may override it
+
+
+@define
+class Org:
+    config: Config
+    store: Store
+    auth: Auth
+    api_max: int = 100_000
+    api_used: int = 0
+    faults: list[Fault] = field(factory=list)
+    log: deque = field(factory=lambda: deque(maxlen=50_000))
+    cursors: dict[str, Cursor] = field(factory=dict)
+    jobs: dict[str, Any] = field(factory=dict)
+    counter: int = 0
+
+    @classmethod
+    def create(cls, config: Config) -> Org:
+        auth = Auth(session_seconds=config.session_seconds)
+        auth.clients[config.client_id] = Client(
+            config.client_id, config.client_secret, list(config.redirect_uris)
+        )
+        store = Store(config.contacts, config.seed, epoch_ms=config.epoch_ms)
+        return cls(config, store, auth, api_max=config.api_quota)
+
+    def next_number(self) -> int:
+        self.counter += 1
+        return self.counter
+
+    def reset(self, contacts: int | None, seed: int | None, revoke_tokens: bool) -> None:
+        self.store = Store(
+            self.config.contacts if contacts is None else contacts,
+            self.config.seed if seed is None else seed,
+            epoch_ms=self.config.epoch_ms,
+        )
+        self.api_max, self.api_used = self.config.api_quota, 0
+        self.faults.clear()
+        self.log.clear()
+        self.cursors.clear()
+        self.jobs.clear()
+        self.auth.session_seconds = self.config.session_seconds
+        self.auth.rotate = self.auth.deny = False
+        if revoke_tokens:
+            self.auth.access.clear()
+            self.auth.refresh.clear()
+            self.auth.codes.clear()
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.matches(method, path):
+                if fault.count > 0:
+                    fault.count -= 1
+                return fault
+        return None
+
+    def record(self, method: str, path: str, query: str, soql: str | None, status: int) -> None:
+        self.log.append(
+            {
+                "method": method,
+                "path": path,
+                "query": query,
+                "soql": soql,
+                "status": status,
+                "time": time.time(),
+            }
+        )

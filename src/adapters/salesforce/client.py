@@ -1,0 +1,193 @@
+"""HTTP transport for one org: auth header, session renewal, retries, error mapping, quota.
+
+Every call goes through `SalesforceClient.request`, so every path (REST paging, Bulk polling
+and result pages, writes) gets the same treatment: a 401 INVALID_SESSION_ID renews the session
+once and repeats the call; transient failures are retried by stamina with backoff and jitter;
+`Sforce-Limit-Info` is read from every response; the configured quota share is enforced
+before each call.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+import httpx
+import stamina
+import structlog
+
+from sfsync.adapters.salesforce.auth import SessionAuth, Tokens
+from sfsync.adapters.salesforce.errors import (
+    SalesforceAuthError,
+    SalesforceQuotaExceeded,
+    SalesforceRequestError,
+    SalesforceUnavailable,
+)
+from sfsync.domain.ports import ApiUsage
+
+log = structlog.get_logger(__name__)
+
+_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+_RETRY_STATUSES = frozenset({420, 429, 500, 502, 503, 504})
+_RETRY_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Bounded retries (stamina: exponential backoff with jitter)."""
+
+    attempts: int = 5
+    timeout: float = 60.0  # total seconds across attempts
+    wait_initial: float = 0.2
+    wait_max: float = 5.0
+    wait_jitter: float = 0.5
+
+
+@attrs.frozen
+class ClientSettings:
+    api_version: str = "62.0"
+    timeout: float = 30.0  # per request
+    retry: RetryPolicy = RetryPolicy()
+    max_share: float | None = None  # refuse calls once used/limit exceeds this share
+
+
+class SalesforceClient:
+    """Authenticated calls to `{instance_url}/services/data/vNN.N/...` with one policy."""
+
+    def __init__(
+        self,
+        auth: SessionAuth,
+        settings: ClientSettings = ClientSettings(),
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.auth = auth
+        self.settings = settings
+        self.http = http or httpx.Client(timeout=settings.timeout)
+        self.calls = 0
+        self.usage: ApiUsage | None = None
+
+    @property
+    def base_path(self) -> str:
+        return f"/services/data/v{self.settings.api_version}"
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send, retrying transient failures; `path` is absolute ('/services/...') or relative
+        to the versioned data root ('query')."""
+        try:
+            return self._retrying(method, path, kwargs)
+        except httpx.TransportError as err:
+            raise SalesforceUnavailable(
+                f"Salesforce unreachable after retries ({type(err).__name__})"
+            ) from err
+
+    def _retrying(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Response:
+        retry = self.settings.retry
+        for attempt in stamina.retry_context(
+            on=(SalesforceUnavailable, httpx.TransportError),
+            attempts=retry.attempts,
+            timeout=retry.timeout,
+            wait_initial=retry.wait_initial,
+            wait_max=retry.wait_max,
+            wait_jitter=retry.wait_jitter,
+        ):
+            with attempt:
+                if attempt.num > 1:
+                    log.info("salesforce.retry", attempt=attempt.num, method=method)
+                return self._with_session(method, path, kwargs)
+        raise AssertionError("unreachable: stamina either returns or raises")
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.request(method, path, **kwargs).json()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _with_session(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Response:
+        tokens = self._tokens()
+        response = self._send(method, path, tokens, kwargs)
+        if response.status_code == 401:
+            log.info("salesforce.session_expired")
+            tokens = self._renew()
+            response = self._send(method, path, tokens, kwargs)
+            if response.status_code == 401:
+                raise SalesforceAuthError(
+                    "session refused right after renewal",
+                    error_code=_error_code(response),
+                    status=401,
+                )
+        return _checked(response)
+
+    def _send(
+        self, method: str, path: str, tokens: Tokens, kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        self._check_share()
+        url = self._url(tokens.instance_url, path)
+        headers = {"Authorization": f"Bearer {tokens.access_token}", **kwargs.get("headers", {})}
+        self.calls += 1
+        try:
+            response = self.http.request(method, url, **{**kwargs, "headers": headers})
+        except httpx.TransportError as err:
+            log.warning("salesforce.transport_error", error=type(err).__name__)
+            raise
+        self._note_usage(response)
+        return response
+
+    def _tokens(self) -> Tokens:
+        return self.auth.tokens if self.auth.tokens is not None else self._renew()
+
+    def _renew(self) -> Tokens:
+        self.calls += 1
+        return self.auth.renew(self.http)
+
+    def _url(self, instance_url: str, path: str) -> str:
+        if not path.startswith("/"):
+            path = f"{self.base_path}/{path}"
+        return f"{instance_url.rstrip('/')}{path}"
+
+    def _note_usage(self, response: httpx.Response) -> None:
+        match = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
+        if match:
+            self.usage = ApiUsage(used=int(match[1]), limit=int(match[2]))
+
+    def _check_share(self) -> None:
+        usage, share = self.usage, self.settings.max_share
+        if share is not None and usage is not None and usage.limit > 0:
+            if usage.used / usage.limit > share:
+                raise SalesforceQuotaExceeded(
+                    f"API usage {usage.used}/{usage.limit} is over the configured share "
+                    f"{share:.0%}; stopping before more calls",
+                    error_code="MAX_SHARE_REACHED",
+                )
+
+
+def _checked(response: httpx.Response) -> httpx.Response:
+    """Map an error response to a typed error; 2xx passes through."""
+    status = response.status_code
+    if status < 300:
+        return response
+    code, message = _error_detail(response)
+    if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
+        raise SalesforceQuotaExceeded(message, error_code=code, status=status)
+    if status in _RETRY_STATUSES or code in _RETRY_CODES:
+        raise SalesforceUnavailable(message, error_code=code, status=status)
+    raise SalesforceRequestError(message, error_code=code, status=status)
+
+
+def _error_detail(response: httpx.Response) -> tuple[str | None, str]:
+    """Salesforce error bodies: a JSON list of {message, errorCode}, or Bulk's object form."""
+    fallback = f"HTTP {response.status_code} from Salesforce"
+    try:
+        body = response.json()
+    except ValueError:
+        return None, fallback
+    item = body[0] if isinstance(body, list) and body else body
+    if not isinstance(item, dict):
+        return None, fallback
+    code = item.get("errorCode") or item.get("exceptionCode") or item.get("error")
+    message = item.get("message") or item.get("exceptionMessage") or fallback
+    return (str(code) if code else None), str(message)
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    return _error_detail(response)[0]

@@ -1,0 +1,84 @@
+"""Typed Salesforce errors, each also in the right domain failure family.
+
+Services catch the domain families (PermanentFailure, TransientFailure, QuotaExhausted);
+callers that care about Salesforce detail read `error_code` (Salesforce's own code) and
+`status`. Messages are redacted of email addresses before they are stored.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sfsync.domain import errors as domain
+
+_EMAIL = re.compile(r"[^\s'\"<>(),;:]+@[^\s'\"<>(),;:]+")
+
+
+def redact(text: str) -> str:
+    """Salesforce echoes SOQL (with its literals) in some messages: drop any email in it."""
+    return _EMAIL.sub("<email>", text)
+
+
+class SalesforceError(domain.DomainError):
+    """Base of every error the Salesforce adapter raises."""
+
+    code = "salesforce_error"
+
+    def __init__(
+        self, message: str, *, error_code: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(redact(message))
+        self.error_code = error_code
+        self.status = status
+
+    def __str__(self) -> str:
+        prefix = f"{self.error_code}: " if self.error_code else ""
+        return f"{prefix}{self.message}"
+
+
+class SalesforceRequestError(SalesforceError, domain.PermanentFailure):
+    """Salesforce refused the request (bad SOQL, bad field, bad record): retrying won't help."""
+
+    code = "salesforce_request_refused"
+
+
+class SalesforceUnavailable(SalesforceError, domain.TransientFailure):
+    """5xx, 420, 429, lock contention, timeouts or connection errors (retried, then raised)."""
+
+    code = "salesforce_unavailable"
+
+
+class SalesforceIncompleteRead(SalesforceError, domain.TransientFailure):
+    """A read ended with fewer records than Salesforce announced."""
+
+    code = "salesforce_incomplete_read"
+
+
+class SalesforceBulkJobFailed(SalesforceError, domain.TransientFailure):
+    """A Bulk API 2.0 job ended Failed or Aborted, or did not finish in time."""
+
+    code = "salesforce_bulk_job_failed"
+
+
+class SalesforceAuthError(SalesforceError, domain.PermanentFailure):
+    """Authentication failed (bad client id/secret, bad JWT, no way to renew a session)."""
+
+    code = "salesforce_auth_error"
+
+
+class ReauthorizationRequired(SalesforceAuthError, domain.ReauthorizationRequired):
+    """The refresh token (or the JWT user's approval) is gone: a human must reconnect."""
+
+    code = "reauthorization_required"
+
+
+class SalesforceQuotaExceeded(SalesforceError, domain.QuotaExhausted):
+    """REQUEST_LIMIT_EXCEEDED, or our configured share of the daily API allowance is spent."""
+
+    code = "quota"
+
+
+class SalesforceFieldError(SalesforceError, domain.InvalidFieldName):
+    """A field name that is malformed, unknown to the org, compound, or of the wrong type."""
+
+    code = "invalid_field_name"

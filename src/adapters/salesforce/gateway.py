@@ -1,0 +1,178 @@
+"""`HttpxSalesforce`: the SalesforceGateway port over Salesforce's REST and Bulk 2.0 APIs.
+
+One instance serves one run for one org: the Contact describe is fetched once and cached.
+Every field name is checked against that describe before it reaches SOQL or a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+import attrs
+import httpx
+
+from sfsync.adapters.salesforce import reads, soql, writes
+from sfsync.adapters.salesforce.auth import SessionAuth
+from sfsync.adapters.salesforce.client import ClientSettings, SalesforceClient
+from sfsync.adapters.salesforce.records import parse_datetime
+from sfsync.domain.model import Contact, ContactSchema, FieldInfo, FieldType, SalesforceId
+from sfsync.domain.ports import (
+    ApiUsage,
+    ContactQuery,
+    ContactRead,
+    ContactUpdate,
+    DeletedContacts,
+    WriteResult,
+)
+
+IDS_PER_QUERY = 200  # ~4 KB of quoted ids keeps an id-filtered GET far below 16,384 bytes
+
+
+@attrs.frozen
+class SalesforceSettings:
+    client: ClientSettings = ClientSettings()
+    reads: reads.ReadSettings = reads.ReadSettings()
+    bulk_write_threshold: int = 2_000  # updates above this go through a Bulk ingest job
+
+
+class HttpxSalesforce:
+    """SalesforceGateway over httpx. `calls` counts HTTP requests (token grants included)."""
+
+    def __init__(
+        self,
+        auth: SessionAuth,
+        settings: SalesforceSettings = SalesforceSettings(),
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.client = SalesforceClient(auth, settings.client, http)
+        self.settings = settings
+        self._schema: ContactSchema | None = None
+
+    @property
+    def calls(self) -> int:
+        return self.client.calls
+
+    def close(self) -> None:
+        self.client.close()
+
+    def describe_contact(self) -> ContactSchema:
+        if self._schema is None:
+            body = self.client.json("GET", "sobjects/Contact/describe")
+            self._schema = ContactSchema({f["name"]: _field_info(f) for f in body["fields"]})
+        return self._schema
+
+    def read_contacts(self, query: ContactQuery) -> ContactRead:
+        """REST first; its first page's totalSize decides whether to switch to Bulk.
+
+        That page replaces a separate COUNT() call (same cost: one request) and is used as
+        is for small reads; a read above `bulk_threshold` drops it and runs a Bulk job.
+        """
+        schema = self.describe_contact()
+        if query.ids is not None:
+            return self._read_by_ids(query, schema)
+        text = soql.contacts_soql(query, schema)
+        if reads.query_url_bytes(self.client, text, query.include_deleted) > reads.MAX_URL_BYTES:
+            return self._bulk(text, query)
+        first = reads.rest_first_page(self.client, text, query.include_deleted)
+        if first["totalSize"] > self.settings.reads.bulk_threshold and not first["done"]:
+            return self._bulk(text, query)
+        return ContactRead(first["totalSize"], reads.rest_batches(self.client, first))
+
+    def get_contact(self, contact_id: SalesforceId, fields: Sequence[str]) -> Contact | None:
+        read = self.read_contacts(
+            ContactQuery(tuple(fields), ids=(contact_id,), include_deleted=True)
+        )
+        return next((c for batch in read.batches for c in batch), None)
+
+    def deleted_contacts(self, start: datetime, end: datetime) -> DeletedContacts:
+        body = self.client.json(
+            "GET",
+            "sobjects/Contact/deleted/",
+            params={
+                "start": start.isoformat(timespec="seconds"),
+                "end": end.isoformat(timespec="seconds"),
+            },
+        )
+        ids = tuple(SalesforceId(r["id"]) for r in body.get("deletedRecords", []))
+        return DeletedContacts(ids, parse_datetime(body["latestDateCovered"]) or end)
+
+    def find_contact_ids_by_email(self, email: str) -> list[SalesforceId]:
+        first = reads.rest_first_page(self.client, soql.email_soql(email), include_deleted=False)
+        return [
+            SalesforceId(c.id) for batch in reads.rest_batches(self.client, first) for c in batch
+        ]
+
+    def update_contacts(self, updates: Sequence[ContactUpdate]) -> list[WriteResult]:
+        """Refuse unknown or read-only fields locally (named per record); send the rest."""
+        schema = self.describe_contact()
+        refused = [_refusal(u, schema) for u in updates]
+        to_send = [u for u, r in zip(updates, refused, strict=True) if r is None]
+        if len(to_send) > self.settings.bulk_write_threshold:
+            sent = writes.bulk_update(self.client, to_send, self.settings.reads)
+        else:
+            sent = writes.collections_update(self.client, to_send) if to_send else []
+        results = iter(sent)
+        return [r or next(results) for r in refused]
+
+    def api_usage(self) -> ApiUsage | None:
+        return self.client.usage
+
+    def _bulk(self, text: str, query: ContactQuery) -> ContactRead:
+        return reads.bulk_read(self.client, text, query.include_deleted, self.settings.reads)
+
+    def _read_by_ids(self, query: ContactQuery, schema: ContactSchema) -> ContactRead:
+        ids = query.ids or ()
+        chunks = [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
+        if not chunks:
+            return ContactRead(0, iter(()))
+        if len(chunks) == 1:
+            text = soql.contacts_soql(query, schema, chunks[0])
+            first = reads.rest_first_page(self.client, text, query.include_deleted)
+            return ContactRead(first["totalSize"], reads.rest_batches(self.client, first))
+        return ContactRead(None, self._chunked(query, schema, chunks))
+
+    def _chunked(
+        self, query: ContactQuery, schema: ContactSchema, chunks: list[tuple[SalesforceId, ...]]
+    ) -> Iterator[list[Contact]]:
+        for chunk in chunks:
+            text = soql.contacts_soql(query, schema, chunk)
+            first = reads.rest_first_page(self.client, text, query.include_deleted)
+            yield from reads.rest_batches(self.client, first)
+
+
+def _refusal(update: ContactUpdate, schema: ContactSchema) -> WriteResult | None:
+    for name in update.values:
+        info = schema.get(name)
+        if info is None:
+            return WriteResult(
+                update.contact_id,
+                ok=False,
+                error_code="INVALID_FIELD",
+                message="no such field visible to this user",
+                fields=(name,),
+            )
+        if not info.updateable:
+            return WriteResult(
+                update.contact_id,
+                ok=False,
+                error_code="INVALID_FIELD_FOR_INSERT_UPDATE",
+                message="field is not updateable",
+                fields=(name,),
+            )
+    return None
+
+
+def _field_info(raw: dict) -> FieldInfo:
+    picklist = tuple(p["value"] for p in raw.get("picklistValues") or () if p.get("active", True))
+    # A describe type sfsync does not know (e.g. encryptedstring) is kept as anyType.
+    kind = FieldType._value2member_map_.get(raw["type"], FieldType.ANYTYPE)
+    return FieldInfo(
+        name=raw["name"],
+        type=FieldType(kind),
+        updateable=bool(raw.get("updateable")),
+        nillable=bool(raw.get("nillable")),
+        custom=bool(raw.get("custom")),
+        compound_field_name=raw.get("compoundFieldName"),
+        picklist_values=picklist,
+    )

@@ -1,0 +1,66 @@
+"""Wire records to `Contact`: REST JSON objects and Bulk CSV rows.
+
+Base fields are typed; every other selected field is kept raw in `Contact.fields` (the REST
+JSON value, or the CSV string with blank turned into None) for the attribute mapping.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from sfsync.adapters.salesforce.soql import READ_FIELDS
+from sfsync.domain.model import Contact, SalesforceId
+
+BATCH_SIZE = 2000
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """REST `2024-01-01T00:00:00.000+0000` and Bulk `2024-01-01T00:00:00.000Z` alike."""
+    return datetime.fromisoformat(value) if value else None
+
+
+def contact_from_json(record: Mapping[str, Any]) -> Contact:
+    return _contact(record, is_deleted=bool(record.get("IsDeleted")))
+
+
+def contact_from_csv(row: Mapping[str, str]) -> Contact:
+    values = {name: (value if value != "" else None) for name, value in row.items()}
+    return _contact(values, is_deleted=(row.get("IsDeleted") or "").lower() == "true")
+
+
+def _contact(values: Mapping[str, Any], *, is_deleted: bool) -> Contact:
+    return Contact(
+        id=SalesforceId(values["Id"]),
+        email=values.get("Email"),
+        first_name=values.get("FirstName"),
+        last_name=values.get("LastName"),
+        name=values.get("Name"),
+        is_deleted=is_deleted,
+        system_modstamp=parse_datetime(values.get("SystemModstamp")),
+        fields={k: v for k, v in values.items() if k not in READ_FIELDS and k != "attributes"},
+    )
+
+
+def csv_contacts(text: str, batch_size: int = BATCH_SIZE) -> Iterator[list[Contact]]:
+    """Parse one Bulk results page row by row, yielding batches of at most `batch_size`."""
+    batch: list[Contact] = []
+    for row in csv.DictReader(_lines(text)):
+        batch.append(contact_from_csv(row))
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _lines(text: str) -> Iterator[str]:
+    """Lines with their endings, lazily (csv keeps quoted newlines intact across them)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end

@@ -1,0 +1,309 @@
+"""The SalesforceGateway contract: one body of tests, run against every implementation.
+
+Parameters: `fake` (tests/fake_salesforce.py), `emulator` (HttpxSalesforce over real HTTP
+against the local emulator) and `real` (HttpxSalesforce against a real org, only when
+SF_LOGIN_URL, SF_CLIENT_ID, SF_USERNAME and SF_JWT_KEY_FILE are set). Each parameter comes
+with a seeder that arranges Contacts; reads are scoped to the seeded ids so a real org's
+other data never matters. A new adapter is proven by adding one parameter to `ORGS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import attrs
+import httpx
+import pytest
+
+from sfsync.adapters.emulator.harness import Emulator
+from sfsync.adapters.emulator.ids import CONTACT, make_id
+from sfsync.adapters.emulator.pytest_plugin import sf_emulator  # noqa: F401 (fixture)
+from sfsync.adapters.salesforce.auth import JwtBearerAuth, OAuthApp, RefreshTokenAuth, Tokens
+from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
+from sfsync.domain.errors import InvalidFieldName, QuotaExhausted
+from sfsync.domain.model import Contact, SalesforceId, SyncCursor
+from sfsync.domain.ports import ContactQuery, ContactUpdate, SalesforceGateway
+from tests.fake_salesforce import FakeSalesforce
+
+REAL_ORG_VARS = ("SF_LOGIN_URL", "SF_CLIENT_ID", "SF_USERNAME", "SF_JWT_KEY_FILE")
+
+
+class Seeder(Protocol):
+    """Arranges Contacts in one implementation's org."""
+
+    def contact(self, email: str, first_name: str | None = None, last_name: str = "Doe",
+                **fields: Any) -> SalesforceId: ...
+
+    def delete(self, contact_id: SalesforceId) -> None: ...
+
+    def missing_id(self) -> SalesforceId: ...
+
+    def exhaust_quota(self) -> None: ...
+
+
+@attrs.frozen
+class Org:
+    gateway: SalesforceGateway
+    seed: Seeder
+
+
+# --- fake ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class FakeSeeder:
+    fake: FakeSalesforce
+
+    def contact(self, email: str, first_name: str | None = None, last_name: str = "Doe",
+                **fields: Any) -> SalesforceId:
+        return self.fake.add_contact(email, first_name, last_name, **fields)
+
+    def delete(self, contact_id: SalesforceId) -> None:
+        self.fake.delete_contact(contact_id)
+
+    def missing_id(self) -> SalesforceId:
+        return SalesforceId("003000000000000AAA")
+
+    def exhaust_quota(self) -> None:
+        self.fake.exhaust_quota()
+
+
+@contextlib.contextmanager
+def fake_org(request: pytest.FixtureRequest) -> Iterator[Org]:
+    fake = FakeSalesforce()
+    yield Org(fake, FakeSeeder(fake))
+
+
+# --- emulator: HttpxSalesforce over real HTTP ------------------------------------------
+
+
+def emulator_gateway(emu: Emulator, **settings: Any) -> HttpxSalesforce:
+    """HttpxSalesforce on a refresh-token connection to the emulator (shared with integration)."""
+    minted = emu.admin.mint_token(refresh=True)
+    app = OAuthApp(emu.base_url, emu.client_id, emu.client_secret, emu.redirect_uri)
+    auth = RefreshTokenAuth(app, Tokens(minted["access_token"], minted["instance_url"],
+                                        minted["refresh_token"]), **settings.pop("auth", {}))
+    http = httpx.Client(verify=emu.ssl_context(), timeout=settings.pop("timeout", 30.0))
+    return HttpxSalesforce(auth, SalesforceSettings(**settings), http=http)
+
+
+@attrs.frozen
+class EmulatorSeeder:
+    emu: Emulator
+
+    def contact(self, email: str, first_name: str | None = None, last_name: str = "Doe",
+                **fields: Any) -> SalesforceId:
+        return SalesforceId(self.emu.admin.create_contact(
+            Email=email, FirstName=first_name, LastName=last_name, **fields))
+
+    def delete(self, contact_id: SalesforceId) -> None:
+        self.emu.admin.delete_contact(contact_id)
+
+    def missing_id(self) -> SalesforceId:
+        return SalesforceId(make_id(CONTACT, 900_000_000))
+
+    def exhaust_quota(self) -> None:
+        self.emu.admin.set_quota(used=self.emu.admin.state()["api_max"])
+
+
+@contextlib.contextmanager
+def emulator_org(request: pytest.FixtureRequest) -> Iterator[Org]:
+    emu: Emulator = request.getfixturevalue("sf_emulator")
+    emu.admin.reset(contacts=0)
+    sf = emulator_gateway(emu)
+    try:
+        yield Org(sf, EmulatorSeeder(emu))
+    finally:
+        sf.close()
+
+
+# --- real org (JWT bearer), only when configured ---------------------------------------
+
+
+@attrs.define
+class RealSeeder:
+    """Creates Contacts through REST and deletes them (hard) when the test ends."""
+
+    sf: HttpxSalesforce
+    created: list[SalesforceId] = attrs.field(factory=list)
+
+    def contact(self, email: str, first_name: str | None = None, last_name: str = "Doe",
+                **fields: Any) -> SalesforceId:
+        body = {"Email": email, "FirstName": first_name, "LastName": last_name, **fields}
+        cid = SalesforceId(self.sf.client.json("POST", "sobjects/Contact", json=body)["id"])
+        self.created.append(cid)
+        return cid
+
+    def delete(self, contact_id: SalesforceId) -> None:
+        self.sf.client.request("DELETE", f"sobjects/Contact/{contact_id}")
+
+    def missing_id(self) -> SalesforceId:
+        return SalesforceId("003000000000000AAA")
+
+    def exhaust_quota(self) -> None:
+        pytest.skip("a real org's quota is not ours to exhaust")
+
+    def clean_up(self) -> None:
+        for cid in self.created:
+            with contextlib.suppress(Exception):
+                self.sf.client.request("DELETE", f"sobjects/Contact/{cid}")
+
+
+@contextlib.contextmanager
+def real_org(request: pytest.FixtureRequest) -> Iterator[Org]:
+    missing = [v for v in REAL_ORG_VARS if not os.environ.get(v)]
+    if missing:
+        pytest.skip(f"real org not configured: set {', '.join(missing)} (JWT bearer)")
+    app = OAuthApp(os.environ["SF_LOGIN_URL"], os.environ["SF_CLIENT_ID"])
+    auth = JwtBearerAuth(app, os.environ["SF_USERNAME"], os.environ["SF_JWT_KEY_FILE"])
+    sf = HttpxSalesforce(auth)
+    seeder = RealSeeder(sf)
+    try:
+        yield Org(sf, seeder)
+    finally:
+        seeder.clean_up()
+        sf.close()
+
+
+ORGS: dict[str, Callable[[pytest.FixtureRequest], contextlib.AbstractContextManager[Org]]] = {
+    "fake": fake_org,
+    "emulator": emulator_org,
+    "real": real_org,
+}
+
+
+@pytest.fixture(name="org", params=list(ORGS))
+def _org(request: pytest.FixtureRequest) -> Iterator[Org]:
+    with ORGS[request.param](request) as org:
+        yield org
+
+
+def unique_email(tag: str = "p") -> str:
+    return f"{tag}.{uuid.uuid4().hex[:10]}@example.com"
+
+
+def read_all(sf: SalesforceGateway, query: ContactQuery) -> list[Contact]:
+    read = sf.read_contacts(query)
+    contacts = [c for batch in read.batches for c in batch]
+    assert read.expected in (None, len(contacts))
+    return contacts
+
+
+def test_describe_lists_the_base_fields_and_the_sync_flag(org: Org) -> None:
+    schema = org.gateway.describe_contact()
+    for name in ("Id", "Email", "FirstName", "LastName", "Name", "IsDeleted", "SystemModstamp",
+                 "HasOptedOutOfEmail", "gq_import__c"):
+        assert schema.get(name) is not None, name
+
+
+def test_read_returns_seeded_contacts_ordered_by_modstamp_then_id(org: Org) -> None:
+    ids = [org.seed.contact(unique_email(), first_name=f"N{n}") for n in range(3)]
+    contacts = read_all(org.gateway, ContactQuery((), ids=tuple(ids)))
+    assert sorted(c.id for c in contacts) == sorted(ids)
+    keys = [(c.system_modstamp, c.id) for c in contacts]
+    assert keys == sorted(keys)
+    assert all(c.system_modstamp and c.system_modstamp.tzinfo for c in contacts)
+
+
+def test_base_fields_are_typed_and_extra_fields_kept(org: Org) -> None:
+    email = unique_email("ada")
+    cid = org.seed.contact(email, first_name="Ada", last_name="Lovelace", gq_import__c=True)
+    (contact,) = read_all(org.gateway, ContactQuery(("gq_import__c",), ids=(cid,)))
+    assert (contact.email, contact.first_name, contact.last_name) == (email, "Ada", "Lovelace")
+    assert contact.is_deleted is False
+    assert str(contact.fields["gq_import__c"]).lower() == "true"
+
+
+def test_cursor_returns_only_rows_strictly_after_it(org: Org) -> None:
+    ids = tuple(org.seed.contact(unique_email()) for _ in range(4))
+    ordered = read_all(org.gateway, ContactQuery((), ids=ids))
+    pivot = ordered[1]
+    cursor = SyncCursor(pivot.system_modstamp, pivot.id)
+    after = read_all(org.gateway, ContactQuery((), ids=ids, modified_after=cursor))
+    assert [c.id for c in after] == [c.id for c in ordered[2:]]
+
+
+def test_deleted_contacts_appear_only_with_include_deleted(org: Org) -> None:
+    keep, gone = org.seed.contact(unique_email()), org.seed.contact(unique_email())
+    before = datetime.now(UTC) - timedelta(minutes=2)
+    org.seed.delete(gone)
+    visible = read_all(org.gateway, ContactQuery((), ids=(keep, gone)))
+    assert [c.id for c in visible] == [keep]
+    everything = read_all(org.gateway, ContactQuery((), ids=(keep, gone), include_deleted=True))
+    assert {c.id: c.is_deleted for c in everything} == {keep: False, gone: True}
+    deleted = org.gateway.deleted_contacts(before, datetime.now(UTC) + timedelta(minutes=2))
+    assert gone in deleted.ids and keep not in deleted.ids
+
+
+def test_flag_field_keeps_only_flagged_contacts(org: Org) -> None:
+    flagged = org.seed.contact(unique_email(), gq_import__c=True)
+    plain = org.seed.contact(unique_email())
+    query = ContactQuery((), ids=(flagged, plain), flag_field="gq_import__c")
+    assert [c.id for c in read_all(org.gateway, query)] == [flagged]
+
+
+def test_batches_never_exceed_two_thousand_rows(org: Org) -> None:
+    ids = tuple(org.seed.contact(unique_email()) for _ in range(3))
+    read = org.gateway.read_contacts(ContactQuery((), ids=ids))
+    sizes = [len(b) for b in read.batches]
+    assert sum(sizes) == 3 and all(0 < s <= 2000 for s in sizes)
+
+
+def test_find_by_email_is_exact_and_survives_quotes(org: Org) -> None:
+    email = f"o'brien.{uuid.uuid4().hex[:8]}@example.com"
+    cid = org.seed.contact(email)
+    org.seed.contact(unique_email())
+    assert org.gateway.find_contact_ids_by_email(email) == [cid]
+    assert org.gateway.find_contact_ids_by_email(f"x' OR Email != '{email}") == []
+
+
+def test_get_contact_returns_it_or_none(org: Org) -> None:
+    cid = org.seed.contact(unique_email(), first_name="Grace")
+    contact = org.gateway.get_contact(cid, ["gq_import__c"])
+    assert contact is not None and contact.first_name == "Grace"
+    assert org.gateway.get_contact(org.seed.missing_id(), ["gq_import__c"]) is None
+
+
+@pytest.mark.parametrize("name", ["Name FROM User --", "Email, Id", "Id'"])
+def test_malformed_field_names_are_refused(org: Org, name: str) -> None:
+    with pytest.raises(InvalidFieldName):
+        org.gateway.read_contacts(ContactQuery((name,), ids=(org.seed.missing_id(),)))
+
+
+def test_unknown_and_compound_fields_are_refused(org: Org) -> None:
+    with pytest.raises(InvalidFieldName):
+        org.gateway.read_contacts(ContactQuery(("No_Such_Field__c",)))
+    with pytest.raises(InvalidFieldName, match="MailingCity"):
+        org.gateway.read_contacts(ContactQuery(("MailingAddress",)))
+
+
+def test_updates_report_per_record_results(org: Org) -> None:
+    cid = org.seed.contact(unique_email())
+    results = org.gateway.update_contacts([
+        ContactUpdate(cid, {"FirstName": "Updated", "gq_import__c": True}),
+        ContactUpdate(org.seed.missing_id(), {"FirstName": "Nobody"}),
+        ContactUpdate(cid, {"Name": "Read Only"}),
+    ])
+    assert [r.ok for r in results] == [True, False, False]
+    assert results[1].error_code and results[2].fields == ("Name",)
+    assert [r.contact_id for r in results] == [cid, org.seed.missing_id(), cid]
+    (contact,) = read_all(org.gateway, ContactQuery(("gq_import__c",), ids=(cid,)))
+    assert contact.first_name == "Updated"
+
+
+def test_api_usage_is_reported(org: Org) -> None:
+    org.gateway.describe_contact()
+    org.gateway.find_contact_ids_by_email(unique_email())
+    usage = org.gateway.api_usage()
+    assert usage is not None and 0 < usage.used <= usage.limit
+
+
+def test_exhausted_quota_stops_calls(org: Org) -> None:
+    org.seed.exhaust_quota()
+    with pytest.raises(QuotaExhausted):
+        org.gateway.find_contact_ids_by_email(unique_email())

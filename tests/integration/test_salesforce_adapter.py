@@ -1,0 +1,219 @@
+"""HttpxSalesforce against the local emulator over real HTTPS: safety, auth, faults, quota."""
+
+from __future__ import annotations
+
+import attrs
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from sfsync.adapters.emulator.harness import Emulator
+from sfsync.adapters.emulator.pytest_plugin import sf_emulator  # noqa: F401 (fixture)
+from sfsync.adapters.salesforce.auth import (
+    JwtBearerAuth,
+    OAuthApp,
+    authorize_url,
+    exchange_code,
+)
+from sfsync.adapters.salesforce.client import ClientSettings, RetryPolicy
+from sfsync.adapters.salesforce.errors import (
+    ReauthorizationRequired,
+    SalesforceFieldError,
+    SalesforceQuotaExceeded,
+    SalesforceUnavailable,
+)
+from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
+from sfsync.adapters.salesforce.reads import ReadSettings
+from sfsync.domain.ports import ContactQuery, ContactUpdate
+from tests.contract.test_salesforce_gateway import emulator_gateway
+
+pytestmark = pytest.mark.emulator
+
+FAST = RetryPolicy(attempts=4, timeout=10, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01)
+POLL = ReadSettings(bulk_threshold=1_000, page_records=1_000, poll_initial=0.01, poll_max=0.05)
+
+
+@pytest.fixture(name="emu")
+def _emu(sf_emulator: Emulator) -> Emulator:  # noqa: F811
+    sf_emulator.admin.reset(contacts=3_000)
+    return sf_emulator
+
+
+def gateway(emu: Emulator, **kw) -> HttpxSalesforce:
+    client = ClientSettings(retry=FAST, **kw.pop("client", {}))
+    return emulator_gateway(emu, client=client, reads=kw.pop("reads", POLL), **kw)
+
+
+def soql_received(emu: Emulator) -> list[str]:
+    return [r["soql"] for r in emu.admin.requests() if r.get("soql")]
+
+
+def count_rows(sf: HttpxSalesforce, query: ContactQuery) -> int:
+    read = sf.read_contacts(query)
+    return sum(len(b) for b in read.batches)
+
+
+class TestInjection:
+    def test_email_with_quote_stays_a_literal(self, emu: Emulator) -> None:
+        cid = emu.admin.create_contact(Email="o'brien@example.com", LastName="O'Brien")
+        sf = gateway(emu)
+        assert sf.find_contact_ids_by_email("o'brien@example.com") == [cid]
+        assert sf.find_contact_ids_by_email("x' OR Email != 'y") == []
+        assert soql_received(emu)[-2:] == [
+            "SELECT Id FROM Contact WHERE Email = 'o\\'brien@example.com'",
+            "SELECT Id FROM Contact WHERE Email = 'x\\' OR Email != \\'y'"]
+
+    def test_hostile_field_name_never_reaches_salesforce(self, emu: Emulator) -> None:
+        sf = gateway(emu)
+        with pytest.raises(SalesforceFieldError):
+            sf.read_contacts(ContactQuery(("Name FROM User --",)))
+        assert soql_received(emu) == []
+
+
+class TestSessionExpiry:
+    def test_rest_paging_survives_every_token_expiring_mid_read(self, emu: Emulator) -> None:
+        renewed = []
+        sf = gateway(emu, reads=ReadSettings(bulk_threshold=100_000), auth={
+            "on_tokens": renewed.append})
+        read = sf.read_contacts(ContactQuery(()))
+        batches = iter(read.batches)
+        total = len(next(batches))
+        emu.admin.expire_tokens()
+        total += sum(len(b) for b in batches)
+        assert total == read.expected == 3_000
+        assert len(renewed) == 1
+
+    def test_bulk_job_survives_token_expiry_while_paging_results(self, emu: Emulator) -> None:
+        renewed = []
+        sf = gateway(emu, auth={"on_tokens": renewed.append})
+        read = sf.read_contacts(ContactQuery(()))
+        assert any("/jobs/query" in r["path"] for r in emu.admin.requests())
+        batches = iter(read.batches)
+        total = len(next(batches))
+        emu.admin.expire_tokens()
+        total += sum(len(b) for b in batches)
+        assert total == read.expected == 3_000
+        assert len(renewed) == 1
+
+    def test_bulk_job_survives_token_expiry_while_polling(self, emu: Emulator) -> None:
+        sf = gateway(emu)
+        short_lived = emu.token(lifetime_seconds=1)
+        sf.client.auth.tokens = attrs.evolve(sf.client.auth.tokens, access_token=short_lived)
+        emu.admin.add_fault(latency_ms=1500, path="/jobs/query/", method="GET", count=1)
+        assert count_rows(sf, ContactQuery(())) == 3_000
+        polls = [r["status"] for r in emu.admin.requests()
+                 if "/jobs/query/" in r["path"] and not r["path"].endswith("/results")]
+        assert 401 in polls and polls[-1] == 200
+
+    def test_revoked_refresh_token_asks_for_reauthorisation(self, emu: Emulator) -> None:
+        fired = []
+        sf = gateway(emu, auth={"on_reauth_required": lambda: fired.append(True)})
+        emu.admin.revoke_refresh_tokens()
+        emu.admin.expire_tokens()
+        with pytest.raises(ReauthorizationRequired, match="re-?auth|refused"):
+            sf.describe_contact()
+        assert fired == [True]
+
+    def test_rotated_refresh_token_is_reported(self, emu: Emulator) -> None:
+        emu.admin.set_oauth(rotate_refresh_tokens=True)
+        seen = []
+        sf = gateway(emu, auth={"on_tokens": seen.append})
+        old = sf.client.auth.tokens.refresh_token
+        emu.admin.expire_tokens()
+        sf.describe_contact()
+        assert len(seen) == 1 and seen[0].refresh_token not in (None, old)
+
+
+class TestFaults:
+    def test_503s_are_retried(self, emu: Emulator) -> None:
+        emu.admin.add_fault(status=503, count=2, path="/query")
+        sf = gateway(emu)
+        assert sf.find_contact_ids_by_email("nobody@example.com") == []
+        statuses = [r["status"] for r in emu.admin.requests() if "/query" in r["path"]]
+        assert statuses == [503, 503, 200]
+
+    def test_persistent_503_gives_up_as_unavailable(self, emu: Emulator) -> None:
+        emu.admin.add_fault(status=503, count=-1, path="/query")
+        with pytest.raises(SalesforceUnavailable):
+            gateway(emu).find_contact_ids_by_email("nobody@example.com")
+
+    def test_lock_contention_on_write_is_retried(self, emu: Emulator) -> None:
+        cid = emu.admin.create_contact(Email="lock@example.com", LastName="L")
+        emu.admin.add_fault(lock=True, count=1)
+        results = gateway(emu).update_contacts([ContactUpdate(cid, {"FirstName": "Locked"})])
+        assert results[0].ok, results
+        assert emu.admin.get_contact(cid)["FirstName"] == "Locked"
+
+    def test_slow_responses_hit_the_timeout_and_are_retried(self, emu: Emulator) -> None:
+        emu.admin.add_fault(latency_ms=1500, count=1, path="/query")
+        sf = gateway(emu, timeout=0.5)
+        sf.describe_contact()
+        assert sf.find_contact_ids_by_email("nobody@example.com") == []
+        assert sf.calls == 3  # describe, the timed-out query, its retry
+
+    def test_exhausted_org_quota_stops_without_retry(self, emu: Emulator) -> None:
+        sf = gateway(emu)
+        sf.describe_contact()
+        emu.admin.set_quota(used=emu.admin.state()["api_max"])
+        with pytest.raises(SalesforceQuotaExceeded):
+            sf.find_contact_ids_by_email("nobody@example.com")
+        assert sf.calls == 2
+
+    def test_configured_share_stops_the_run_first(self, emu: Emulator) -> None:
+        emu.admin.set_quota(max=100, used=60)
+        sf = gateway(emu, client={"max_share": 0.5})
+        sf.describe_contact()
+        with pytest.raises(SalesforceQuotaExceeded) as err:
+            sf.find_contact_ids_by_email("nobody@example.com")
+        assert err.value.error_code == "MAX_SHARE_REACHED"
+
+
+class TestOAuthFlows:
+    def test_web_server_flow_with_pkce_end_to_end(self, emu: Emulator) -> None:
+        app = OAuthApp(emu.base_url, emu.client_id, emu.client_secret, emu.redirect_uri)
+        request = authorize_url(app)
+        with httpx.Client(verify=emu.ssl_context()) as http:
+            redirect = http.get(request.url, follow_redirects=False)
+            assert redirect.status_code == 302
+            back = httpx.URL(redirect.headers["Location"])
+            assert back.params["state"] == request.state
+            tokens = exchange_code(http, app, back.params["code"], request.code_verifier)
+            with pytest.raises(ReauthorizationRequired):  # codes are single use
+                exchange_code(http, app, back.params["code"], request.code_verifier)
+        assert tokens.refresh_token and tokens.instance_url.startswith("https://127.0.0.1")
+
+    def test_wrong_pkce_verifier_is_refused(self, emu: Emulator) -> None:
+        app = OAuthApp(emu.base_url, emu.client_id, emu.client_secret, emu.redirect_uri)
+        request = authorize_url(app)
+        with httpx.Client(verify=emu.ssl_context()) as http:
+            code = httpx.URL(http.get(request.url).headers["Location"]).params["code"]
+            with pytest.raises(ReauthorizationRequired):
+                exchange_code(http, app, code, "not-the-verifier")
+
+    def test_jwt_bearer_grant_gets_a_working_session(self, emu: Emulator) -> None:
+        key, cert_pem = _key_and_certificate()
+        emu.admin.register_client("jwt-app", cert_pem=cert_pem)
+        auth = JwtBearerAuth(OAuthApp(emu.base_url, "jwt-app"), "emulator@sfsync.local", key)
+        sf = HttpxSalesforce(auth, SalesforceSettings(client=ClientSettings(retry=FAST)),
+                             http=httpx.Client(verify=emu.ssl_context()))
+        assert sf.describe_contact().get("Email") is not None
+        emu.admin.expire_tokens()
+        assert sf.find_contact_ids_by_email("nobody@example.com") == []
+        assert sf.calls == 5  # grant, describe, 401, grant again, retried query
+
+
+def _key_and_certificate() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sfsync-test")])
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return pem_key, cert.public_bytes(serialization.Encoding.PEM).decode()

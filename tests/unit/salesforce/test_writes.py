@@ -1,0 +1,143 @@
+"""Writes through MockTransport: sObject Collections and Bulk ingest results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import httpx
+
+from sfsync.adapters.salesforce.writes import ingest_csv
+from sfsync.domain.ports import ContactUpdate, WriteResult
+from tests.unit.salesforce.recorded import Org, gateway
+
+
+def collections(org: Org) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        records = json.loads(request.content)["records"]
+        return httpx.Response(
+            200,
+            json=[
+                {"id": r["id"], "success": True, "errors": []}
+                if r["id"] != "003BAD"
+                else {
+                    "id": None,
+                    "success": False,
+                    "errors": [
+                        {
+                            "statusCode": "INVALID_EMAIL_ADDRESS",
+                            "message": "Email: invalid email address",
+                            "fields": ["Email"],
+                        }
+                    ],
+                }
+                for r in records
+            ],
+        )
+
+    org.route("PATCH", "/composite/sobjects", answer)
+
+
+class TestCollections:
+    def test_updates_go_200_a_call_with_results_in_input_order(self) -> None:
+        org = Org()
+        collections(org)
+        updates = [ContactUpdate(f"003{n:015d}", {"FirstName": "A"}) for n in range(450)]
+        updates[3] = ContactUpdate("003BAD", {"Email": "nope"})
+        results = gateway(org).update_contacts(updates)
+        patches = [r for r in org.requests if r.method == "PATCH"]
+        assert [len(json.loads(p.content)["records"]) for p in patches] == [200, 200, 50]
+        assert json.loads(patches[0].content)["allOrNone"] is False
+        assert [r.contact_id for r in results] == [u.contact_id for u in updates]
+        assert results[3] == WriteResult(
+            "003BAD",
+            ok=False,
+            error_code="INVALID_EMAIL_ADDRESS",
+            message="Email: invalid email address",
+            fields=("Email",),
+        )
+
+    def test_unknown_and_read_only_fields_are_refused_per_record_without_a_call(self) -> None:
+        org = Org()
+        collections(org)
+        results = gateway(org).update_contacts(
+            [
+                ContactUpdate("003A", {"Nope__c": 1}),
+                ContactUpdate("003B", {"Name": "x"}),
+                ContactUpdate("003C", {"FirstName": "ok"}),
+            ]
+        )
+        assert [(r.ok, r.error_code, r.fields) for r in results] == [
+            (False, "INVALID_FIELD", ("Nope__c",)),
+            (False, "INVALID_FIELD_FOR_INSERT_UPDATE", ("Name",)),
+            (True, None, ()),
+        ]
+        sent = json.loads([r for r in org.requests if r.method == "PATCH"][0].content)
+        assert [r["id"] for r in sent["records"]] == ["003C"]
+
+
+class TestBulkIngest:
+    def test_large_update_runs_an_ingest_job_and_reads_all_result_sets(self) -> None:
+        org = Org()
+        org.route(
+            "POST",
+            "/jobs/ingest",
+            lambda r: httpx.Response(200, json={"id": "750I", "state": "Open"}),
+        )
+        org.route("PUT", "/jobs/ingest/750I/batches", lambda r: httpx.Response(201))
+        org.route(
+            "PATCH",
+            "/jobs/ingest/750I",
+            lambda r: httpx.Response(200, json={"id": "750I", "state": "UploadComplete"}),
+        )
+        org.route(
+            "GET",
+            "/jobs/ingest/750I",
+            lambda r: httpx.Response(200, json={"id": "750I", "state": "JobComplete"}),
+        )
+        org.route(
+            "GET",
+            "/successfulResults",
+            lambda r: httpx.Response(
+                200, text='"sf__Id","sf__Created","Id","FirstName"\n"003A","false","003A","x"\n'
+            ),
+        )
+        org.route(
+            "GET",
+            "/failedResults",
+            lambda r: httpx.Response(
+                200,
+                text='"sf__Id","sf__Error","Id","FirstName"\n'
+                '"","UNABLE_TO_LOCK_ROW:unable to obtain exclusive access:--","003B","y"\n',
+            ),
+        )
+        org.route(
+            "GET",
+            "/unprocessedrecords",
+            lambda r: httpx.Response(200, text='"Id","FirstName"\n"003C","z"\n'),
+        )
+        updates = [ContactUpdate(i, {"FirstName": "v"}) for i in ("003A", "003B", "003C", "003D")]
+        results = gateway(org, bulk_write_threshold=2).update_contacts(updates)
+        assert [(r.contact_id, r.ok, r.error_code) for r in results] == [
+            ("003A", True, None),
+            ("003B", False, "UNABLE_TO_LOCK_ROW"),
+            ("003C", False, "UNPROCESSED"),
+            ("003D", False, "NO_RESULT"),
+        ]
+        upload = next(r for r in org.requests if r.method == "PUT")
+        assert upload.headers["Content-Type"] == "text/csv"
+
+    def test_ingest_csv_leaves_absent_fields_blank_and_nulls_as_na(self) -> None:
+        text = ingest_csv(
+            [
+                ContactUpdate("003A", {"FirstName": None, "gq_import__c": True}),
+                ContactUpdate("003B", {"Email": 'a,"b"'}),
+            ]
+        )
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows == [
+            ["Id", "FirstName", "gq_import__c", "Email"],
+            ["003A", "#N/A", "true", ""],
+            ["003B", "", "", 'a,"b"'],
+        ]
