@@ -45,7 +45,7 @@ def postgres_server_url() -> Iterator[str]:
     """URL of a Postgres server we may create databases on."""
     url = os.environ.get("DATABASE_URL")
     if url is None and not os.environ.get("SFSYNC_TEST_LOCAL_ONLY") and _docker_available():
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.postgres import PostgresContainer
 
         with PostgresContainer("postgres:16-alpine", driver=None) as pg:
             yield pg.get_connection_url()
@@ -87,7 +87,7 @@ def amqp_url() -> Iterator[str]:
 
     url = os.environ.get("AMQP_URL")
     if url is None and not os.environ.get("SFSYNC_TEST_LOCAL_ONLY") and _docker_available():
-        from testcontainers.rabbitmq import RabbitMqContainer
+        from testcontainers.community.rabbitmq import RabbitMqContainer
 
         with RabbitMqContainer("rabbitmq:4-management") as rabbit:
             host = rabbit.get_container_host_ip()
