@@ -38,28 +38,37 @@ _BASE_KEYS = (*BASE_FIELDS, "SystemModstamp")
 def default_schema() -> ContactSchema:
     """A small Contact describe: base fields, opt-out, the sync flags, one custom picklist."""
     B, S, E = FieldType.BOOLEAN, FieldType.STRING, FieldType.EMAIL
-    fields = [FieldInfo("Id", FieldType.ID, nillable=False),
-              FieldInfo("Email", E, updateable=True), FieldInfo("FirstName", S, updateable=True),
-              FieldInfo("LastName", S, updateable=True, nillable=False),
-              FieldInfo("Name", S, nillable=False), FieldInfo("IsDeleted", B, nillable=False),
-              FieldInfo("SystemModstamp", FieldType.DATETIME, nillable=False),
-              FieldInfo("HasOptedOutOfEmail", B, updateable=True, nillable=False),
-              FieldInfo("MailingCity", S, updateable=True, compound_field_name="MailingAddress"),
-              FieldInfo("MailingPostalCode", S, updateable=True,
-                        compound_field_name="MailingAddress"),
-              FieldInfo("MailingAddress", FieldType.ADDRESS),
-              FieldInfo("gq_import__c", B, updateable=True, nillable=False, custom=True),
-              FieldInfo("is_deleted__c", B, updateable=True, nillable=False, custom=True),
-              FieldInfo("Favorite_Color__c", FieldType.PICKLIST, updateable=True, custom=True,
-                        picklist_values=("Red", "Green", "Blue"))]
+    fields = [
+        FieldInfo("Id", FieldType.ID, nillable=False),
+        FieldInfo("Email", E, updateable=True),
+        FieldInfo("FirstName", S, updateable=True),
+        FieldInfo("LastName", S, updateable=True, nillable=False),
+        FieldInfo("Name", S, nillable=False),
+        FieldInfo("IsDeleted", B, nillable=False),
+        FieldInfo("SystemModstamp", FieldType.DATETIME, nillable=False),
+        FieldInfo("HasOptedOutOfEmail", B, updateable=True, nillable=False),
+        FieldInfo("MailingCity", S, updateable=True, compound_field_name="MailingAddress"),
+        FieldInfo("MailingPostalCode", S, updateable=True, compound_field_name="MailingAddress"),
+        FieldInfo("MailingAddress", FieldType.ADDRESS),
+        FieldInfo("gq_import__c", B, updateable=True, nillable=False, custom=True),
+        FieldInfo("is_deleted__c", B, updateable=True, nillable=False, custom=True),
+        FieldInfo(
+            "Favorite_Color__c",
+            FieldType.PICKLIST,
+            updateable=True,
+            custom=True,
+            picklist_values=("Red", "Green", "Blue"),
+        ),
+    ]
     return ContactSchema({f.name: f for f in fields})
 
 
 class FakeSalesforce:
     """In-memory org. Arrange with `add_contact` / `delete_contact`; inspect `updates`."""
 
-    def __init__(self, schema: ContactSchema | None = None, page_size: int = 2000,
-                 api_limit: int = 15_000) -> None:
+    def __init__(
+        self, schema: ContactSchema | None = None, page_size: int = 2000, api_limit: int = 15_000
+    ) -> None:
         self.schema = schema or default_schema()
         self.page_size = page_size
         self.records: dict[str, dict[str, Any]] = {}
@@ -71,16 +80,29 @@ class FakeSalesforce:
 
     # --- arranging ----------------------------------------------------------------------
 
-    def add_contact(self, email: str | None, first_name: str | None = None,
-                    last_name: str = "Doe", modstamp: datetime | None = None,
-                    **fields: Any) -> SalesforceId:
+    def add_contact(
+        self,
+        email: str | None,
+        first_name: str | None = None,
+        last_name: str = "Doe",
+        modstamp: datetime | None = None,
+        **fields: Any,
+    ) -> SalesforceId:
         self._serial += 1
         contact_id = SalesforceId(f"003FAKE{self._serial:08d}AAA")
         self.records[contact_id] = {
-            "Id": contact_id, "Email": email, "FirstName": first_name, "LastName": last_name,
-            "Name": " ".join(p for p in (first_name, last_name) if p), "IsDeleted": False,
-            "SystemModstamp": modstamp or self._tick(), "HasOptedOutOfEmail": False,
-            "gq_import__c": False, "is_deleted__c": False, **fields}
+            "Id": contact_id,
+            "Email": email,
+            "FirstName": first_name,
+            "LastName": last_name,
+            "Name": " ".join(p for p in (first_name, last_name) if p),
+            "IsDeleted": False,
+            "SystemModstamp": modstamp or self._tick(),
+            "HasOptedOutOfEmail": False,
+            "gq_import__c": False,
+            "is_deleted__c": False,
+            **fields,
+        }
         return contact_id
 
     def delete_contact(self, contact_id: SalesforceId) -> None:
@@ -105,14 +127,27 @@ class FakeSalesforce:
             flag = self._checked(query.flag_field)
             if self.schema.fields[flag].type != FieldType.BOOLEAN:
                 raise InvalidFieldName(f"{flag} is not a checkbox field")
-        rows = sorted((r for r in self.records.values() if self._matches(r, query)),
-                      key=lambda r: (r["SystemModstamp"], r["Id"]))
+        rows = sorted(
+            (r for r in self.records.values() if self._matches(r, query)),
+            key=lambda r: (r["SystemModstamp"], r["Id"]),
+        )
         contacts = [_contact(r, names) for r in rows]
         return ContactRead(len(contacts), self._pages(contacts))
 
+    def contact_stamps(self) -> ContactRead:
+        self._call()
+        live = sorted(
+            (r for r in self.records.values() if not r["IsDeleted"]), key=lambda r: r["Id"]
+        )
+        stamps = [
+            Contact(id=r["Id"], email=None, system_modstamp=r["SystemModstamp"]) for r in live
+        ]
+        return ContactRead(len(stamps), self._pages(stamps))
+
     def get_contact(self, contact_id: SalesforceId, fields: Sequence[str]) -> Contact | None:
-        read = self.read_contacts(ContactQuery(tuple(fields), ids=(contact_id,),
-                                               include_deleted=True))
+        read = self.read_contacts(
+            ContactQuery(tuple(fields), ids=(contact_id,), include_deleted=True)
+        )
         return next((c for page in read.batches for c in page), None)
 
     def deleted_contacts(self, start: datetime, end: datetime) -> DeletedContacts:
@@ -123,8 +158,11 @@ class FakeSalesforce:
     def find_contact_ids_by_email(self, email: str) -> list[SalesforceId]:
         self._call()
         wanted = email.lower()
-        return [SalesforceId(r["Id"]) for r in self.records.values()
-                if not r["IsDeleted"] and (r["Email"] or "").lower() == wanted]
+        return [
+            SalesforceId(r["Id"])
+            for r in self.records.values()
+            if not r["IsDeleted"] and (r["Email"] or "").lower() == wanted
+        ]
 
     def update_contacts(self, updates: Sequence[ContactUpdate]) -> list[WriteResult]:
         self._call()
@@ -147,7 +185,8 @@ class FakeSalesforce:
     def _checked(self, name: str) -> str:
         validate_field_name(name)
         info = self.schema.get(name) or next(
-            (f for f in self.schema.fields.values() if f.name.lower() == name.lower()), None)
+            (f for f in self.schema.fields.values() if f.name.lower() == name.lower()), None
+        )
         if info is None:
             raise InvalidFieldName(f"Contact has no field {name!r} visible to this user")
         if info.type in COMPOUND_TYPES:
@@ -157,40 +196,62 @@ class FakeSalesforce:
 
     def _matches(self, record: Mapping[str, Any], query: ContactQuery) -> bool:
         cursor = query.modified_after
-        return ((query.include_deleted or not record["IsDeleted"])
-                and (cursor is None or (record["SystemModstamp"], record["Id"])
-                     > (cursor.modstamp, cursor.contact_id))
-                and (query.flag_field is None or record.get(query.flag_field) is True)
-                and (query.ids is None or record["Id"] in query.ids))
+        return (
+            (query.include_deleted or not record["IsDeleted"])
+            and (
+                cursor is None
+                or (record["SystemModstamp"], record["Id"]) > (cursor.modstamp, cursor.contact_id)
+            )
+            and (query.flag_field is None or record.get(query.flag_field) is True)
+            and (query.ids is None or record["Id"] in query.ids)
+        )
 
     def _pages(self, contacts: list[Contact]) -> Iterator[list[Contact]]:
         for start in range(0, len(contacts), self.page_size):
             if start:
                 self._call()  # each further page is one more call, as nextRecordsUrl is
-            yield contacts[start:start + self.page_size]
+            yield contacts[start : start + self.page_size]
 
     def _update(self, update: ContactUpdate) -> WriteResult:
         self.updates.append(update)
         record = self.records.get(update.contact_id)
         if record is None or record["IsDeleted"]:
-            return WriteResult(update.contact_id, ok=False, error_code="ENTITY_IS_DELETED",
-                               message="entity is deleted")
+            return WriteResult(
+                update.contact_id,
+                ok=False,
+                error_code="ENTITY_IS_DELETED",
+                message="entity is deleted",
+            )
         for name in update.values:
             info = self.schema.get(name)
             if info is None:
-                return WriteResult(update.contact_id, ok=False, error_code="INVALID_FIELD",
-                                   message="no such field visible to this user", fields=(name,))
+                return WriteResult(
+                    update.contact_id,
+                    ok=False,
+                    error_code="INVALID_FIELD",
+                    message="no such field visible to this user",
+                    fields=(name,),
+                )
             if not info.updateable or name in _READ_ONLY:
-                return WriteResult(update.contact_id, ok=False,
-                                   error_code="INVALID_FIELD_FOR_INSERT_UPDATE",
-                                   message="field is not updateable", fields=(name,))
+                return WriteResult(
+                    update.contact_id,
+                    ok=False,
+                    error_code="INVALID_FIELD_FOR_INSERT_UPDATE",
+                    message="field is not updateable",
+                    fields=(name,),
+                )
         record.update(update.values, SystemModstamp=self._tick())
         return WriteResult(update.contact_id, ok=True)
 
 
 def _contact(record: Mapping[str, Any], names: Sequence[str]) -> Contact:
-    return Contact(id=record["Id"], email=record["Email"], first_name=record["FirstName"],
-                   last_name=record["LastName"], name=record["Name"],
-                   is_deleted=record["IsDeleted"], system_modstamp=record["SystemModstamp"],
-                   fields={n: record.get(n) for n in names if n not in _BASE_KEYS})
-
+    return Contact(
+        id=record["Id"],
+        email=record["Email"],
+        first_name=record["FirstName"],
+        last_name=record["LastName"],
+        name=record["Name"],
+        is_deleted=record["IsDeleted"],
+        system_modstamp=record["SystemModstamp"],
+        fields={n: record.get(n) for n in names if n not in _BASE_KEYS},
+    )

@@ -60,6 +60,8 @@ class InMemoryState:
     runs: dict[str, RunRecord] = attrs.Factory(dict)
     cursors: dict[AccountId, SyncCursor] = attrs.Factory(dict)
     deletes_checked: dict[AccountId, datetime] = attrs.Factory(dict)
+    reconciled: dict[AccountId, datetime] = attrs.Factory(dict)
+    seen: dict[str, dict[str, datetime]] = attrs.Factory(dict)  # reconcile runs
     processed: set[str] = attrs.Factory(set)
 
 
@@ -143,6 +145,29 @@ class InMemoryCandidates:
             candidates[candidate.id] = _stored_form(candidate)
         for candidate in upserts:
             self._store(candidates[candidate.id])
+
+    def record_seen(
+        self, account_id: AccountId, run_id: str, stamps: Sequence[tuple[str, datetime]]
+    ) -> None:
+        self._tx.state().seen.setdefault(run_id, {}).update(stamps)
+
+    def reconcile_seen(
+        self, account_id: AccountId, run_id: str
+    ) -> tuple[list[SalesforceId], list[SalesforceId]]:
+        seen = self._tx.state().seen.pop(run_id, {})
+        linked = [
+            c
+            for c in self._tx.state().candidates.values()
+            if c.account_id == account_id and c.salesforce_id
+        ]
+        gone = sorted(SalesforceId(c.salesforce_id) for c in linked if c.salesforce_id not in seen)
+        missed = sorted(
+            SalesforceId(c.salesforce_id)
+            for c in linked
+            if c.salesforce_id in seen
+            and (c.source_modstamp is None or seen[c.salesforce_id] > c.source_modstamp)
+        )
+        return gone, missed
 
     def _find(self, account_id: AccountId, matches: Any) -> Candidate | None:
         for candidate in self._tx.state().candidates.values():
@@ -251,6 +276,13 @@ class InMemoryRuns:
     def save_deletes_checked(self, account_id: AccountId, until: datetime) -> None:
         if account_id in self._tx.state().cursors:  # like the UPDATE of sync_state's row
             self._tx.state().deletes_checked[account_id] = until
+
+    def reconciled_at(self, account_id: AccountId) -> datetime | None:
+        return self._tx.state().reconciled.get(account_id)
+
+    def save_reconciled_at(self, account_id: AccountId, when: datetime) -> None:
+        if account_id in self._tx.state().cursors:
+            self._tx.state().reconciled[account_id] = when
 
     def _existing(self, run_id: str) -> RunRecord:
         run = self._tx.state().runs.get(run_id)

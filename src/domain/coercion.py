@@ -177,6 +177,17 @@ def from_salesforce(field: FieldInfo, raw: Any) -> Any:
     return None if _blank(raw) else convert(field, raw)
 
 
+def reader(field: FieldInfo) -> Callable[[Any], Any]:
+    """`from_salesforce` for one field, with its converter looked up once (imports call it
+    for every value of every row)."""
+    convert = _converter(_INBOUND, field)
+
+    def read(raw: Any) -> Any:
+        return None if _blank(raw) else convert(field, raw)
+
+    return read
+
+
 # --- outbound: value -> REST JSON wire ----------------------------------------------------
 
 

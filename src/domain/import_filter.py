@@ -9,7 +9,7 @@ Per page, a run applies: `decide_deletion` (deletion.py) to flagged or deleted C
 from __future__ import annotations
 
 import enum
-import unicodedata
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -26,6 +26,8 @@ from sfsync.domain.model import (
 )
 
 MAX_EMAIL = 254  # RFC 5321 path limit
+# White space (str.isspace), control characters (Unicode Cc) and lone surrogates (Cs).
+_SPACE_OR_CONTROL = re.compile("[\\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class SkipReason(enum.StrEnum):
@@ -58,7 +60,7 @@ def is_plausible_email(email: str) -> bool:
     local, _, domain = email.partition("@")
     if email.count("@") != 1 or not local or len(email) > MAX_EMAIL:
         return False
-    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cs") for ch in email):
+    if _SPACE_OR_CONTROL.search(email):
         return False
     return "." in domain.strip(".") and ".." not in domain
 

@@ -161,8 +161,13 @@ def contact_to_attributes(
 # --- storage: attribute values <-> JSON (Postgres JSONB) ----------------------------------
 
 
+_PLAIN = frozenset({str, bool, int, type(None)})
+
+
 def attribute_to_json(value: Any) -> Any:
     """A JSON-safe form of an attribute value; dates, date-times and times become ISO text."""
+    if type(value) in _PLAIN:  # the common case first: this runs per value of every row
+        return value
     if isinstance(value, date | time):  # a datetime is a date too
         return value.isoformat()
     if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):

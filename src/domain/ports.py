@@ -87,6 +87,10 @@ class SalesforceGateway(Protocol):
 
     def get_contact(self, contact_id: SalesforceId, fields: Sequence[str]) -> Contact | None: ...
 
+    def contact_stamps(self) -> ContactRead:
+        """Id and SystemModstamp of every live Contact, nothing else (the reconcile)."""
+        ...
+
     def deleted_contacts(self, start: datetime, end: datetime) -> DeletedContacts: ...
 
     def find_contact_ids_by_email(self, email: str) -> list[SalesforceId]: ...
@@ -139,6 +143,19 @@ class CandidateStore(Protocol):
         self, account_id: AccountId, upserts: Sequence[Candidate], deletes: Sequence[str]
     ) -> None:
         """Write a page in bulk: delete by id, then insert or update whole rows by id."""
+        ...
+
+    def record_seen(
+        self, account_id: AccountId, run_id: str, stamps: Sequence[tuple[str, datetime]]
+    ) -> None:
+        """Remember (Contact Id, SystemModstamp) pairs listed by a reconcile run."""
+        ...
+
+    def reconcile_seen(
+        self, account_id: AccountId, run_id: str
+    ) -> tuple[list[SalesforceId], list[SalesforceId]]:
+        """Contacts linked to a candidate but not listed (gone), and listed with a newer
+        SystemModstamp than the candidate's (missed); forgets what the run recorded."""
         ...
 
 
@@ -196,6 +213,10 @@ class SyncRunStore(Protocol):
         ...
 
     def save_deletes_checked(self, account_id: AccountId, until: datetime) -> None: ...
+
+    def reconciled_at(self, account_id: AccountId) -> datetime | None: ...
+
+    def save_reconciled_at(self, account_id: AccountId, when: datetime) -> None: ...
 
 
 class ProcessedMessages(Protocol):

@@ -65,8 +65,11 @@ class HttpxGatewayFactory:
             ),
             reads=ReadSettings(bulk_threshold=self.settings.bulk_threshold),
         )
-        verify = ssl.create_default_context(cafile=self.settings.sf_ca_bundle) if (
-            self.settings.sf_ca_bundle) else True
+        verify = (
+            ssl.create_default_context(cafile=self.settings.sf_ca_bundle)
+            if (self.settings.sf_ca_bundle)
+            else True
+        )
         http = httpx.Client(timeout=config.client.timeout, verify=verify)
         gateway = HttpxSalesforce(auth, config, http=http)
         try:

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from sfsync.domain.coercion import from_salesforce
+from sfsync.domain.coercion import reader
 from sfsync.domain.deletion import (
     DeletionAction,
     apply_unsubscribe,
@@ -56,6 +56,14 @@ class ImportContext:
 
     settings: AccountSettings
     mappings: tuple[tuple[AttributeMapping, FieldInfo], ...]  # checked once per run
+    # (attribute, Contact field, value reader), resolved once per run
+    readers: tuple[tuple[str, str, Callable[[Any], Any]], ...] = attrs.field(
+        init=False,
+        default=attrs.Factory(
+            lambda self: tuple((m.name, m.field, reader(f)) for m, f in self.mappings),
+            takes_self=True,
+        ),
+    )
 
 
 @attrs.define
@@ -79,7 +87,7 @@ def lookup_keys(contacts: Iterable[Contact]) -> tuple[list[SalesforceId], list[s
 
 
 def same_data(a: Candidate, b: Candidate) -> bool:
-    """Equal for the purpose of writing: a newer SystemModstamp alone is not a change."""
+    """Equal for the run report: a newer SystemModstamp alone is not an update."""
     return attrs.evolve(a, source_modstamp=b.source_modstamp) == b
 
 
@@ -154,8 +162,11 @@ def plan_batch(
         elif not same_data(before, candidate):
             plan.upserts[candidate_id] = candidate
             plan.counts["updated"] += 1
-        elif candidate_id in touched:
-            plan.counts["unchanged"] += 1
+        else:
+            if candidate != before:  # only SystemModstamp moved: keep it current, quietly
+                plan.upserts[candidate_id] = candidate
+            if candidate_id in touched:
+                plan.counts["unchanged"] += 1
     return plan
 
 
@@ -183,15 +194,14 @@ def _apply_deletion(contact: Contact, page: _Page, ctx: ImportContext, plan: Bat
 
 def _attributes(contact: Contact, ctx: ImportContext, plan: BatchPlan) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for mapping, field in ctx.mappings:
-        if mapping.field not in contact.fields:
+    fields = contact.fields
+    for name, field_name, read in ctx.readers:
+        if field_name not in fields:
             continue
         try:
-            value = from_salesforce(field, contact.fields[mapping.field])
-            values[mapping.name] = attribute_to_json(value)
+            values[name] = attribute_to_json(read(fields[field_name]))
         except CoercionError as err:
-            message = f"{mapping.name}: {err.message}"
-            plan.errors.append(RecordError(err.code, message, contact.id))
+            plan.errors.append(RecordError(err.code, f"{name}: {err.message}", contact.id))
     return values
 
 

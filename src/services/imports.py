@@ -29,6 +29,7 @@ from sfsync.domain.model import (
     Contact,
     ContactSchema,
     DeletionBehaviour,
+    SalesforceId,
     SyncCursor,
 )
 from sfsync.domain.ports import (
@@ -42,10 +43,13 @@ from sfsync.domain.ports import (
     UnitOfWork,
 )
 from sfsync.services.import_plan import ImportContext, RecordError, lookup_keys, plan_batch
+from sfsync.services.prefetch import prefetched
 from sfsync.services.reports import RunReport, completed_event
 
 LOOKBACK = timedelta(minutes=5)  # re-read rows committed late or sharing a timestamp
 GETDELETED_WINDOW = timedelta(days=15)  # Salesforce keeps deletes this long
+RECONCILE_EVERY = timedelta(days=7)
+PAGE = 2000
 MAX_KEPT_ERRORS = 500
 
 
@@ -162,14 +166,14 @@ def _import_all(
     read = gateway.read_contacts(ContactQuery(fields, since, flag, include_deleted=True))
     report.expected = read.expected
     seen: set[str] = set()
-    for batch in read.batches:
+    for batch in prefetched(read.batches):
         if deleted:
             seen.update(contact.id for contact in batch)
         _apply_page(batch, ctx, deps, report, move_cursor=True)
     if deleted - seen:
-        # Purged from the recycle bin, so no query returns them: apply them by Id alone.
-        ghosts = [Contact(id=i, email=None, is_deleted=True) for i in sorted(deleted - seen)]
-        _apply_page(ghosts, ctx, deps, report, move_cursor=False, count_seen=False)
+        _apply_gone(sorted(deleted - seen), ctx, deps, report)
+    if request.full_resync or _reconcile_due(settings, deps):
+        _reconcile(ctx, fields, gateway, deps, report)
     if report.deletes_covered is not None:
         with deps.uow() as uow:
             uow.runs.save_deletes_checked(settings.account_id, report.deletes_covered)
@@ -195,13 +199,74 @@ def _hard_deletes(
         start = uow.runs.deletes_checked(settings.account_id) or cursor.modstamp - LOOKBACK
     oldest = now - GETDELETED_WINDOW + timedelta(minutes=1)
     if start < oldest:
-        report.error(RecordError("deletes_window_exceeded",
-                                 "deletes older than 15 days may be missed: run a full import"))
+        report.error(
+            RecordError(
+                "deletes_window_exceeded",
+                "deletes older than 15 days may be missed: run a full import",
+            )
+        )
         start = oldest
     start = min(start, now - timedelta(minutes=2))  # Salesforce wants > 1 minute
     deleted = gateway.deleted_contacts(start, now)
     report.deletes_covered = deleted.latest_date_covered
     return frozenset(deleted.ids)
+
+
+def _apply_gone(
+    ids: Sequence[str], ctx: ImportContext, deps: ImportDeps, report: RunReport
+) -> None:
+    """Contacts no query returns any more (purged, or gone past the recycle bin), by Id."""
+    ghosts = [Contact(id=SalesforceId(i), email=None, is_deleted=True) for i in ids]
+    for start in range(0, len(ghosts), PAGE):
+        page = ghosts[start : start + PAGE]
+        _apply_page(page, ctx, deps, report, move_cursor=False, count_seen=False)
+
+
+def _reconcile_due(settings: AccountSettings, deps: ImportDeps) -> bool:
+    """Weekly; a first import counts as one (it has just read every Contact)."""
+    with deps.uow() as uow:
+        last = uow.runs.reconciled_at(settings.account_id)
+        if last is None:
+            uow.runs.save_reconciled_at(settings.account_id, deps.clock.now())
+            uow.commit()
+            return False
+    return deps.clock.now() - last >= RECONCILE_EVERY
+
+
+def _reconcile(
+    ctx: ImportContext,
+    fields: Sequence[str],
+    gateway: SalesforceGateway,
+    deps: ImportDeps,
+    report: RunReport,
+) -> None:
+    """The cheap reconcile: every live Contact's Id and SystemModstamp, nothing else.
+
+    Candidates whose Contact is gone (deleted past the recycle bin, or purged while no run
+    was looking) get the deletion behaviour; Contacts newer than their candidate (an update
+    the cursor missed) are read again by Id.
+    """
+    account_id = ctx.settings.account_id
+    started = deps.clock.now()
+    for batch in prefetched(gateway.contact_stamps().batches):
+        stamps = [(c.id, c.system_modstamp) for c in batch if c.system_modstamp is not None]
+        with deps.uow() as uow:
+            uow.candidates.record_seen(account_id, report.run_id, stamps)
+            uow.commit()
+    with deps.uow() as uow:
+        gone, missed = uow.candidates.reconcile_seen(account_id, report.run_id)
+        uow.commit()
+    report.counts["reconcile_gone"] += len(gone)
+    report.counts["reconcile_missed"] += len(missed)
+    if missed:
+        read = gateway.read_contacts(ContactQuery(tuple(fields), ids=tuple(missed)))
+        for batch in read.batches:
+            _apply_page(batch, ctx, deps, report, move_cursor=False, count_seen=False)
+    if gone:
+        _apply_gone(gone, ctx, deps, report)
+    with deps.uow() as uow:
+        uow.runs.save_reconciled_at(account_id, started)
+        uow.commit()
 
 
 def _sync_candidate(

@@ -25,6 +25,8 @@ COUNT_KEYS = (
     "linked",
     "pushed",
     "push_failed",
+    "reconcile_gone",
+    "reconcile_missed",
 )
 MAX_KEPT_ERRORS = 500  # the rest are counted, not kept
 
@@ -137,7 +139,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def completed_event(run: RunRecord) -> dict[str, Any]:
     """The sync.completed message (contract version 1) for a finished run."""
-    counts = {key: run.counts.get(key, 0) for key in COUNT_KEYS if key != "linked"}
+    counts = {key: run.counts.get(key, 0) for key in COUNT_KEYS}
     counts["skipped"] = dict(run.counts.get("skipped", {}))
     return {
         "type": "sync.completed",

@@ -13,8 +13,13 @@ from cryptography.fernet import Fernet
 def sfsync(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SFSYNC_")}
     environ.update(env)
-    return subprocess.run([sys.executable, "-m", "sfsync.entrypoints.cli", *args],
-                          capture_output=True, text=True, env=environ, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "sfsync.entrypoints.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+    )
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -23,9 +28,21 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("command", [[], ["migrate"], ["worker"], ["demo"], ["emulator"],
-                                     ["account", "set"], ["attribute", "add"], ["sync"],
-                                     ["dead-letters", "replay"], ["connect"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["migrate"],
+        ["worker"],
+        ["demo"],
+        ["emulator"],
+        ["account", "set"],
+        ["attribute", "add"],
+        ["sync"],
+        ["dead-letters", "replay"],
+        ["connect"],
+    ],
+)
 def test_every_command_has_help(command):
     result = sfsync(*command, "--help")
     assert result.returncode == 0 and "Usage:" in result.stdout
@@ -67,8 +84,14 @@ def test_migrate_twice_then_health(migrated_database_url):
 
 @pytest.mark.integration
 def test_unknown_account_is_one_clear_line(migrated_database_url):
-    result = sfsync("attribute", "add", "acc_nobody", "favorite_color_c", "Favorite_Color__c",
-                    DATABASE_URL=migrated_database_url,
-                    SFSYNC_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+    result = sfsync(
+        "attribute",
+        "add",
+        "acc_nobody",
+        "favorite_color_c",
+        "Favorite_Color__c",
+        DATABASE_URL=migrated_database_url,
+        SFSYNC_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+    )
     assert result.returncode == 1
     assert "account acc_nobody is not known" in one_line(result)

@@ -36,8 +36,9 @@ REAL_ORG_VARS = ("SF_LOGIN_URL", "SF_CLIENT_ID", "SF_USERNAME", "SF_JWT_KEY_FILE
 class Seeder(Protocol):
     """Arranges Contacts in one implementation's org."""
 
-    def contact(self, email: str, first_name: str | None = None, last_name: str = "Doe",
-                **fields: Any) -> SalesforceId: ...
+    def contact(
+        self, email: str, first_name: str | None = None, last_name: str = "Doe", **fields: Any
+    ) -> SalesforceId: ...
 
     def delete(self, contact_id: SalesforceId) -> None: ...
 
@@ -59,8 +60,9 @@ class Org:
 class FakeSeeder:
     fake: FakeSalesforce
 
-    def contact(self, email: str, first_name: str | None = None, last_name: str = "Doe",
-                **fields: Any) -> SalesforceId:
+    def contact(
+        self, email: str, first_name: str | None = None, last_name: str = "Doe", **fields: Any
+    ) -> SalesforceId:
         return self.fake.add_contact(email, first_name, last_name, **fields)
 
     def delete(self, contact_id: SalesforceId) -> None:
@@ -86,8 +88,11 @@ def emulator_gateway(emu: Emulator, **settings: Any) -> HttpxSalesforce:
     """HttpxSalesforce on a refresh-token connection to the emulator (shared with integration)."""
     minted = emu.admin.mint_token(refresh=True)
     app = OAuthApp(emu.base_url, emu.client_id, emu.client_secret, emu.redirect_uri)
-    auth = RefreshTokenAuth(app, Tokens(minted["access_token"], minted["instance_url"],
-                                        minted["refresh_token"]), **settings.pop("auth", {}))
+    auth = RefreshTokenAuth(
+        app,
+        Tokens(minted["access_token"], minted["instance_url"], minted["refresh_token"]),
+        **settings.pop("auth", {}),
+    )
     http = httpx.Client(verify=emu.ssl_context(), timeout=settings.pop("timeout", 30.0))
     return HttpxSalesforce(auth, SalesforceSettings(**settings), http=http)
 
@@ -96,10 +101,14 @@ def emulator_gateway(emu: Emulator, **settings: Any) -> HttpxSalesforce:
 class EmulatorSeeder:
     emu: Emulator
 
-    def contact(self, email: str, first_name: str | None = None, last_name: str = "Doe",
-                **fields: Any) -> SalesforceId:
-        return SalesforceId(self.emu.admin.create_contact(
-            Email=email, FirstName=first_name, LastName=last_name, **fields))
+    def contact(
+        self, email: str, first_name: str | None = None, last_name: str = "Doe", **fields: Any
+    ) -> SalesforceId:
+        return SalesforceId(
+            self.emu.admin.create_contact(
+                Email=email, FirstName=first_name, LastName=last_name, **fields
+            )
+        )
 
     def delete(self, contact_id: SalesforceId) -> None:
         self.emu.admin.delete_contact(contact_id)
@@ -132,8 +141,9 @@ class RealSeeder:
     sf: HttpxSalesforce
     created: list[SalesforceId] = attrs.field(factory=list)
 
-    def contact(self, email: str, first_name: str | None = None, last_name: str = "Doe",
-                **fields: Any) -> SalesforceId:
+    def contact(
+        self, email: str, first_name: str | None = None, last_name: str = "Doe", **fields: Any
+    ) -> SalesforceId:
         body = {"Email": email, "FirstName": first_name, "LastName": last_name, **fields}
         cid = SalesforceId(self.sf.client.json("POST", "sobjects/Contact", json=body)["id"])
         self.created.append(cid)
@@ -196,8 +206,17 @@ def read_all(sf: SalesforceGateway, query: ContactQuery) -> list[Contact]:
 
 def test_describe_lists_the_base_fields_and_the_sync_flag(org: Org) -> None:
     schema = org.gateway.describe_contact()
-    for name in ("Id", "Email", "FirstName", "LastName", "Name", "IsDeleted", "SystemModstamp",
-                 "HasOptedOutOfEmail", "gq_import__c"):
+    for name in (
+        "Id",
+        "Email",
+        "FirstName",
+        "LastName",
+        "Name",
+        "IsDeleted",
+        "SystemModstamp",
+        "HasOptedOutOfEmail",
+        "gq_import__c",
+    ):
         assert schema.get(name) is not None, name
 
 
@@ -284,11 +303,13 @@ def test_unknown_and_compound_fields_are_refused(org: Org) -> None:
 
 def test_updates_report_per_record_results(org: Org) -> None:
     cid = org.seed.contact(unique_email())
-    results = org.gateway.update_contacts([
-        ContactUpdate(cid, {"FirstName": "Updated", "gq_import__c": True}),
-        ContactUpdate(org.seed.missing_id(), {"FirstName": "Nobody"}),
-        ContactUpdate(cid, {"Name": "Read Only"}),
-    ])
+    results = org.gateway.update_contacts(
+        [
+            ContactUpdate(cid, {"FirstName": "Updated", "gq_import__c": True}),
+            ContactUpdate(org.seed.missing_id(), {"FirstName": "Nobody"}),
+            ContactUpdate(cid, {"Name": "Read Only"}),
+        ]
+    )
     assert [r.ok for r in results] == [True, False, False]
     assert results[1].error_code and results[2].fields == ("Name",)
     assert [r.contact_id for r in results] == [cid, org.seed.missing_id(), cid]
@@ -307,3 +328,17 @@ def test_exhausted_quota_stops_calls(org: Org) -> None:
     org.seed.exhaust_quota()
     with pytest.raises(QuotaExhausted):
         org.gateway.find_contact_ids_by_email(unique_email())
+
+
+def test_stamps_list_live_contacts_with_their_modstamp_and_no_personal_data(org: Org) -> None:
+    keep, gone = (
+        org.seed.contact(unique_email(), first_name="Ada"),
+        org.seed.contact(unique_email()),
+    )
+    org.seed.delete(gone)
+    read = org.gateway.contact_stamps()
+    stamps = {c.id: c for batch in read.batches for c in batch}
+    assert keep in stamps and gone not in stamps
+    listed = stamps[keep]
+    assert listed.system_modstamp is not None and listed.system_modstamp.tzinfo
+    assert (listed.email, listed.first_name, listed.name) == (None, None, None)

@@ -105,3 +105,25 @@ def test_deletes_watermark_is_kept_beside_the_cursor(new_uow, account):
         uow.commit()
     with new_uow() as uow:
         assert uow.runs.deletes_checked(account) == when
+
+
+def test_reconcile_finds_gone_and_missed_contacts_then_forgets_the_run(new_uow, account):
+    from datetime import timedelta
+
+    same, newer, gone = (a_candidate(account, n) for n in (1, 2, 3))
+    add(new_uow, same, newer, gone)
+    with new_uow() as uow:
+        uow.candidates.record_seen(account, "run-r", [(same.salesforce_id, same.source_modstamp)])
+        uow.candidates.record_seen(
+            account, "run-r", [(newer.salesforce_id, newer.source_modstamp + timedelta(seconds=1))]
+        )
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.candidates.reconcile_seen(account, "run-r") == (
+            [gone.salesforce_id],
+            [newer.salesforce_id],
+        )
+        uow.commit()
+    with new_uow() as uow:  # the run's list is gone: everything linked now looks gone
+        gone_now, missed = uow.candidates.reconcile_seen(account, "run-r")
+    assert len(gone_now) == 3 and missed == []

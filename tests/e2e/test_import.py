@@ -91,8 +91,9 @@ def test_deletion_behaviour(harness, behaviour, source):
     else:
         # getDeleted counts whole minutes: a delete from this very minute shows up in a
         # later run, so the test backdates it by two minutes.
-        harness.emu.admin.delete_contact(gone, hard=source == "hard_delete",
-                                         deleted_ms=int((time.time() - 120) * 1000))
+        harness.emu.admin.delete_contact(
+            gone, hard=source == "hard_delete", deleted_ms=int((time.time() - 120) * 1000)
+        )
     harness.sync()
     rows = {row[1]: row for row in harness.candidates()}
     assert stays in rows and not rows[stays][3]
@@ -220,3 +221,19 @@ def test_bulk_read_for_a_large_import(harness):
     assert event["status"] == "succeeded"
     assert event["counts"]["seen"] == 5000
     assert any("/jobs/query" in r["path"] for r in harness.emu.admin.requests())
+
+
+def test_full_resync_reconciles_contacts_gone_past_the_recycle_bin(harness):
+    harness.configure(deletion_behaviour="delete")
+    gone, stays = seed(harness, 2)
+    harness.sync()
+    # Purged three weeks ago: getDeleted no longer lists it, queryAll never will.
+    harness.emu.admin.delete_contact(
+        gone, hard=True, deleted_ms=int((time.time() - 21 * 86400) * 1000)
+    )
+    harness.emu.admin.clear_requests()
+    event = harness.sync(full_resync=True)
+    assert event["counts"]["reconcile_gone"] == 1 and event["counts"]["deleted"] == 1
+    assert [row[1] for row in harness.candidates()] == [stays]
+    stamps = [q for q in harness.soql_received() if q.startswith("SELECT Id, SystemModstamp FROM")]
+    assert stamps == ["SELECT Id, SystemModstamp FROM Contact ORDER BY Id"]

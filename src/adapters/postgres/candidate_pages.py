@@ -6,6 +6,7 @@ The upsert skips rows whose data did not change, so a re-read page costs no row 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from psycopg.types.json import Jsonb
 
@@ -13,7 +14,7 @@ from sfsync.adapters.postgres.failures import translated
 from sfsync.adapters.postgres.session import Session
 from sfsync.domain.errors import PermanentFailure
 from sfsync.domain.mapping import attribute_to_json
-from sfsync.domain.model import AccountId, Candidate
+from sfsync.domain.model import AccountId, Candidate, SalesforceId
 
 DATA = (
     "email",
@@ -65,7 +66,6 @@ def apply_changes(
         raise PermanentFailure("a candidate of another account", code="wrong_account")
     conn = session.connection()
     with translated():
-        conn.execute("SET CONSTRAINTS ALL DEFERRED")  # checked at commit, like one statement
         if deletes:
             conn.execute(
                 "DELETE FROM candidates WHERE account_id = %s AND id = ANY(%s)",
@@ -92,5 +92,39 @@ def apply_changes(
                         c.needs_review,
                     )
                 )
-        conn.execute(UPSERT)
-        conn.execute("TRUNCATE candidate_stage")
+        conn.execute(UPSERT)  # the deferrable unique keys are checked once, at its end
+        conn.execute("TRUNCATE candidate_stage")  # a second page in the same transaction
+
+
+GONE = (
+    "SELECT c.salesforce_id FROM candidates c WHERE c.account_id = %s"
+    " AND c.salesforce_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM reconcile_seen s"
+    " WHERE s.run_id = %s AND s.salesforce_id = c.salesforce_id) ORDER BY 1"
+)
+MISSED = (
+    "SELECT s.salesforce_id FROM reconcile_seen s JOIN candidates c"
+    " ON c.account_id = %s AND c.salesforce_id = s.salesforce_id"
+    " WHERE s.run_id = %s AND s.modstamp > coalesce(c.source_modstamp, '-infinity') ORDER BY 1"
+)
+
+
+def record_seen(session: Session, run_id: str, stamps: Sequence[tuple[str, datetime]]) -> None:
+    conn = session.connection()
+    with (
+        translated(),
+        conn.cursor().copy(
+            "COPY reconcile_seen (run_id, salesforce_id, modstamp) FROM STDIN"
+        ) as copy,
+    ):
+        for contact_id, modstamp in stamps:
+            copy.write_row((run_id, contact_id, modstamp))
+
+
+def reconcile_seen(
+    session: Session, account_id: AccountId, run_id: str
+) -> tuple[list[SalesforceId], list[SalesforceId]]:
+    gone = [SalesforceId(r[0]) for r in session.fetchall(GONE, (account_id, run_id))]
+    missed = [SalesforceId(r[0]) for r in session.fetchall(MISSED, (account_id, run_id))]
+    with translated():
+        session.connection().execute("DELETE FROM reconcile_seen WHERE run_id = %s", (run_id,))
+    return gone, missed

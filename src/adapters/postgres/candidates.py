@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -78,6 +79,16 @@ class PsycopgCandidates:
         self, account_id: AccountId, upserts: Sequence[Candidate], deletes: Sequence[str]
     ) -> None:
         candidate_pages.apply_changes(self._session, account_id, upserts, deletes)
+
+    def record_seen(
+        self, account_id: AccountId, run_id: str, stamps: Sequence[tuple[str, datetime]]
+    ) -> None:
+        candidate_pages.record_seen(self._session, run_id, stamps)
+
+    def reconcile_seen(
+        self, account_id: AccountId, run_id: str
+    ) -> tuple[list[SalesforceId], list[SalesforceId]]:
+        return candidate_pages.reconcile_seen(self._session, account_id, run_id)
 
     def _one(self, condition: str, account_id: AccountId, value: str) -> Candidate | None:
         row = self._session.fetchone(

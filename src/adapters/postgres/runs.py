@@ -82,6 +82,17 @@ class PsycopgRuns:
             (until, account_id),
         )
 
+    def reconciled_at(self, account_id: AccountId) -> datetime | None:
+        row = self._session.fetchone(
+            "SELECT reconciled_at FROM sync_state WHERE account_id = %s", (account_id,)
+        )
+        return row[0] if row else None
+
+    def save_reconciled_at(self, account_id: AccountId, when: datetime) -> None:
+        self._session.write(
+            "UPDATE sync_state SET reconciled_at = %s WHERE account_id = %s", (when, account_id)
+        )
+
     def _changed(self, query: str, params: tuple[Any, ...]) -> None:
         if self._session.write(query, params) == 0:
             raise PermanentFailure("sync run not found", code="not_found")

@@ -79,6 +79,15 @@ class HttpxSalesforce:
             return self._bulk(text, query)
         return ContactRead(first["totalSize"], reads.rest_batches(self.client, first))
 
+    def contact_stamps(self) -> ContactRead:
+        """Id and SystemModstamp of every live Contact: no personal data crosses the wire."""
+        self.describe_contact()
+        text = soql.STAMPS_SOQL
+        first = reads.rest_first_page(self.client, text, include_deleted=False)
+        if first["totalSize"] > self.settings.reads.bulk_threshold and not first["done"]:
+            return self._bulk(text, ContactQuery(()))
+        return ContactRead(first["totalSize"], reads.rest_batches(self.client, first))
+
     def get_contact(self, contact_id: SalesforceId, fields: Sequence[str]) -> Contact | None:
         read = self.read_contacts(
             ContactQuery(tuple(fields), ids=(contact_id,), include_deleted=True)

@@ -124,5 +124,8 @@ def contacts_soql(
     )
 
 
+STAMPS_SOQL = f"SELECT Id, {CURSOR_FIELD} FROM Contact ORDER BY Id"
+
+
 def email_soql(email: str) -> str:
     return f"SELECT Id FROM Contact WHERE Email = {soql_quote(email)}"

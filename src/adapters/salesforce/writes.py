@@ -40,9 +40,7 @@ def collections_update(
     return results
 
 
-def _collections(
-    client: SalesforceClient, updates: Sequence[ContactUpdate]
-) -> list[WriteResult]:
+def _collections(client: SalesforceClient, updates: Sequence[ContactUpdate]) -> list[WriteResult]:
     results: list[WriteResult] = []
     for start in range(0, len(updates), COLLECTION_SIZE):
         chunk = updates[start : start + COLLECTION_SIZE]

@@ -79,9 +79,18 @@ def test_filter_on_skips_untagged_contacts():
 def test_rereading_an_unchanged_contact_writes_nothing():
     first = plan_batch([contact(1, Favorite_Color__c="Red")], [], ctx(), ids())
     stored = list(first.upserts.values())
-    again = plan_batch([contact(1, minutes=5, Favorite_Color__c="Red")], stored, ctx(), ids())
+    again = plan_batch([contact(1, Favorite_Color__c="Red")], stored, ctx(), ids())
     assert again.upserts == {}
     assert again.counts["unchanged"] == 1
+
+
+def test_a_newer_modstamp_alone_is_kept_but_not_counted_as_an_update():
+    first = plan_batch([contact(1, Favorite_Color__c="Red")], [], ctx(), ids())
+    stored = list(first.upserts.values())
+    again = plan_batch([contact(1, minutes=5, Favorite_Color__c="Red")], stored, ctx(), ids())
+    (kept,) = again.upserts.values()
+    assert kept.source_modstamp == T0 + timedelta(minutes=5)
+    assert again.counts["unchanged"] == 1 and again.counts["updated"] == 0
 
 
 def test_a_changed_value_updates_and_keeps_attributes_from_elsewhere():

@@ -39,7 +39,8 @@ class World:
         return sorted(self.state.candidates.values(), key=lambda c: c.email_key)
 
     def sync(self, **changes) -> object:
-        self.deps.clock.current = self.salesforce._clock + timedelta(minutes=2)  # type: ignore[attr-defined]
+        clock = self.deps.clock  # at least two minutes after the fake org's last change
+        clock.current = max(clock.now(), self.salesforce._clock + timedelta(minutes=2))  # type: ignore[attr-defined]
         request = SyncRequested(
             "sync.requested",
             1,
@@ -65,7 +66,7 @@ def world() -> World:
         )
         tx.commit()
     publisher, locks = RecordingPublisher(), InMemoryLocks()
-    clock = FixedClock(datetime.now(UTC) + timedelta(hours=1))
+    clock = FixedClock(datetime.now(UTC))
     deps = ImportDeps(uow, FakeGateways(salesforce), publisher, clock, locks)
     return World(salesforce, state, deps, publisher, locks)
 
@@ -253,3 +254,45 @@ def test_deletes_are_checked_from_the_full_import_not_from_old_modstamps(world):
     world.sync()
     run = world.sync()
     assert run.status == "succeeded", run.errors
+
+
+def test_reconcile_catches_a_contact_gone_past_the_recycle_bin(world):
+    settings(world, deletion_behaviour=DeletionBehaviour.DELETE)
+    gone = world.salesforce.add_contact("a@example.com")
+    world.salesforce.add_contact("b@example.com")
+    world.sync()
+    del world.salesforce.records[gone]  # purged long ago: neither queryAll nor getDeleted know
+    world.deps.clock.advance(days=8)  # type: ignore[attr-defined]
+    run = world.sync(full_resync=True)
+    assert run.counts["reconcile_gone"] == 1 and run.counts["deleted"] == 1
+    assert [c.email for c in world.candidates()] == ["b@example.com"]
+
+
+def test_reconcile_rereads_an_update_the_cursor_missed(world):
+    missed = world.salesforce.add_contact("a@example.com", Favorite_Color__c="Red")
+    world.sync()
+    record = world.salesforce.records[missed]
+    # Committed late, with a SystemModstamp far behind the watermark.
+    record.update(
+        Favorite_Color__c="Blue",
+        SystemModstamp=record["SystemModstamp"] + timedelta(microseconds=1),
+    )
+    world.salesforce.add_contact("b@example.com")
+    with world.deps.uow() as tx:
+        tx.runs.save_cursor(
+            ACCOUNT,
+            attrs.evolve(tx.runs.cursor(ACCOUNT), modstamp=datetime.now(UTC) + timedelta(days=1)),
+        )
+        tx.commit()
+    world.deps.clock.advance(days=8)  # type: ignore[attr-defined]
+    run = world.sync()  # incremental: the query finds nothing, the weekly reconcile does
+    assert run.counts["reconcile_missed"] == 1
+    assert world.candidates()[0].attributes["favorite_color_c"] == "Blue"
+
+
+def test_incremental_run_skips_the_reconcile_until_it_is_due(world):
+    world.salesforce.add_contact("a@example.com")
+    world.sync()
+    calls = world.salesforce.used
+    world.sync()
+    assert world.salesforce.used - calls == 2  # describe + one query page, no stamps listing

@@ -1,0 +1,53 @@
+import threading
+import time
+
+import pytest
+
+from sfsync.services.prefetch import prefetched
+
+
+def test_yields_everything_in_order():
+    assert list(prefetched(iter(range(50)), depth=2)) == list(range(50))
+
+
+def test_the_producers_error_is_raised_to_the_consumer_after_the_items_before_it():
+    def pages():
+        yield 1
+        yield 2
+        raise TimeoutError("salesforce went away")
+
+    got = []
+    with pytest.raises(TimeoutError, match="went away"):
+        for page in prefetched(pages()):
+            got.append(page)
+    assert got == [1, 2]
+
+
+def test_reads_ahead_while_the_consumer_works_but_no_more_than_depth():
+    produced = []
+
+    def pages():
+        for n in range(10):
+            produced.append(n)
+            yield n
+
+    stream = prefetched(pages(), depth=2)
+    assert next(stream) == 0
+    time.sleep(0.2)
+    assert 2 <= len(produced) <= 4  # one taken, two waiting, one blocked in hand
+    stream.close()
+
+
+def test_stopping_early_stops_the_producer():
+    def endless():
+        n = 0
+        while True:
+            yield n
+            n += 1
+
+    before = threading.active_count()
+    stream = prefetched(endless(), depth=1)
+    next(stream)
+    stream.close()
+    time.sleep(0.3)
+    assert threading.active_count() == before
