@@ -195,12 +195,14 @@ class FakeSalesforce:
         return info.name
 
     def _matches(self, record: Mapping[str, Any], query: ContactQuery) -> bool:
-        cursor = query.modified_after
+        cursor, stamp = query.modified_after, record["SystemModstamp"]
+        rechecked = query.recheck is not None and query.recheck[0] < stamp <= query.recheck[1]
         return (
             (query.include_deleted or not record["IsDeleted"])
             and (
                 cursor is None
-                or (record["SystemModstamp"], record["Id"]) > (cursor.modstamp, cursor.contact_id)
+                or rechecked
+                or (stamp, record["Id"]) > (cursor.modstamp, cursor.contact_id)
             )
             and (query.flag_field is None or record.get(query.flag_field) is True)
             and (query.ids is None or record["Id"] in query.ids)

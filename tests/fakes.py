@@ -25,6 +25,7 @@ from sfsync.domain.model import (
     Candidate,
     SalesforceId,
     SyncCursor,
+    SyncMarks,
     normalize_email,
 )
 from sfsync.domain.ports import RunRecord, SalesforceConnection
@@ -59,8 +60,7 @@ class InMemoryState:
     candidates: dict[str, Candidate] = attrs.Factory(dict)
     runs: dict[str, RunRecord] = attrs.Factory(dict)
     cursors: dict[AccountId, SyncCursor] = attrs.Factory(dict)
-    deletes_checked: dict[AccountId, datetime] = attrs.Factory(dict)
-    reconciled: dict[AccountId, datetime] = attrs.Factory(dict)
+    marks: dict[AccountId, SyncMarks] = attrs.Factory(dict)
     seen: dict[str, dict[str, datetime]] = attrs.Factory(dict)  # reconcile runs
     processed: set[str] = attrs.Factory(set)
 
@@ -270,19 +270,12 @@ class InMemoryRuns:
         self._tx.known_account(account_id)
         self._tx.state().cursors[account_id] = cursor
 
-    def deletes_checked(self, account_id: AccountId) -> datetime | None:
-        return self._tx.state().deletes_checked.get(account_id)
+    def marks(self, account_id: AccountId) -> SyncMarks:
+        return self._tx.state().marks.get(account_id, SyncMarks())
 
-    def save_deletes_checked(self, account_id: AccountId, until: datetime) -> None:
-        if account_id in self._tx.state().cursors:  # like the UPDATE of sync_state's row
-            self._tx.state().deletes_checked[account_id] = until
-
-    def reconciled_at(self, account_id: AccountId) -> datetime | None:
-        return self._tx.state().reconciled.get(account_id)
-
-    def save_reconciled_at(self, account_id: AccountId, when: datetime) -> None:
-        if account_id in self._tx.state().cursors:
-            self._tx.state().reconciled[account_id] = when
+    def save_marks(self, account_id: AccountId, marks: SyncMarks) -> None:
+        self._tx.known_account(account_id)
+        self._tx.state().marks[account_id] = marks
 
     def _existing(self, run_id: str) -> RunRecord:
         run = self._tx.state().runs.get(run_id)

@@ -84,6 +84,16 @@ class SyncCursor:
 
 
 @attrs.frozen
+class SyncMarks:
+    """How far the sync is known complete, besides the page cursor. None: never."""
+
+    settled_until: datetime | None = None  # every Contact modified up to here has been read
+    deletes_checked_until: datetime | None = None  # getDeleted's latestDateCovered
+    reconciled_at: datetime | None = None
+    fields: tuple[str, ...] | None = None  # the field list the last import read
+
+
+@attrs.frozen
 class Contact:
     """A Salesforce Contact as read: base fields typed, every other selected field raw.
 

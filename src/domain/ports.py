@@ -22,6 +22,7 @@ from sfsync.domain.model import (
     ContactSchema,
     SalesforceId,
     SyncCursor,
+    SyncMarks,
 )
 
 
@@ -41,6 +42,8 @@ class ContactQuery:
     flag_field: str | None = None  # only rows whose boolean flag is true
     ids: tuple[SalesforceId, ...] | None = None
     include_deleted: bool = False  # queryAll: recycle-bin rows with IsDeleted = true
+    # with modified_after: also rows with after < SystemModstamp <= until (late commits)
+    recheck: tuple[datetime, datetime] | None = None
 
 
 @attrs.frozen
@@ -208,15 +211,9 @@ class SyncRunStore(Protocol):
 
     def save_cursor(self, account_id: AccountId, cursor: SyncCursor) -> None: ...
 
-    def deletes_checked(self, account_id: AccountId) -> datetime | None:
-        """How far getDeleted has been read (its latestDateCovered), if ever."""
-        ...
+    def marks(self, account_id: AccountId) -> SyncMarks: ...
 
-    def save_deletes_checked(self, account_id: AccountId, until: datetime) -> None: ...
-
-    def reconciled_at(self, account_id: AccountId) -> datetime | None: ...
-
-    def save_reconciled_at(self, account_id: AccountId, when: datetime) -> None: ...
+    def save_marks(self, account_id: AccountId, marks: SyncMarks) -> None: ...
 
 
 class ProcessedMessages(Protocol):

@@ -56,6 +56,7 @@ class ImportContext:
 
     settings: AccountSettings
     mappings: tuple[tuple[AttributeMapping, FieldInfo], ...]  # checked once per run
+    reapply: bool = False  # full reads re-apply even Contacts already applied at their stamp
     # (attribute, Contact field, value reader), resolved once per run
     readers: tuple[tuple[str, str, Callable[[Any], Any]], ...] = attrs.field(
         init=False,
@@ -144,6 +145,9 @@ def plan_batch(
         if is_flagged_deleted(contact, ctx.settings):
             _apply_deletion(contact, page, ctx, plan)
             continue
+        if not ctx.reapply and _applied(contact, page):
+            plan.counts["unchanged"] += 1
+            continue
         decision = should_import(contact, ctx.settings)
         if decision.accepted:
             accepted.append(contact)
@@ -168,6 +172,12 @@ def plan_batch(
             if candidate_id in touched:
                 plan.counts["unchanged"] += 1
     return plan
+
+
+def _applied(contact: Contact, page: _Page) -> bool:
+    """Already applied at this SystemModstamp (a re-read of a settled window, say)."""
+    linked = page.by_contact(contact.id)
+    return linked is not None and linked.source_modstamp == contact.system_modstamp
 
 
 def _reason_for(outcome: DuplicateOutcome) -> str:

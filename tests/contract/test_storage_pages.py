@@ -92,19 +92,25 @@ def test_run_is_found_by_its_request_id(new_uow, account):
         assert uow.runs.find_by_request(account, "req-2") is None
 
 
-def test_deletes_watermark_is_kept_beside_the_cursor(new_uow, account):
+def test_sync_marks_round_trip_even_before_any_cursor(new_uow, account):
     from datetime import UTC, datetime
 
-    from sfsync.domain.model import SalesforceId, SyncCursor
+    from sfsync.domain.model import SalesforceId, SyncCursor, SyncMarks
 
     when = datetime(2026, 11, 27, 18, 5, tzinfo=UTC)
+    marks = SyncMarks(when, when, when, ("Id", "Email"))
     with new_uow() as uow:
-        assert uow.runs.deletes_checked(account) is None
-        uow.runs.save_cursor(account, SyncCursor(when, SalesforceId("003000000000001AAA")))
-        uow.runs.save_deletes_checked(account, when)
+        assert uow.runs.marks(account) == SyncMarks()
+        uow.runs.save_marks(account, marks)
         uow.commit()
     with new_uow() as uow:
-        assert uow.runs.deletes_checked(account) == when
+        assert uow.runs.marks(account) == marks
+        assert uow.runs.cursor(account) is None
+        uow.runs.save_cursor(account, SyncCursor(when, SalesforceId("003000000000001AAA")))
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.runs.marks(account) == marks
+        assert uow.runs.cursor(account) == SyncCursor(when, "003000000000001AAA")
 
 
 def test_reconcile_finds_gone_and_missed_contacts_then_forgets_the_run(new_uow, account):

@@ -9,7 +9,7 @@ from psycopg.types.json import Jsonb
 
 from sfsync.adapters.postgres.session import Session
 from sfsync.domain.errors import PermanentFailure
-from sfsync.domain.model import AccountId, SalesforceId, SyncCursor
+from sfsync.domain.model import AccountId, SalesforceId, SyncCursor, SyncMarks
 from sfsync.domain.ports import RunRecord
 
 _COLUMNS = (
@@ -59,7 +59,9 @@ class PsycopgRuns:
             "SELECT cursor_modstamp, cursor_contact_id FROM sync_state WHERE account_id = %s",
             (account_id,),
         )
-        return SyncCursor(modstamp=row[0], contact_id=SalesforceId(row[1])) if row else None
+        if row is None or row[0] is None:
+            return None
+        return SyncCursor(modstamp=row[0], contact_id=SalesforceId(row[1]))
 
     def save_cursor(self, account_id: AccountId, cursor: SyncCursor) -> None:
         self._session.write(
@@ -70,27 +72,32 @@ class PsycopgRuns:
             (account_id, cursor.modstamp, cursor.contact_id),
         )
 
-    def deletes_checked(self, account_id: AccountId) -> datetime | None:
+    def marks(self, account_id: AccountId) -> SyncMarks:
         row = self._session.fetchone(
-            "SELECT deletes_checked_until FROM sync_state WHERE account_id = %s", (account_id,)
+            "SELECT settled_until, deletes_checked_until, reconciled_at, fields_read"
+            " FROM sync_state WHERE account_id = %s",
+            (account_id,),
         )
-        return row[0] if row else None
+        if row is None:
+            return SyncMarks()
+        settled, deletes, reconciled, fields = row
+        return SyncMarks(settled, deletes, reconciled, tuple(fields) if fields else None)
 
-    def save_deletes_checked(self, account_id: AccountId, until: datetime) -> None:
+    def save_marks(self, account_id: AccountId, marks: SyncMarks) -> None:
         self._session.write(
-            "UPDATE sync_state SET deletes_checked_until = %s WHERE account_id = %s",
-            (until, account_id),
-        )
-
-    def reconciled_at(self, account_id: AccountId) -> datetime | None:
-        row = self._session.fetchone(
-            "SELECT reconciled_at FROM sync_state WHERE account_id = %s", (account_id,)
-        )
-        return row[0] if row else None
-
-    def save_reconciled_at(self, account_id: AccountId, when: datetime) -> None:
-        self._session.write(
-            "UPDATE sync_state SET reconciled_at = %s WHERE account_id = %s", (when, account_id)
+            "INSERT INTO sync_state (account_id, settled_until, deletes_checked_until,"
+            " reconciled_at, fields_read) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (account_id) DO UPDATE SET settled_until = EXCLUDED.settled_until,"
+            " deletes_checked_until = EXCLUDED.deletes_checked_until,"
+            " reconciled_at = EXCLUDED.reconciled_at, fields_read = EXCLUDED.fields_read,"
+            " updated_at = now()",
+            (
+                account_id,
+                marks.settled_until,
+                marks.deletes_checked_until,
+                marks.reconciled_at,
+                list(marks.fields) if marks.fields is not None else None,
+            ),
         )
 
     def _changed(self, query: str, params: tuple[Any, ...]) -> None:

@@ -100,9 +100,11 @@ def where_clause(
     if query.modified_after is not None:
         stamp = soql_datetime(query.modified_after.modstamp)
         last_id = soql_quote(query.modified_after.contact_id)
-        conditions.append(
-            f"({CURSOR_FIELD} > {stamp} OR ({CURSOR_FIELD} = {stamp} AND Id > {last_id}))"
-        )
+        newer = f"{CURSOR_FIELD} > {stamp} OR ({CURSOR_FIELD} = {stamp} AND Id > {last_id})"
+        if query.recheck is not None:
+            after, until = (soql_datetime(moment) for moment in query.recheck)
+            newer += f" OR ({CURSOR_FIELD} > {after} AND {CURSOR_FIELD} <= {until})"
+        conditions.append(f"({newer})")
     if query.flag_field is not None:
         flag = checked_field(query.flag_field, schema)
         if schema.fields[flag].type != FieldType.BOOLEAN:

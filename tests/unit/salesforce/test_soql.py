@@ -76,6 +76,17 @@ class TestQueryBuilding:
             "ORDER BY SystemModstamp, Id"
         )
 
+    def test_a_settled_window_is_or_ed_with_the_cursor_and_the_flag_still_applies(self) -> None:
+        cursor = SyncCursor(datetime(2024, 5, 1, 12, 0, tzinfo=UTC), "003A")
+        window = (datetime(2024, 5, 1, 11, 0, tzinfo=UTC), datetime(2024, 5, 1, 11, 55, tzinfo=UTC))
+        query = ContactQuery((), cursor, "gq_import__c", recheck=window)
+        expected = (
+            " WHERE (SystemModstamp > 2024-05-01T12:00:00.000Z OR (SystemModstamp = "
+            "2024-05-01T12:00:00.000Z AND Id > '003A') OR (SystemModstamp > 2024-05-01T11:00:00.000Z"
+            " AND SystemModstamp <= 2024-05-01T11:55:00.000Z)) AND gq_import__c = true "
+        )
+        assert expected in contacts_soql(query, SCHEMA)
+
     def test_flag_and_ids_are_and_ed(self) -> None:
         query = ContactQuery((), flag_field="gq_import__c")
         text = contacts_soql(query, SCHEMA, ids=["003A", "003'B"])

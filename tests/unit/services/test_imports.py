@@ -272,22 +272,38 @@ def test_reconcile_rereads_an_update_the_cursor_missed(world):
     missed = world.salesforce.add_contact("a@example.com", Favorite_Color__c="Red")
     world.sync()
     record = world.salesforce.records[missed]
-    # Committed late, with a SystemModstamp far behind the watermark.
+    # Committed far later than any lookback allows, behind both the cursor and the settled mark.
     record.update(
         Favorite_Color__c="Blue",
         SystemModstamp=record["SystemModstamp"] + timedelta(microseconds=1),
     )
-    world.salesforce.add_contact("b@example.com")
+    future = datetime.now(UTC) + timedelta(days=1)
     with world.deps.uow() as tx:
-        tx.runs.save_cursor(
-            ACCOUNT,
-            attrs.evolve(tx.runs.cursor(ACCOUNT), modstamp=datetime.now(UTC) + timedelta(days=1)),
-        )
+        tx.runs.save_cursor(ACCOUNT, attrs.evolve(tx.runs.cursor(ACCOUNT), modstamp=future))
+        tx.runs.save_marks(ACCOUNT, attrs.evolve(tx.runs.marks(ACCOUNT), settled_until=future))
         tx.commit()
     world.deps.clock.advance(days=8)  # type: ignore[attr-defined]
     run = world.sync()  # incremental: the query finds nothing, the weekly reconcile does
     assert run.counts["reconcile_missed"] == 1
     assert world.candidates()[0].attributes["favorite_color_c"] == "Blue"
+
+
+def test_a_late_commit_inside_the_lookback_is_read_once_the_window_settles(world):
+    first = world.salesforce.add_contact("a@example.com", Favorite_Color__c="Red")
+    world.salesforce.add_contact("b@example.com")
+    world.sync()
+    # A transaction that started before the last read commits now, with its old stamp.
+    record = world.salesforce.records[first]
+    record.update(
+        Favorite_Color__c="Blue",
+        SystemModstamp=record["SystemModstamp"] + timedelta(microseconds=1),
+    )
+    world.deps.clock.advance(minutes=10)  # type: ignore[attr-defined]
+    run = world.sync()
+    assert run.counts["updated"] == 1
+    assert world.candidates()[0].attributes["favorite_color_c"] == "Blue"
+    again = world.sync()
+    assert again.counts["seen"] == 0  # the window was read once: nothing is read twice
 
 
 def test_incremental_run_skips_the_reconcile_until_it_is_due(world):

@@ -1,0 +1,84 @@
+"""The steps every import shares: what to read, and how one page is applied and committed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from sfsync.domain.errors import DomainError, PermanentFailure
+from sfsync.domain.mapping import check_mapping
+from sfsync.domain.model import (
+    BASE_FIELDS,
+    CURSOR_FIELD,
+    AccountSettings,
+    Contact,
+    ContactSchema,
+    SyncCursor,
+)
+from sfsync.domain.ports import AccountLocks, Clock, EventPublisher, GatewayFactory, UnitOfWork
+from sfsync.services.import_plan import ImportContext, RecordError, lookup_keys, plan_batch
+from sfsync.services.reports import RunReport
+
+
+@attrs.frozen
+class ImportDeps:
+    uow: Callable[[], UnitOfWork]
+    gateways: GatewayFactory
+    publisher: EventPublisher
+    clock: Clock
+    locks: AccountLocks
+    new_id: Callable[[], str] = lambda: f"cand_{uuid.uuid4().hex}"
+
+
+def import_context(
+    settings: AccountSettings, schema: ContactSchema, deps: ImportDeps, report: RunReport
+) -> tuple[ImportContext, tuple[str, ...]]:
+    with deps.uow() as uow:
+        mappings = uow.accounts.mappings(settings.account_id)
+    checked = []
+    for mapping in mappings:
+        try:
+            checked.append((mapping, check_mapping(mapping, schema)))
+        except DomainError as err:
+            report.error(RecordError("invalid_mapping", err.message))
+    fields = list(BASE_FIELDS) + [CURSOR_FIELD]
+    for optional in (settings.import_flag_field, settings.deletion_field):
+        if optional and schema.get(optional) is not None:
+            fields.append(optional)
+    if settings.only_import_tagged and schema.get(settings.import_flag_field) is None:
+        raise PermanentFailure(
+            f"the import filter needs the checkbox {settings.import_flag_field} on Contact",
+            code="missing_flag_field",
+        )
+    fields += [field.name for _, field in checked]
+    return ImportContext(settings, tuple(checked)), tuple(dict.fromkeys(fields))
+
+
+def apply_page(
+    batch: Sequence[Contact],
+    ctx: ImportContext,
+    deps: ImportDeps,
+    report: RunReport,
+    *,
+    move_cursor: bool,
+    count_seen: bool = True,
+) -> None:
+    account_id = ctx.settings.account_id
+    ids, emails = lookup_keys(batch)
+    with deps.uow() as uow:
+        existing = uow.candidates.find_for_contacts(account_id, ids, emails)
+        plan = plan_batch(batch, existing, ctx, deps.new_id)
+        uow.candidates.apply_changes(account_id, list(plan.upserts.values()), plan.deletes)
+        report.add(plan, count_seen=count_seen)
+        uow.runs.progress(report.run_id, report.processed, report.expected)
+        cursor = _furthest(batch) if move_cursor else None
+        if cursor is not None and report.advance(cursor):
+            uow.runs.save_cursor(account_id, cursor)
+        uow.commit()
+
+
+def _furthest(batch: Sequence[Contact]) -> SyncCursor | None:
+    stamps = [(c.system_modstamp, c.id) for c in batch if c.system_modstamp is not None]
+    return SyncCursor(*max(stamps)) if stamps else None
