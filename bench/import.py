@@ -52,10 +52,29 @@ from sfsync.services.accounts import add_attribute, save_settings
 
 RESULTS = Path(__file__).parent / "results"
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/sfsync_bench"
-MAPPED = ("Favorite_Color__c", "Hobbies__c", "Age__c", "Score__c", "Donation__c",
-          "Completion__c", "Signup_Date__c", "Last_Seen__c", "Newsletter__c", "Notes__c")
-BASE_FIELDS = ("Id", "Email", "FirstName", "LastName", "Name", "IsDeleted", "SystemModstamp",
-               "gq_import__c", "is_deleted__c")
+MAPPED = (
+    "Favorite_Color__c",
+    "Hobbies__c",
+    "Age__c",
+    "Score__c",
+    "Donation__c",
+    "Completion__c",
+    "Signup_Date__c",
+    "Last_Seen__c",
+    "Newsletter__c",
+    "Notes__c",
+)
+BASE_FIELDS = (
+    "Id",
+    "Email",
+    "FirstName",
+    "LastName",
+    "Name",
+    "IsDeleted",
+    "SystemModstamp",
+    "gq_import__c",
+    "is_deleted__c",
+)
 SOQL = f"SELECT {', '.join(BASE_FIELDS + MAPPED)} FROM Contact"  # what our worker asks for
 NAIVE_TABLE = """
 CREATE TABLE IF NOT EXISTS naive_contacts (
@@ -151,8 +170,9 @@ def cpu_split(pids: dict[str, int], into: dict[str, Any]) -> Iterator[None]:
     yield
     for name, pid in pids.items():
         into[f"{name}_cpu_s"] = cpu_seconds(pid) - before[name]
-    into["postgres_cpu_s"] = sum(cpu_seconds(pid) - pg_before.get(pid, 0.0)
-                                 for pid in postgres_pids())
+    into["postgres_cpu_s"] = sum(
+        cpu_seconds(pid) - pg_before.get(pid, 0.0) for pid in postgres_pids()
+    )
 
 
 def set_up_account(container: Container, emu: Emulator, size: int) -> AccountId:
@@ -170,8 +190,9 @@ def data_calls(emu: Emulator) -> int:
     return sum("/services/data" in r["path"] for r in emu.admin.requests())
 
 
-def timed_import(container: Container, emu: Emulator, account: AccountId, worker: int
-                 ) -> dict[str, Any]:
+def timed_import(
+    container: Container, emu: Emulator, account: AccountId, worker: int
+) -> dict[str, Any]:
     """One import through RabbitMQ and the worker: seconds from send to sync.completed."""
     emu.admin.clear_requests()
     settings, cpu = container.settings, {}
@@ -184,18 +205,29 @@ def timed_import(container: Container, emu: Emulator, account: AccountId, worker
         seconds = time.perf_counter() - started
     if event is None:
         raise RuntimeError(f"no sync.completed within {RUN_TIMEOUT}s")
-    return {"seconds": seconds, "calls": data_calls(emu), "status": event["status"], **cpu,
-            "counts": event["counts"], "errors": event["errors"][:5]}
+    return {
+        "seconds": seconds,
+        "calls": data_calls(emu),
+        "status": event["status"],
+        **cpu,
+        "counts": event["counts"],
+        "errors": event["errors"][:5],
+    }
 
 
-def change_contacts(container: Container, emu: Emulator, account: AccountId, share: float
-                    ) -> dict[str, Any]:
+def change_contacts(
+    container: Container, emu: Emulator, account: AccountId, share: float
+) -> dict[str, Any]:
     """Change `share` of the imported Contacts one by one (the admin API has no bulk update)."""
     with container.pool.connection() as conn:
-        ids = [r[0] for r in conn.execute(
-            "SELECT salesforce_id FROM candidates WHERE account_id = %s AND salesforce_id"
-            " IS NOT NULL ORDER BY random() LIMIT %s",
-            (account, max(1, round(emu_size(emu) * share))))]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT salesforce_id FROM candidates WHERE account_id = %s AND salesforce_id"
+                " IS NOT NULL ORDER BY random() LIMIT %s",
+                (account, max(1, round(emu_size(emu) * share))),
+            )
+        ]
     started = time.perf_counter()
     for n, rid in enumerate(ids):
         emu.admin.update_contact(rid, Notes__c=f"changed by bench {n}")
@@ -209,8 +241,9 @@ def emu_size(emu: Emulator) -> int:
 def floor_copy(account: AccountId) -> dict[str, Any]:
     """COPY the account's candidates out to a file, then time COPY FROM into an empty twin."""
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn, tempfile.TemporaryFile() as f:
-        with conn.cursor().copy("COPY (SELECT * FROM candidates WHERE account_id = %s) TO STDOUT",
-                                (account,)) as copy:
+        with conn.cursor().copy(
+            "COPY (SELECT * FROM candidates WHERE account_id = %s) TO STDOUT", (account,)
+        ) as copy:
             for chunk in copy:
                 f.write(chunk)
         conn.execute("DROP TABLE IF EXISTS floor_candidates")
@@ -245,9 +278,17 @@ def naive_rows(records: Iterator[dict[str, Any]], account: str) -> Iterator[tupl
     for r in records:
         if not r.get("Email"):
             continue
-        yield (account, r["Email"].strip().lower(), r["Email"], r["Id"], r["FirstName"],
-               r["LastName"], r["Name"], r["SystemModstamp"],
-               Jsonb({snake(f): r[f] for f in MAPPED if r.get(f) is not None}))
+        yield (
+            account,
+            r["Email"].strip().lower(),
+            r["Email"],
+            r["Id"],
+            r["FirstName"],
+            r["LastName"],
+            r["Name"],
+            r["SystemModstamp"],
+            Jsonb({snake(f): r[f] for f in MAPPED if r.get(f) is not None}),
+        )
 
 
 def naive_peer(emu: Emulator, account: str) -> dict[str, Any]:
@@ -260,8 +301,9 @@ def naive_peer(emu: Emulator, account: str) -> dict[str, Any]:
         session = requests.Session()
         session.verify = emu.ca_path
         started = time.perf_counter()
-        sf = Salesforce(instance_url=token["instance_url"], session_id=token["access_token"],
-                        session=session)
+        sf = Salesforce(
+            instance_url=token["instance_url"], session_id=token["access_token"], session=session
+        )
         chunk: list[tuple[Any, ...]] = []
         with conn.cursor() as cur:
             for row in naive_rows(sf.query_all_iter(SOQL), account):
@@ -272,15 +314,17 @@ def naive_peer(emu: Emulator, account: str) -> dict[str, Any]:
             cur.executemany(NAIVE_UPSERT, chunk)
         conn.commit()
         seconds = time.perf_counter() - started
-        rows = conn.execute("SELECT count(*) FROM naive_contacts WHERE account_id = %s",
-                            (account,)).fetchone()[0]
+        rows = conn.execute(
+            "SELECT count(*) FROM naive_contacts WHERE account_id = %s", (account,)
+        ).fetchone()[0]
     return {"seconds": seconds, "rows": rows, "calls": data_calls(emu)}
 
 
 def candidate_count(container: Container, account: AccountId) -> int:
     with container.pool.connection() as conn:
-        return conn.execute("SELECT count(*) FROM candidates WHERE account_id = %s",
-                            (account,)).fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM candidates WHERE account_id = %s", (account,)
+        ).fetchone()[0]
 
 
 def bench_size(size: int, key: str, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
@@ -290,8 +334,8 @@ def bench_size(size: int, key: str, args: argparse.Namespace, logs: Path) -> dic
         result["emulator_start_seconds"] = time.perf_counter() - started
         env = worker_env(emu, key, args.threads)
         container = build(Settings.from_env(env), pool_size=2)
+        account = set_up_account(container, emu, size)
         try:
-            account = set_up_account(container, emu, size)
             with worker_process(env, logs / f"worker-{size}.log") as worker:
                 ours = timed_import(container, emu, account, worker.pid)
                 ours["rss_mb"] = peak_rss_mb(worker.pid)
@@ -310,20 +354,33 @@ def bench_size(size: int, key: str, args: argparse.Namespace, logs: Path) -> dic
             result["naive"] = naive_peer(emu, f"{account}_naive")
             report("naive           ", result["naive"])
         finally:
+            drop_account(container, account)
             container.close()
     return result
 
 
+def drop_account(container: Container, account: AccountId) -> None:
+    """Keep sfsync_bench small across runs: the account's rows go (candidates cascade)."""
+    with container.pool.connection() as conn:
+        conn.execute("DROP TABLE IF EXISTS naive_contacts")
+        conn.execute("DELETE FROM accounts WHERE id = %s", (account,))
+
+
 def report(label: str, row: dict[str, Any]) -> None:
-    parts = [f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
-             if k not in ("counts", "errors")]
+    parts = [
+        f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in row.items()
+        if k not in ("counts", "errors")
+    ]
     print(f"  {label} " + " ".join(parts), flush=True)
 
 
 def summary(results: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    lines = [f"{'N':>9} | {'ours s':>8} {'rows/s':>9} {'RSS MB':>7} {'calls':>5} | "
-             f"{'floor s':>7} {'x floor':>7} | {'naive s':>8} {'calls':>5} {'ours/naive':>10} "
-             f"{'calls ratio':>11} | {'incr1% s':>8} {'calls':>5} | {'incr0 s':>7} {'calls':>5}"]
+    lines = [
+        f"{'N':>9} | {'ours s':>8} {'rows/s':>9} {'RSS MB':>7} {'calls':>5} | "
+        f"{'floor s':>7} {'x floor':>7} | {'naive s':>8} {'calls':>5} {'ours/naive':>10} "
+        f"{'calls ratio':>11} | {'incr1% s':>8} {'calls':>5} | {'incr0 s':>7} {'calls':>5}"
+    ]
     for r in results:
         o, f, nv = r["ours"], r["floor"], r["naive"]
         ic, i0 = r["incremental_changed"], r["incremental_nothing"]
@@ -331,8 +388,9 @@ def summary(results: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
             f"{r['n']:>9,} | {o['seconds']:>8.2f} {o['rows_per_s']:>9,.0f} {o['rss_mb']:>7.0f} "
             f"{o['calls']:>5} | {f['seconds']:>7.2f} {o['seconds'] / f['seconds']:>6.1f}x | "
             f"{nv['seconds']:>8.2f} {nv['calls']:>5} {o['seconds'] / nv['seconds']:>9.2f}x "
-            f"{'1/' + format(nv['calls'] / max(o['calls'], 1), '.0f'):>11} | "
-            f"{ic['seconds']:>8.2f} {ic['calls']:>5} | {i0['seconds']:>7.2f} {i0['calls']:>5}")
+            f"{'1/' + format(nv['calls'] / max(o['calls'], 1), '.1f'):>11} | "
+            f"{ic['seconds']:>8.2f} {ic['calls']:>5} | {i0['seconds']:>7.2f} {i0['calls']:>5}"
+        )
     return "\n".join(lines), targets(results)
 
 
@@ -340,14 +398,21 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by_n = {r["n"]: r for r in results}
     big, small = by_n[max(by_n)], by_n[min(by_n)]
     out = [
-        ("ours vs floor at largest N <= 3x", big["ours"]["seconds"] / big["floor"]["seconds"],
-         big["ours"]["seconds"] <= 3 * big["floor"]["seconds"]),
-        ("our calls vs naive calls at largest N <= 1/50",
-         big["ours"]["calls"] / max(big["naive"]["calls"], 1),
-         big["ours"]["calls"] * 50 <= big["naive"]["calls"]),
-        ("worker RSS smallest vs largest N within 20%",
-         big["ours"]["rss_mb"] / small["ours"]["rss_mb"],
-         big["ours"]["rss_mb"] <= 1.2 * small["ours"]["rss_mb"]),
+        (
+            "ours vs floor at largest N <= 3x",
+            big["ours"]["seconds"] / big["floor"]["seconds"],
+            big["ours"]["seconds"] <= 3 * big["floor"]["seconds"],
+        ),
+        (
+            "our calls vs naive calls at largest N <= 1/50",
+            big["ours"]["calls"] / max(big["naive"]["calls"], 1),
+            big["ours"]["calls"] * 50 <= big["naive"]["calls"],
+        ),
+        (
+            "worker RSS smallest vs largest N within 20%",
+            big["ours"]["rss_mb"] / small["ours"]["rss_mb"],
+            big["ours"]["rss_mb"] <= 1.2 * small["ours"]["rss_mb"],
+        ),
     ]
     for r in results:
         ratio = r["ours"]["seconds"] / r["naive"]["seconds"]
@@ -359,8 +424,9 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--threads", type=int, default=2, help="worker threads")
     parser.add_argument("--change-share", type=float, default=0.01)
@@ -379,8 +445,13 @@ def main() -> None:
         print(f"  {'PASS' if c['pass'] else 'FAIL'}  {c['target']}: {c['value']:.3g}")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"import-{stamp}.json"
-    out.write_text(json.dumps({"sizes": sizes, "threads": args.threads, "results": results,
-                               "targets": checks}, indent=2, default=str))
+    out.write_text(
+        json.dumps(
+            {"sizes": sizes, "threads": args.threads, "results": results, "targets": checks},
+            indent=2,
+            default=str,
+        )
+    )
     print(f"\nwrote {out}")
 
 

@@ -82,7 +82,8 @@ class TestQueryBuilding:
         query = ContactQuery((), cursor, "gq_import__c", recheck=window)
         expected = (
             " WHERE (SystemModstamp > 2024-05-01T12:00:00.000Z OR (SystemModstamp = "
-            "2024-05-01T12:00:00.000Z AND Id > '003A') OR (SystemModstamp > 2024-05-01T11:00:00.000Z"
+            "2024-05-01T12:00:00.000Z AND Id > '003A') OR "
+            "(SystemModstamp > 2024-05-01T11:00:00.000Z"
             " AND SystemModstamp <= 2024-05-01T11:55:00.000Z)) AND gq_import__c = true "
         )
         assert expected in contacts_soql(query, SCHEMA)
