@@ -97,6 +97,10 @@ class SalesforceClient:
                 return self._with_session(method, path, kwargs)
         raise AssertionError("unreachable: stamina either returns or raises")
 
+    def stream(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Like `request`, but the body is left unread: iterate it, then close the response."""
+        return self.request(method, path, stream=True, **kwargs)
+
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.request(method, path, **kwargs).json()
 
@@ -124,9 +128,16 @@ class SalesforceClient:
         self._check_share()
         url = self._url(tokens.instance_url, path)
         headers = {"Authorization": f"Bearer {tokens.access_token}", **kwargs.get("headers", {})}
+        options = {**kwargs, "headers": headers}
+        stream = options.pop("stream", False)
         self.calls += 1
         try:
-            response = self.http.request(method, url, **{**kwargs, "headers": headers})
+            response = self.http.send(
+                self.http.build_request(method, url, **options), stream=stream
+            )
+            if stream and response.status_code >= 300:
+                response.read()  # errors are small: read them for the error mapping
+                response.close()
         except httpx.TransportError as err:
             log.warning("salesforce.transport_error", error=type(err).__name__)
             raise

@@ -7,7 +7,7 @@ JSON value, or the CSV string with blank turned into None) for the attribute map
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -46,14 +46,35 @@ def _contact(values: Mapping[str, Any], *, is_deleted: bool) -> Contact:
 
 def csv_contacts(text: str, batch_size: int = BATCH_SIZE) -> Iterator[list[Contact]]:
     """Parse one Bulk results page row by row, yielding batches of at most `batch_size`."""
+    return csv_contacts_from_lines(_lines(text), batch_size)
+
+
+def csv_contacts_from_lines(
+    lines: Iterable[str], batch_size: int = BATCH_SIZE
+) -> Iterator[list[Contact]]:
+    """Parse CSV lines (with their endings) as they arrive, in batches of `batch_size`."""
     batch: list[Contact] = []
-    for row in csv.DictReader(_lines(text)):
+    for row in csv.DictReader(lines):
         batch.append(contact_from_csv(row))
         if len(batch) >= batch_size:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def lines_of(chunks: Iterable[str]) -> Iterator[str]:
+    """Lines with their endings from a stream of text chunks (quoted newlines survive)."""
+    pending = ""
+    for chunk in chunks:
+        pending += chunk
+        start = 0
+        while (end := pending.find("\n", start)) >= 0:
+            yield pending[start : end + 1]
+            start = end + 1
+        pending = pending[start:]
+    if pending:
+        yield pending
 
 
 def _lines(text: str) -> Iterator[str]:

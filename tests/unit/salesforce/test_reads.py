@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from sfsync.adapters.salesforce.errors import SalesforceBulkJobFailed, SalesforceIncompleteRead
+from sfsync.adapters.salesforce.reads import ReadSettings
 from sfsync.adapters.salesforce.records import csv_contacts
 from sfsync.domain.errors import TransientFailure
 from sfsync.domain.ports import ContactQuery
@@ -156,7 +157,7 @@ class TestBulkRead:
         assert job["operation"] == "query" and job["query"].startswith("SELECT Id, Email")
         pages = [r for r in org.requests if r.url.path.endswith("/results")]
         assert [p.url.params.get("locator") for p in pages] == [None, "MTAw"]
-        assert pages[0].url.params["maxRecords"] == "50000"
+        assert pages[0].url.params["maxRecords"] == str(ReadSettings().page_records)
 
     def test_failed_job_raises_with_salesforce_message(self) -> None:
         org = bulk_org([], processed=5)
@@ -205,3 +206,17 @@ class TestCsvParsing:
 
     def test_rows_come_in_batches_of_the_given_size(self) -> None:
         assert [len(b) for b in csv_contacts(CSV_PAGE, batch_size=1)] == [1, 1]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 64, 10_000])
+def test_streamed_csv_parses_the_same_however_the_chunks_fall(size: int) -> None:
+    from sfsync.adapters.salesforce.records import csv_contacts_from_lines, lines_of
+
+    text = (
+        '"Id","Email","Notes__c"\n"003000000000001AAA","a@x.com","line one\nline ""two"""\n'
+        '"003000000000002AAA","",""\n'
+    )
+    chunks = [text[i : i + size] for i in range(0, len(text), size)]
+    streamed = [c for batch in csv_contacts_from_lines(lines_of(chunks)) for c in batch]
+    assert streamed == [c for batch in csv_contacts(text) for c in batch]
+    assert streamed[0].fields["Notes__c"] == 'line one\nline "two"'
