@@ -443,6 +443,12 @@ def main() -> None:
     print("\n" + table + "\n")
     for c in checks:
         print(f"  {'PASS' if c['pass'] else 'FAIL'}  {c['target']}: {c['value']:.3g}")
+    for r in results:
+        for run in ("ours", "incremental_changed", "incremental_nothing"):
+            if r[run]["status"] != "succeeded":
+                print(
+                    f"  WARNING  {run} at {r['n']:,} ended {r[run]['status']}: {r[run]['errors']}"
+                )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"import-{stamp}.json"
     out.write_text(

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 
@@ -118,13 +119,18 @@ def match_existing(contact: Contact, by_id: Candidate | None, by_email: Candidat
     return Match(MatchAction.CONFLICT, by_email)
 
 
-def link_candidate(candidate: Candidate, contact: Contact) -> Candidate:
-    """The candidate linked to `contact` and carrying its base fields.
+def link_candidate(
+    candidate: Candidate, contact: Contact, attributes: Mapping[str, Any] | None = None
+) -> Candidate:
+    """The candidate linked to `contact` and carrying its base fields (and `attributes`,
+    merged over its own).
 
     Salesforce blanks do not erase what the candidate already has (a sign-up's name stays).
     """
+    merged = {**candidate.attributes, **attributes} if attributes else candidate.attributes
     return attrs.evolve(
         candidate,
+        attributes=merged,
         salesforce_id=contact.id,
         source_modstamp=contact.system_modstamp,
         email=(contact.email or candidate.email).strip(),

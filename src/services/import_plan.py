@@ -77,6 +77,9 @@ class BatchPlan:
     conflicts: list[Conflict] = attrs.Factory(list)
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})  # already JSON: no conversion call
+
+
 def lookup_keys(contacts: Iterable[Contact]) -> tuple[list[SalesforceId], list[str]]:
     """Contact Ids and email keys the store must load candidates for."""
     ids, emails = [], []
@@ -209,7 +212,8 @@ def _attributes(contact: Contact, ctx: ImportContext, plan: BatchPlan) -> dict[s
         if field_name not in fields:
             continue
         try:
-            values[name] = attribute_to_json(read(fields[field_name]))
+            value = read(fields[field_name])
+            values[name] = value if type(value) in _PLAIN else attribute_to_json(value)
         except CoercionError as err:
             plan.errors.append(RecordError(err.code, f"{name}: {err.message}", contact.id))
     return values
@@ -237,15 +241,24 @@ def _apply_contact(
         if resolution.skip_reason is not None:
             plan.skipped[resolution.skip_reason] += 1
             return None
-        candidate = resolution.candidate
-    elif match.candidate is None:  # CREATE
-        fresh = Candidate(
-            id=new_id(), account_id=ctx.settings.account_id, email=contact.email or ""
+        candidate = attrs.evolve(
+            resolution.candidate,
+            attributes={**resolution.candidate.attributes, **_attributes(contact, ctx, plan)},
         )
-        candidate = link_candidate(fresh, contact)
+    elif match.candidate is None:  # CREATE: built once, no copies (this runs per new row)
+        candidate = Candidate(
+            id=new_id(),
+            account_id=ctx.settings.account_id,
+            email=(contact.email or "").strip(),
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            name=contact.name,
+            salesforce_id=contact.id,
+            source_modstamp=contact.system_modstamp,
+            attributes=_attributes(contact, ctx, plan),
+        )
     else:  # UPDATE or LINK
-        candidate = link_candidate(match.candidate, contact)
+        candidate = link_candidate(match.candidate, contact, _attributes(contact, ctx, plan))
         plan.counts["linked"] += match.action is MatchAction.LINK
-    values = _attributes(contact, ctx, plan)
-    page.put(attrs.evolve(candidate, attributes={**candidate.attributes, **values}))
+    page.put(candidate)
     return candidate.id

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import os
+import threading
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -22,6 +23,24 @@ from sfsync.services.import_plan import ImportContext, RecordError, lookup_keys,
 from sfsync.services.reports import RunReport
 
 
+class RandomIds:
+    """Random 128-bit ids, drawing the OS's randomness 256 ids at a time (one syscall per
+    id was a tenth of an import's time)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self._lock = threading.Lock()
+        self._pool, self._at = b"", 0
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._at >= len(self._pool):
+                self._pool, self._at = os.urandom(16 * 256), 0
+            chunk = self._pool[self._at : self._at + 16]
+            self._at += 16
+        return self.prefix + chunk.hex()
+
+
 @attrs.frozen
 class ImportDeps:
     uow: Callable[[], UnitOfWork]
@@ -29,7 +48,7 @@ class ImportDeps:
     publisher: EventPublisher
     clock: Clock
     locks: AccountLocks
-    new_id: Callable[[], str] = lambda: f"cand_{uuid.uuid4().hex}"
+    new_id: Callable[[], str] = attrs.Factory(lambda: RandomIds("cand_"))
 
 
 def import_context(
@@ -73,12 +92,13 @@ def apply_page(
         uow.candidates.apply_changes(account_id, list(plan.upserts.values()), plan.deletes)
         report.add(plan, count_seen=count_seen)
         uow.runs.progress(report.run_id, report.processed, report.expected)
-        cursor = _furthest(batch) if move_cursor else None
+        cursor = furthest(batch) if move_cursor else None
         if cursor is not None and report.advance(cursor):
             uow.runs.save_cursor(account_id, cursor)
         uow.commit()
 
 
-def _furthest(batch: Sequence[Contact]) -> SyncCursor | None:
+def furthest(batch: Sequence[Contact]) -> SyncCursor | None:
+    """The (SystemModstamp, Id) a page ends at: the watermark once it is committed."""
     stamps = [(c.system_modstamp, c.id) for c in batch if c.system_modstamp is not None]
     return SyncCursor(*max(stamps)) if stamps else None

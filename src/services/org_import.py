@@ -25,6 +25,7 @@ from sfsync.domain.model import (
 from sfsync.domain.ports import ContactQuery, SalesforceGateway
 from sfsync.services.import_plan import ImportContext, RecordError
 from sfsync.services.import_steps import ImportDeps, apply_page, import_context
+from sfsync.services.page_writer import PageWriter
 from sfsync.services.prefetch import prefetched
 from sfsync.services.reports import RunReport
 
@@ -65,10 +66,11 @@ def import_org(
     read = gateway.read_contacts(query)
     report.expected = read.expected
     seen: set[str] = set()
-    for batch in prefetched(read.batches):
-        if deleted:
-            seen.update(contact.id for contact in batch)
-        apply_page(batch, ctx, deps, report, move_cursor=True)
+    with PageWriter(ctx, deps, report) as writer:
+        for batch in prefetched(read.batches):
+            if deleted:
+                seen.update(contact.id for contact in batch)
+            writer.apply(batch)
     if deleted - seen:
         apply_gone(sorted(deleted - seen), ctx, deps, report)
     reconciled = marks.reconciled_at

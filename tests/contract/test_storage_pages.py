@@ -133,3 +133,22 @@ def test_reconcile_finds_gone_and_missed_contacts_then_forgets_the_run(new_uow, 
     with new_uow() as uow:  # the run's list is gone: everything linked now looks gone
         gone_now, missed = uow.candidates.reconcile_seen(account, "run-r")
     assert len(gone_now) == 3 and missed == []
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["tab\there", "new\nline", "back\\slash", "\\N", "cr\rhere", "quote'\"", "Zoë Müller 🙂", "a\\tb"],
+)
+def test_apply_changes_round_trips_hostile_text(new_uow, account, hostile):
+    candidate = attrs.evolve(
+        a_candidate(account, 1),
+        first_name=hostile,
+        name=f"{hostile} {hostile}",
+        email=f"o'brien+{abs(hash(hostile))}@example.com",
+        attributes={"notes_c": hostile, "tags_c": [hostile, "x"], "when_c": "2024-01-01"},
+    )
+    apply(new_uow, account, [candidate])
+    with new_uow() as uow:
+        assert uow.candidates.get(account, candidate.id) == candidate
+        (found,) = uow.candidates.find_for_contacts(account, [], [candidate.email_key])
+    assert found == candidate

@@ -26,11 +26,6 @@ def contact_from_json(record: Mapping[str, Any]) -> Contact:
     return _contact(record, is_deleted=bool(record.get("IsDeleted")))
 
 
-def contact_from_csv(row: Mapping[str, str]) -> Contact:
-    values = {name: (value if value != "" else None) for name, value in row.items()}
-    return _contact(values, is_deleted=(row.get("IsDeleted") or "").lower() == "true")
-
-
 def _contact(values: Mapping[str, Any], *, is_deleted: bool) -> Contact:
     return Contact(
         id=SalesforceId(values["Id"]),
@@ -52,10 +47,33 @@ def csv_contacts(text: str, batch_size: int = BATCH_SIZE) -> Iterator[list[Conta
 def csv_contacts_from_lines(
     lines: Iterable[str], batch_size: int = BATCH_SIZE
 ) -> Iterator[list[Contact]]:
-    """Parse CSV lines (with their endings) as they arrive, in batches of `batch_size`."""
+    """Parse CSV lines (with their endings) as they arrive, in batches of `batch_size`.
+
+    Columns are located once from the header; this loop runs for every row of a Bulk read.
+    """
+    rows = csv.reader(lines)
+    header = next(rows, None)
+    if header is None:
+        return
+    at = {name: position for position, name in enumerate(header)}
+    base = [at.get(name) for name in ("Id", "Email", "FirstName", "LastName", "Name")]
+    deleted, stamp = at.get("IsDeleted"), at.get("SystemModstamp")
+    extra = [(name, at[name]) for name in header if name not in READ_FIELDS]
     batch: list[Contact] = []
-    for row in csv.DictReader(lines):
-        batch.append(contact_from_csv(row))
+    for row in rows:
+        cid, email, first, last, name = (row[i] or None if i is not None else None for i in base)
+        batch.append(
+            Contact(
+                id=SalesforceId(cid or ""),
+                email=email,
+                first_name=first,
+                last_name=last,
+                name=name,
+                is_deleted=deleted is not None and row[deleted].lower() == "true",
+                system_modstamp=parse_datetime(row[stamp]) if stamp is not None else None,
+                fields={field: row[i] or None for field, i in extra},
+            )
+        )
         if len(batch) >= batch_size:
             yield batch
             batch = []

@@ -312,3 +312,17 @@ def test_incremental_run_skips_the_reconcile_until_it_is_due(world):
     calls = world.salesforce.used
     world.sync()
     assert world.salesforce.used - calls == 2  # describe + one query page, no stamps listing
+
+
+def test_one_email_in_two_adjacent_pages_still_gives_one_candidate(world):
+    # page_size is 3: the twins land in pages one and two, written while planned
+    for n in range(2):
+        world.salesforce.add_contact(f"p{n}@example.com")
+    world.salesforce.add_contact("twin@example.com")
+    world.salesforce.add_contact("TWIN@example.com")
+    for n in range(3):
+        world.salesforce.add_contact(f"q{n}@example.com")
+    run = world.sync()
+    twins = [c for c in world.candidates() if c.email_key == "twin@example.com"]
+    assert len(twins) == 1 and len(world.candidates()) == 6
+    assert run.counts["created"] == 6 and run.counts["updated"] == 1  # relinked to the newer
