@@ -46,11 +46,20 @@ UPSERT = (
     " WHERE candidates.account_id = EXCLUDED.account_id"
     f" AND ({_columns('candidates')}) IS DISTINCT FROM ({_columns('EXCLUDED')})"
 )
+_CANDIDATE = (
+    "c.id, c.account_id, c.email, c.first_name, c.last_name, c.name, c.salesforce_id,"
+    " c.source_modstamp, c.attributes, c.unsubscribed, c.needs_review"
+)
+# One index probe per key (LATERAL ... LIMIT 1 on a unique index), whatever the table's
+# statistics say: during a first import they are stale, and a plan that scans the account
+# for every page turns a 1M-row import quadratic.
 SELECT_PAGE = (
-    "SELECT id, account_id, email, first_name, last_name, name, salesforce_id,"
-    " source_modstamp, attributes, unsubscribed, needs_review FROM candidates"
-    " WHERE account_id = %s AND (salesforce_id = ANY(string_to_array(%s, E'\\n'))"
-    " OR email_key = ANY(string_to_array(%s, E'\\n')))"
+    f"SELECT {_CANDIDATE} FROM unnest(string_to_array(%(ids)s, E'\\n')) k(v)"
+    f" CROSS JOIN LATERAL (SELECT * FROM candidates WHERE account_id = %(account)s"
+    " AND salesforce_id = k.v LIMIT 1) c"
+    f" UNION ALL SELECT {_CANDIDATE} FROM unnest(string_to_array(%(emails)s, E'\\n')) k(v)"
+    f" CROSS JOIN LATERAL (SELECT * FROM candidates WHERE account_id = %(account)s"
+    " AND email_key = k.v LIMIT 1) c"
 )
 
 
@@ -59,8 +68,13 @@ def find_for_contacts(
 ) -> list[tuple[object, ...]]:
     # One text per key list: adapting thousands of keys as arrays costs more than the query.
     # A key holding a newline only loads extra candidates, which the plan then ignores.
-    params = (account_id, "\n".join(contact_ids), "\n".join(email_keys))
-    return session.fetchall(SELECT_PAGE, params)
+    params = {
+        "account": account_id,
+        "ids": "\n".join(contact_ids),
+        "emails": "\n".join(email_keys),
+    }
+    with translated():
+        return session.connection().execute(SELECT_PAGE, params).fetchall()
 
 
 def apply_changes(

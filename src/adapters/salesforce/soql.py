@@ -101,10 +101,13 @@ def where_clause(
         stamp = soql_datetime(query.modified_after.modstamp)
         last_id = soql_quote(query.modified_after.contact_id)
         newer = f"{CURSOR_FIELD} > {stamp} OR ({CURSOR_FIELD} = {stamp} AND Id > {last_id})"
+        lowest = query.modified_after.modstamp
         if query.recheck is not None:
             after, until = (soql_datetime(moment) for moment in query.recheck)
             newer += f" OR ({CURSOR_FIELD} > {after} AND {CURSOR_FIELD} <= {until})"
-        conditions.append(f"({newer})")
+            lowest = min(lowest, query.recheck[0])
+        # The redundant top-level range lets the SystemModstamp index do the narrowing.
+        conditions.append(f"{CURSOR_FIELD} >= {soql_datetime(lowest)} AND ({newer})")
     if query.flag_field is not None:
         flag = checked_field(query.flag_field, schema)
         if schema.fields[flag].type != FieldType.BOOLEAN:

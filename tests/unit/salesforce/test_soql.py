@@ -71,7 +71,8 @@ class TestQueryBuilding:
         text = contacts_soql(ContactQuery(("Favorite_Color__c",), modified_after=cursor), SCHEMA)
         assert text == (
             "SELECT Id, Email, FirstName, LastName, Name, IsDeleted, SystemModstamp, "
-            "Favorite_Color__c FROM Contact WHERE (SystemModstamp > 2024-05-01T12:00:00.123Z OR "
+            "Favorite_Color__c FROM Contact WHERE SystemModstamp >= 2024-05-01T12:00:00.123Z AND "
+            "(SystemModstamp > 2024-05-01T12:00:00.123Z OR "
             "(SystemModstamp = 2024-05-01T12:00:00.123Z AND Id > '003A')) "
             "ORDER BY SystemModstamp, Id"
         )
@@ -81,7 +82,8 @@ class TestQueryBuilding:
         window = (datetime(2024, 5, 1, 11, 0, tzinfo=UTC), datetime(2024, 5, 1, 11, 55, tzinfo=UTC))
         query = ContactQuery((), cursor, "gq_import__c", recheck=window)
         expected = (
-            " WHERE (SystemModstamp > 2024-05-01T12:00:00.000Z OR (SystemModstamp = "
+            " WHERE SystemModstamp >= 2024-05-01T11:00:00.000Z AND "
+            "(SystemModstamp > 2024-05-01T12:00:00.000Z OR (SystemModstamp = "
             "2024-05-01T12:00:00.000Z AND Id > '003A') OR "
             "(SystemModstamp > 2024-05-01T11:00:00.000Z"
             " AND SystemModstamp <= 2024-05-01T11:55:00.000Z)) AND gq_import__c = true "
