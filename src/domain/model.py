@@ -163,10 +163,13 @@ class Candidate:
     attributes: Mapping[str, Any] = attrs.field(factory=dict)
     unsubscribed: bool = False
     needs_review: bool = False
-
-    @property
-    def email_key(self) -> str:
-        return normalize_email(self.email)
+    # Derived once per instance (it is read many times per imported row), not compared.
+    email_key: str = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(lambda self: normalize_email(self.email), takes_self=True),
+    )
 
 
 def normalize_email(email: str) -> str:

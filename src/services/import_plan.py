@@ -213,7 +213,11 @@ def _attributes(contact: Contact, ctx: ImportContext, plan: BatchPlan) -> dict[s
             continue
         try:
             value = read(fields[field_name])
-            values[name] = value if type(value) in _PLAIN else attribute_to_json(value)
+            kind = type(value)
+            if kind in _PLAIN or kind is list:  # a list here is a multipicklist's strings
+                values[name] = value
+            else:
+                values[name] = attribute_to_json(value)
         except CoercionError as err:
             plan.errors.append(RecordError(err.code, f"{name}: {err.message}", contact.id))
     return values

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
@@ -24,21 +24,23 @@ from sfsync.services.reports import RunReport
 
 
 class RandomIds:
-    """Random 128-bit ids, drawing the OS's randomness 256 ids at a time (one syscall per
-    id was a tenth of an import's time)."""
+    """Random 128-bit ids, 256 made per call to the OS's randomness (one syscall per id was
+    a tenth of an import's time)."""
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self._lock = threading.Lock()
-        self._pool, self._at = b"", 0
+        self._ready: Iterator[str] = iter(())
 
     def __call__(self) -> str:
-        with self._lock:
-            if self._at >= len(self._pool):
-                self._pool, self._at = os.urandom(16 * 256), 0
-            chunk = self._pool[self._at : self._at + 16]
-            self._at += 16
-        return self.prefix + chunk.hex()
+        try:
+            return next(self._ready)
+        except StopIteration:
+            with self._lock:
+                pool = os.urandom(16 * 256)
+                ids = [self.prefix + pool[at : at + 16].hex() for at in range(0, len(pool), 16)]
+                self._ready = iter(ids)
+            return self()
 
 
 @attrs.frozen

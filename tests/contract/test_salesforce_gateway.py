@@ -22,7 +22,6 @@ import pytest
 
 from sfsync.adapters.emulator.harness import Emulator
 from sfsync.adapters.emulator.ids import CONTACT, make_id
-from sfsync.adapters.emulator.pytest_plugin import sf_emulator  # noqa: F401 (fixture)
 from sfsync.adapters.salesforce.auth import JwtBearerAuth, OAuthApp, RefreshTokenAuth, Tokens
 from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
 from sfsync.domain.errors import InvalidFieldName, QuotaExhausted

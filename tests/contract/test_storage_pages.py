@@ -137,7 +137,7 @@ def test_reconcile_finds_gone_and_missed_contacts_then_forgets_the_run(new_uow, 
 
 @pytest.mark.parametrize(
     "hostile",
-    ["tab\there", "new\nline", "back\\slash", "\\N", "cr\rhere", "quote'\"", "Zoë Müller 🙂", "a\\tb"],
+    ["tab\there", "new\nline", "back\\slash", "\\N", "cr\rhere", "quote'\"", "Zoë 🙂", "a\\tb"],
 )
 def test_apply_changes_round_trips_hostile_text(new_uow, account, hostile):
     candidate = attrs.evolve(

@@ -7,7 +7,6 @@ import pytest
 from simple_salesforce import Salesforce
 
 from sfsync.adapters.emulator.harness import Emulator
-from sfsync.adapters.emulator.pytest_plugin import sf_emulator, sf_org  # noqa: F401
 
 VERSION = "59.0"
 
@@ -20,7 +19,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def org(sf_org: Emulator) -> Emulator:  # noqa: F811
+def org(sf_org: Emulator) -> Emulator:
     return sf_org
 
 

@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from sfsync.adapters.emulator.harness import Emulator
-from sfsync.adapters.emulator.pytest_plugin import sf_emulator  # noqa: F401 (fixture)
 from sfsync.adapters.salesforce.auth import (
     JwtBearerAuth,
     OAuthApp,

@@ -56,19 +56,20 @@ def csv_contacts_from_lines(
     if header is None:
         return
     at = {name: position for position, name in enumerate(header)}
-    base = [at.get(name) for name in ("Id", "Email", "FirstName", "LastName", "Name")]
-    deleted, stamp = at.get("IsDeleted"), at.get("SystemModstamp")
+    cid, email, first, last, name, deleted, stamp = (
+        at.get(f)
+        for f in ("Id", "Email", "FirstName", "LastName", "Name", "IsDeleted", "SystemModstamp")
+    )
     extra = [(name, at[name]) for name in header if name not in READ_FIELDS]
     batch: list[Contact] = []
     for row in rows:
-        cid, email, first, last, name = (row[i] or None if i is not None else None for i in base)
         batch.append(
             Contact(
-                id=SalesforceId(cid or ""),
-                email=email,
-                first_name=first,
-                last_name=last,
-                name=name,
+                id=SalesforceId(row[cid] if cid is not None else ""),
+                email=row[email] or None if email is not None else None,
+                first_name=row[first] or None if first is not None else None,
+                last_name=row[last] or None if last is not None else None,
+                name=row[name] or None if name is not None else None,
                 is_deleted=deleted is not None and row[deleted].lower() == "true",
                 system_modstamp=parse_datetime(row[stamp]) if stamp is not None else None,
                 fields={field: row[i] or None for field, i in extra},
