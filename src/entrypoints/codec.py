@@ -57,7 +57,6 @@ converter.register_structure_hook(int, _strict_int)
 converter.register_structure_hook(str, _strict_str)
 for _enum in (Scope, Trigger):
     converter.register_structure_hook(_enum, lambda value, cls: _enum_value(value, cls))
-converter.register_unstructure_hook(datetime, lambda d: d.isoformat().replace("+00:00", "Z"))
 
 
 def _enum_value(value: Any, cls: type[Any]) -> Any:
@@ -101,7 +100,3 @@ def decode(body: bytes | str | dict[str, Any]) -> SyncRequested | CandidateSigne
     except (ClassValidationError, ForbiddenExtraKeysError, ValueError, TypeError) as err:
         # attrs validators raise plain ValueError outside cattrs' error group
         raise InvalidMessage(f"invalid {kind} message: " + "; ".join(_reasons(err))) from None
-
-
-def encode(message: Any) -> dict[str, Any]:
-    return converter.unstructure(message)

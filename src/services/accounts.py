@@ -15,14 +15,6 @@ def save_settings(uow: UnitOfWork, settings: AccountSettings) -> None:
         uow.commit()
 
 
-def require_settings(uow: UnitOfWork, account_id: AccountId) -> AccountSettings:
-    with uow:
-        settings = uow.accounts.get_settings(account_id)
-    if settings is None:
-        raise UnknownAccount(f"account {account_id} is not known to sfsync")
-    return settings
-
-
 def save_connection(uow: UnitOfWork, connection: SalesforceConnection) -> None:
     """Store a fresh connection (after OAuth); clears any 'needs re-authorisation' mark."""
     with uow:

@@ -1,0 +1,61 @@
+"""The message contract at the edge: plain JSON in, a clear reason out when it is wrong."""
+
+import pytest
+
+from sfsync.domain.errors import InvalidMessage
+from sfsync.domain.messages import Scope, SyncRequested
+from sfsync.entrypoints.codec import decode
+
+GOOD = {
+    "type": "sync.requested",
+    "version": 1,
+    "id": "r-1",
+    "requested_at": "2026-11-27T18:00:00Z",
+    "account_id": "acc_123",
+    "scope": "import",
+    "candidate_id": None,
+    "trigger": "manual",
+    "full_resync": False,
+}
+
+
+def test_a_contract_message_decodes():
+    request = decode(GOOD)
+    assert isinstance(request, SyncRequested) and request.scope is Scope.IMPORT
+    assert request.requested_at.tzinfo is not None
+
+
+def test_optional_extra_fields_are_allowed():
+    assert decode({**GOOD, "note": "added by a newer publisher"}).id == "r-1"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"[]", "JSON object"),
+        ({**GOOD, "type": "sync.exploded"}, "unknown message type"),
+        ({**GOOD, "version": 2}, "version 2"),
+        ({**GOOD, "scope": "everything"}, "$.scope"),
+        (
+            {k: v for k, v in GOOD.items() if k != "account_id"},
+            "required field missing @ $.account_id",
+        ),
+        ({**GOOD, "requested_at": "yesterday"}, "$.requested_at"),
+        ({**GOOD, "requested_at": "2026-11-27T18:00:00"}, "time zone"),
+        ({**GOOD, "full_resync": "yes"}, "$.full_resync"),
+        ({**GOOD, "id": ""}, "non-empty"),
+        ({**GOOD, "account_id": 7}, "$.account_id"),
+    ],
+)
+def test_a_bad_message_is_refused_with_a_reason(body, reason):
+    with pytest.raises(InvalidMessage) as info:
+        decode(body)
+    assert reason in info.value.message
+
+
+def test_the_reason_never_echoes_a_value():
+    with pytest.raises(InvalidMessage) as info:
+        decode({**GOOD, "account_id": "ada@example.com\x00", "id": "ada@example.com\x00"})
+    assert "ada@example.com" not in info.value.message
