@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 import httpx
+import orjson
 import stamina
 import structlog
 
@@ -102,7 +103,7 @@ class SalesforceClient:
         return self.request(method, path, stream=True, **kwargs)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self.request(method, path, **kwargs).json()
+        return orjson.loads(self.request(method, path, **kwargs).content)  # 2-3x json's speed
 
     def close(self) -> None:
         self.http.close()
