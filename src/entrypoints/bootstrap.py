@@ -117,6 +117,7 @@ class Container:
             publisher=self.publisher,
             clock=SystemClock(),
             locks=PostgresAccountLocks(self.pool),
+            write_page=self.settings.write_page,
         )
 
     def close(self) -> None:

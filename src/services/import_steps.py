@@ -51,6 +51,7 @@ class ImportDeps:
     clock: Clock
     locks: AccountLocks
     new_id: Callable[[], str] = attrs.Factory(lambda: RandomIds("cand_"))
+    write_page: int = 5000  # Contacts planned and written together (two pages in flight)
 
 
 def import_context(

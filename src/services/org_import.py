@@ -26,7 +26,7 @@ from sfsync.domain.ports import ContactQuery, SalesforceGateway
 from sfsync.services.import_plan import ImportContext, RecordError
 from sfsync.services.import_steps import ImportDeps, apply_page, import_context
 from sfsync.services.page_writer import PageWriter
-from sfsync.services.prefetch import prefetched
+from sfsync.services.prefetch import prefetched, rebatched
 from sfsync.services.reports import RunReport
 
 LOOKBACK = timedelta(minutes=5)  # the longest a Salesforce transaction may commit late
@@ -67,7 +67,7 @@ def import_org(
     report.expected = read.expected
     seen: set[str] = set()
     with PageWriter(ctx, deps, report) as writer:
-        for batch in prefetched(read.batches):
+        for batch in prefetched(rebatched(read.batches, deps.write_page)):
             if deleted:
                 seen.update(contact.id for contact in batch)
             writer.apply(batch)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -51,3 +51,16 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     finally:
         stop.set()
         producer.join(timeout=60)
+
+
+def rebatched(batches: Iterator[Sequence[T]], size: int) -> Iterator[list[T]]:
+    """Join small pages (REST gives at most 2,000 rows) into pages of at least `size`:
+    each page written costs a few round trips whatever its size."""
+    pending: list[T] = []
+    for batch in batches:
+        pending.extend(batch)
+        if len(pending) >= size:
+            yield pending
+            pending = []
+    if pending:
+        yield pending

@@ -49,6 +49,7 @@ def worker(
         sf_ca_bundle=sf_emulator.ca_path,
         worker_threads=2,
         bulk_threshold=3000,
+        write_page=2000,  # the resume test needs a page committed before the fault
     )
     container = build(settings)
     stop = threading.Event()

@@ -67,7 +67,7 @@ def world() -> World:
         tx.commit()
     publisher, locks = RecordingPublisher(), InMemoryLocks()
     clock = FixedClock(datetime.now(UTC))
-    deps = ImportDeps(uow, FakeGateways(salesforce), publisher, clock, locks)
+    deps = ImportDeps(uow, FakeGateways(salesforce), publisher, clock, locks, write_page=3)
     return World(salesforce, state, deps, publisher, locks)
 
 

@@ -51,3 +51,10 @@ def test_stopping_early_stops_the_producer():
     stream.close()
     time.sleep(0.3)
     assert threading.active_count() == before
+
+
+def test_rebatched_joins_small_pages_and_keeps_order():
+    from sfsync.services.prefetch import rebatched
+
+    pages = iter([[1, 2], [3], [4, 5, 6], [7]])
+    assert list(rebatched(pages, 3)) == [[1, 2, 3], [4, 5, 6], [7]]
