@@ -132,7 +132,7 @@ def build(settings: Settings, *, pool_size: int | None = None) -> Container:
     size = pool_size or settings.worker_threads * 2 + 2
     return Container(
         settings=settings,
-        pool=make_pool(settings.database_url, max_size=size),
+        pool=make_pool(settings.database_url, min_size=min(size, 4), max_size=size),
         cipher=cipher,
         publisher=PikaEventPublisher(settings.amqp_url),
     )

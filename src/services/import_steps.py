@@ -51,7 +51,7 @@ class ImportDeps:
     clock: Clock
     locks: AccountLocks
     new_id: Callable[[], str] = attrs.Factory(lambda: RandomIds("cand_"))
-    write_page: int = 5000  # Contacts planned and written together (two pages in flight)
+    write_page: int = 3000  # Contacts planned and written together (about four in memory)
 
 
 def import_context(

@@ -67,7 +67,7 @@ def import_org(
     report.expected = read.expected
     seen: set[str] = set()
     with PageWriter(ctx, deps, report) as writer:
-        for batch in prefetched(rebatched(read.batches, deps.write_page)):
+        for batch in prefetched(rebatched(read.batches, deps.write_page), depth=1):
             if deleted:
                 seen.update(contact.id for contact in batch)
             writer.apply(batch)
