@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import attrs
+import certifi
 import httpx
 from psycopg_pool import ConnectionPool
 
@@ -30,6 +32,13 @@ from sfsync.services.imports import ImportDeps
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+@functools.cache
+def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """Trust `ca_bundle` (a TLS proxy, the emulator), else the bundle httpx trusts; loading
+    a bundle took 40 ms, so once per process, not once per run."""
+    return ssl.create_default_context(cafile=ca_bundle or certifi.where())
 
 
 def token_cipher(settings: Settings) -> TokenCipher:
@@ -65,12 +74,8 @@ class HttpxGatewayFactory:
             ),
             reads=ReadSettings(bulk_threshold=self.settings.bulk_threshold),
         )
-        verify = (
-            ssl.create_default_context(cafile=self.settings.sf_ca_bundle)
-            if (self.settings.sf_ca_bundle)
-            else True
-        )
-        http = httpx.Client(timeout=config.client.timeout, verify=verify)
+        tls = _tls_context(self.settings.sf_ca_bundle)  # built once per process
+        http = httpx.Client(timeout=config.client.timeout, verify=tls)
         gateway = HttpxSalesforce(auth, config, http=http)
         try:
             yield gateway
