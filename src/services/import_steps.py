@@ -13,13 +13,20 @@ from sfsync.domain.mapping import check_mapping
 from sfsync.domain.model import (
     BASE_FIELDS,
     CURSOR_FIELD,
+    AccountId,
     AccountSettings,
     Contact,
     ContactSchema,
     SyncCursor,
 )
 from sfsync.domain.ports import AccountLocks, Clock, EventPublisher, GatewayFactory, UnitOfWork
-from sfsync.services.import_plan import ImportContext, RecordError, lookup_keys, plan_batch
+from sfsync.services.import_plan import (
+    BatchPlan,
+    ImportContext,
+    RecordError,
+    lookup_keys,
+    plan_batch,
+)
 from sfsync.services.reports import RunReport
 
 
@@ -84,21 +91,32 @@ def apply_page(
     deps: ImportDeps,
     report: RunReport,
     *,
-    move_cursor: bool,
     count_seen: bool = True,
 ) -> None:
+    """Plan and write one page at once (the paths that do not move the watermark)."""
     account_id = ctx.settings.account_id
     ids, emails = lookup_keys(batch)
     with deps.uow() as uow:
         existing = uow.candidates.find_for_contacts(account_id, ids, emails)
         plan = plan_batch(batch, existing, ctx, deps.new_id)
-        uow.candidates.apply_changes(account_id, list(plan.upserts.values()), plan.deletes)
         report.add(plan, count_seen=count_seen)
-        uow.runs.progress(report.run_id, report.processed, report.expected)
-        cursor = furthest(batch) if move_cursor else None
-        if cursor is not None and report.advance(cursor):
-            uow.runs.save_cursor(account_id, cursor)
-        uow.commit()
+        write_plan(uow, account_id, plan, report.run_id, (report.processed, report.expected))
+
+
+def write_plan(
+    uow: UnitOfWork,
+    account_id: AccountId,
+    plan: BatchPlan,
+    run_id: str,
+    progress: tuple[int, int | None],
+    cursor: SyncCursor | None = None,
+) -> None:
+    """Commit a page's changes with the run's progress and, when given, the watermark."""
+    uow.candidates.apply_changes(account_id, list(plan.upserts.values()), plan.deletes)
+    uow.runs.progress(run_id, *progress)
+    if cursor is not None:
+        uow.runs.save_cursor(account_id, cursor)
+    uow.commit()
 
 
 def furthest(batch: Sequence[Contact]) -> SyncCursor | None:

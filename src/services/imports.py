@@ -117,4 +117,4 @@ def _sync_candidate(
     read = gateway.read_contacts(ContactQuery(fields, ids=ids, include_deleted=True))
     report.expected = read.expected
     for batch in read.batches:
-        apply_page(batch, ctx, deps, report, move_cursor=False)
+        apply_page(batch, ctx, deps, report)

@@ -135,7 +135,7 @@ def apply_gone(ids: Sequence[str], ctx: ImportContext, deps: ImportDeps, report:
     ghosts = [Contact(id=SalesforceId(i), email=None, is_deleted=True) for i in ids]
     for start in range(0, len(ghosts), PAGE):
         page = ghosts[start : start + PAGE]
-        apply_page(page, ctx, deps, report, move_cursor=False, count_seen=False)
+        apply_page(page, ctx, deps, report, count_seen=False)
 
 
 def reconcile(
@@ -165,6 +165,6 @@ def reconcile(
     if missed:
         read = gateway.read_contacts(ContactQuery(tuple(fields), ids=tuple(missed)))
         for batch in read.batches:
-            apply_page(batch, ctx, deps, report, move_cursor=False, count_seen=False)
+            apply_page(batch, ctx, deps, report, count_seen=False)
     if gone:
         apply_gone(gone, ctx, deps, report)

@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from sfsync.domain.model import Candidate, Contact, SyncCursor
 from sfsync.services.import_plan import BatchPlan, ImportContext, lookup_keys, plan_batch
-from sfsync.services.import_steps import ImportDeps, furthest
+from sfsync.services.import_steps import ImportDeps, furthest, write_plan
 from sfsync.services.reports import RunReport
 
 
@@ -70,10 +70,7 @@ class PageWriter:
     def _write(
         self, plan: BatchPlan, cursor: SyncCursor | None, progress: tuple[int, int | None]
     ) -> None:
-        account_id = self.ctx.settings.account_id
         with self.deps.uow() as uow:
-            uow.candidates.apply_changes(account_id, list(plan.upserts.values()), plan.deletes)
-            uow.runs.progress(self.report.run_id, *progress)
-            if cursor is not None:
-                uow.runs.save_cursor(account_id, cursor)
-            uow.commit()
+            write_plan(
+                uow, self.ctx.settings.account_id, plan, self.report.run_id, progress, cursor
+            )
