@@ -128,9 +128,16 @@ class InMemoryCandidates:
         ]
 
     def apply_changes(
-        self, account_id: AccountId, upserts: Sequence[Candidate], deletes: Sequence[str]
+        self,
+        account_id: AccountId,
+        upserts: Sequence[Candidate],
+        deletes: Sequence[str],
+        *,
+        creates: Sequence[Candidate] = (),
     ) -> None:
-        """Like the bulk write in Postgres: uniqueness is checked once the page is written."""
+        """Like the bulk write in Postgres: uniqueness is checked once the page is written;
+        `creates` are only a hint, written like upserts."""
+        upserts = [*upserts, *creates]
         self._tx.known_account(account_id)
         candidates = self._tx.state().candidates
         for candidate_id in deletes:

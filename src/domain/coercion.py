@@ -92,8 +92,9 @@ def _in_boolean(field: FieldInfo, raw: Any) -> bool:
 def _in_integer(field: FieldInfo, raw: Any) -> int:
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    if isinstance(raw, str) and _INT.fullmatch(raw.strip()):
-        raw = int(raw.strip())
+    if isinstance(raw, str):
+        text = raw.strip()
+        raw = int(text) if _INT.fullmatch(text) else raw
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise _fail(field, "a whole number")
     if abs(raw) >= _INT_LIMITS[field.type]:
@@ -102,8 +103,9 @@ def _in_integer(field: FieldInfo, raw: Any) -> int:
 
 
 def _in_number(field: FieldInfo, raw: Any) -> float:
-    if isinstance(raw, str) and _NUMBER.fullmatch(raw.strip()):
-        raw = float(raw.strip())
+    if isinstance(raw, str):
+        text = raw.strip()
+        raw = float(text) if _NUMBER.fullmatch(text) else raw
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise _fail(field, "a number")
     value = float(raw)
@@ -179,11 +181,21 @@ def from_salesforce(field: FieldInfo, raw: Any) -> Any:
 
 def reader(field: FieldInfo) -> Callable[[Any], Any]:
     """`from_salesforce` for one field, with its converter looked up once (imports call it
-    for every value of every row)."""
+    for every value of every row, so the blank test is inlined)."""
     convert = _converter(_INBOUND, field)
+    if convert is _in_string:
+
+        def read_text(raw: Any) -> Any:
+            if isinstance(raw, str):
+                return raw if raw and not raw.isspace() else None
+            return None if raw is None else convert(field, raw)
+
+        return read_text
 
     def read(raw: Any) -> Any:
-        return None if _blank(raw) else convert(field, raw)
+        if raw is None or (isinstance(raw, str) and (not raw or raw.isspace())):
+            return None
+        return convert(field, raw)
 
     return read
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
 from typing import Any
 
 import attrs
 
-from sfsync.domain.coercion import SUPPORTED_TYPES, from_salesforce
+from sfsync.domain.coercion import SUPPORTED_TYPES, from_salesforce, reader
 from sfsync.domain.errors import CoercionError, InvalidAttributeName, InvalidFieldName
 from sfsync.domain.model import (
     COMPOUND_TYPES,
@@ -177,6 +177,23 @@ def attribute_to_json(value: Any) -> Any:
     if isinstance(value, float) and math.isfinite(value):
         return value
     raise CoercionError(f"an attribute value of type {type(value).__name__} cannot be stored")
+
+
+_ISO_TYPES = frozenset({FieldType.DATE, FieldType.DATETIME, FieldType.TIME})
+
+
+def stored_reader(field: FieldInfo) -> Callable[[Any], Any]:
+    """Wire value -> the JSON form an attribute is stored in: what
+    `attribute_to_json(from_salesforce(field, raw))` gives, with the type looked up once."""
+    read = reader(field)
+    if field.type not in _ISO_TYPES:
+        return read  # str, bool, int, finite float, list of str: JSON as they are
+
+    def read_iso(raw: Any) -> Any:
+        value = read(raw)
+        return None if value is None else value.isoformat()
+
+    return read_iso
 
 
 def _stored(field: FieldInfo, expected: str) -> CoercionError:

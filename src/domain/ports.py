@@ -143,9 +143,18 @@ class CandidateStore(Protocol):
         ...
 
     def apply_changes(
-        self, account_id: AccountId, upserts: Sequence[Candidate], deletes: Sequence[str]
+        self,
+        account_id: AccountId,
+        upserts: Sequence[Candidate],
+        deletes: Sequence[str],
+        *,
+        creates: Sequence[Candidate] = (),
     ) -> None:
-        """Write a page in bulk: delete by id, then insert or update whole rows by id."""
+        """Write a page in bulk: delete by id, then insert or update whole rows by id.
+
+        `creates` are candidates the caller believes new: written like `upserts`, but a
+        store may insert them the cheap way first (and fall back if one exists after all).
+        """
         ...
 
     def record_seen(

@@ -12,7 +12,6 @@ from typing import Any
 
 import attrs
 
-from sfsync.domain.coercion import reader
 from sfsync.domain.deletion import (
     DeletionAction,
     apply_unsubscribe,
@@ -31,7 +30,7 @@ from sfsync.domain.import_filter import (
     resolve_duplicate,
     should_import,
 )
-from sfsync.domain.mapping import attribute_to_json
+from sfsync.domain.mapping import stored_reader
 from sfsync.domain.model import (
     AccountSettings,
     AttributeMapping,
@@ -57,11 +56,11 @@ class ImportContext:
     settings: AccountSettings
     mappings: tuple[tuple[AttributeMapping, FieldInfo], ...]  # checked once per run
     reapply: bool = False  # full reads re-apply even Contacts already applied at their stamp
-    # (attribute, Contact field, value reader), resolved once per run
+    # (attribute, Contact field, wire value -> stored value), resolved once per run
     readers: tuple[tuple[str, str, Callable[[Any], Any]], ...] = attrs.field(
         init=False,
         default=attrs.Factory(
-            lambda self: tuple((m.name, m.field, reader(f)) for m, f in self.mappings),
+            lambda self: tuple((m.name, m.field, stored_reader(f)) for m, f in self.mappings),
             takes_self=True,
         ),
     )
@@ -70,14 +69,12 @@ class ImportContext:
 @attrs.define
 class BatchPlan:
     upserts: dict[str, Candidate] = attrs.Factory(dict)  # by candidate id
+    created: set[str] = attrs.Factory(set)  # ids in `upserts` no stored row has yet
     deletes: list[str] = attrs.Factory(list)
     counts: Counter[str] = attrs.Factory(Counter)
     skipped: Counter[str] = attrs.Factory(Counter)
     errors: list[RecordError] = attrs.Factory(list)
     conflicts: list[Conflict] = attrs.Factory(list)
-
-
-_PLAIN = frozenset({str, int, bool, float, type(None)})  # already JSON: no conversion call
 
 
 def lookup_keys(contacts: Iterable[Contact]) -> tuple[list[SalesforceId], list[str]]:
@@ -163,8 +160,11 @@ def plan_batch(
     touched = {_apply_contact(contact, page, ctx, plan, new_id) for contact in winners}
     for candidate_id, candidate in page.current.items():
         before = page.original.get(candidate_id)
+        if candidate is before:  # not touched by this page
+            continue
         if before is None:
             plan.upserts[candidate_id] = candidate
+            plan.created.add(candidate_id)
             plan.counts["created"] += 1
         elif not same_data(before, candidate):
             plan.upserts[candidate_id] = candidate
@@ -212,12 +212,7 @@ def _attributes(contact: Contact, ctx: ImportContext, plan: BatchPlan) -> dict[s
         if field_name not in fields:
             continue
         try:
-            value = read(fields[field_name])
-            kind = type(value)
-            if kind in _PLAIN or kind is list:  # a list here is a multipicklist's strings
-                values[name] = value
-            else:
-                values[name] = attribute_to_json(value)
+            values[name] = read(fields[field_name])
         except CoercionError as err:
             plan.errors.append(RecordError(err.code, f"{name}: {err.message}", contact.id))
     return values

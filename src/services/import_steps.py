@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -36,17 +36,14 @@ class RandomIds:
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
-        self._lock = threading.Lock()
-        self._ready: Iterator[str] = iter(())
+        self._ready: list[str] = []
 
     def __call__(self) -> str:
         try:
-            return next(self._ready)
-        except StopIteration:
-            with self._lock:
-                pool = os.urandom(16 * 256)
-                ids = [self.prefix + pool[at : at + 16].hex() for at in range(0, len(pool), 16)]
-                self._ready = iter(ids)
+            return self._ready.pop()  # atomic: threads may share one RandomIds
+        except IndexError:
+            pool = os.urandom(16 * 256)
+            self._ready += [self.prefix + pool[at : at + 16].hex() for at in range(0, 4096, 16)]
             return self()
 
 
@@ -112,14 +109,23 @@ def write_plan(
     cursor: SyncCursor | None = None,
 ) -> None:
     """Commit a page's changes with the run's progress and, when given, the watermark."""
-    uow.candidates.apply_changes(account_id, list(plan.upserts.values()), plan.deletes)
+    created = plan.created
+    updates = [c for i, c in plan.upserts.items() if i not in created]
+    creates = [c for i, c in plan.upserts.items() if i in created]
+    uow.candidates.apply_changes(account_id, updates, plan.deletes, creates=creates)
     uow.runs.progress(run_id, *progress)
     if cursor is not None:
         uow.runs.save_cursor(account_id, cursor)
     uow.commit()
 
 
+_STAMP = operator.attrgetter("system_modstamp", "id")
+
+
 def furthest(batch: Sequence[Contact]) -> SyncCursor | None:
     """The (SystemModstamp, Id) a page ends at: the watermark once it is committed."""
-    stamps = [(c.system_modstamp, c.id) for c in batch if c.system_modstamp is not None]
-    return SyncCursor(*max(stamps)) if stamps else None
+    try:
+        stamp = max(map(_STAMP, batch), default=None)  # C-level, for the usual page
+    except TypeError:  # some Contact without a SystemModstamp
+        stamp = max((s for s in map(_STAMP, batch) if s[0] is not None), default=None)
+    return None if stamp is None or stamp[0] is None else SyncCursor(*stamp)

@@ -62,7 +62,14 @@ class PageWriter:
         with self.deps.uow() as uow:
             found = {c.id: c for c in uow.candidates.find_for_contacts(account_id, ids, emails)}
         if overlay is not None:
-            found.update(overlay.upserts)  # extra candidates are harmless: the plan indexes them
+            keys = set(ids).union(emails)  # only what this page can touch: fewer to index
+            for candidate_id, candidate in overlay.upserts.items():
+                if (
+                    candidate_id in found
+                    or candidate.email_key in keys
+                    or candidate.salesforce_id in keys
+                ):
+                    found[candidate_id] = candidate
             for candidate_id in overlay.deletes:
                 found.pop(candidate_id, None)
         return list(found.values())

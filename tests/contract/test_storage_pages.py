@@ -9,9 +9,9 @@ from sfsync.domain.errors import Conflict, PermanentFailure
 from tests.contract.test_storage_candidates import a_candidate, add
 
 
-def apply(new_uow, account, upserts=(), deletes=()):
+def apply(new_uow, account, upserts=(), deletes=(), creates=()):
     with new_uow() as uow:
-        uow.candidates.apply_changes(account, list(upserts), list(deletes))
+        uow.candidates.apply_changes(account, list(upserts), list(deletes), creates=creates)
         uow.commit()
 
 
@@ -76,6 +76,46 @@ def test_apply_changes_refuses_a_candidate_of_another_account(new_uow, account):
     foreign = attrs.evolve(a_candidate(account, 1), account_id="acc_someone_else")
     with pytest.raises(PermanentFailure):
         apply(new_uow, account, [foreign])
+    with pytest.raises(PermanentFailure):
+        apply(new_uow, account, creates=[foreign])
+
+
+def test_apply_changes_inserts_creates_with_the_page(new_uow, account):
+    new = [a_candidate(account, n) for n in (1, 2)]
+    apply(new_uow, account, creates=new)
+    with new_uow() as uow:
+        assert [uow.candidates.get(account, c.id) for c in new] == new
+
+
+def test_a_create_that_exists_after_all_is_written_as_an_update(new_uow, account):
+    stored = a_candidate(account, 1)
+    add(new_uow, stored)  # another writer got there first
+    again = attrs.evolve(stored, first_name="Augusta")
+    apply(new_uow, account, creates=[again, a_candidate(account, 2)])
+    with new_uow() as uow:
+        assert uow.candidates.get(account, stored.id) == again
+        assert uow.candidates.count(account) == 2
+
+
+def test_a_create_may_take_an_email_an_update_of_the_same_page_frees(new_uow, account):
+    moving = a_candidate(account, 1)
+    add(new_uow, moving)
+    moved = attrs.evolve(moving, email="elsewhere@example.com")
+    taker = a_candidate(account, 2, email=moving.email)
+    apply(new_uow, account, [moved], creates=[taker])
+    with new_uow() as uow:
+        assert uow.candidates.get_by_email(account, moving.email) == taker
+
+
+def test_a_create_clashing_on_email_is_refused_and_the_page_writes_nothing(new_uow, account):
+    holder = a_candidate(account, 1)
+    add(new_uow, holder)
+    clash = a_candidate(account, 2, email=holder.email.upper())
+    with pytest.raises(Conflict):
+        apply(new_uow, account, [attrs.evolve(holder, first_name="B")], creates=[clash])
+    with new_uow() as uow:
+        assert uow.candidates.get(account, holder.id) == holder
+        assert uow.candidates.count(account) == 1
 
 
 def test_run_is_found_by_its_request_id(new_uow, account):

@@ -76,9 +76,14 @@ class PsycopgCandidates:
         return [_candidate(row) for row in rows]
 
     def apply_changes(
-        self, account_id: AccountId, upserts: Sequence[Candidate], deletes: Sequence[str]
+        self,
+        account_id: AccountId,
+        upserts: Sequence[Candidate],
+        deletes: Sequence[str],
+        *,
+        creates: Sequence[Candidate] = (),
     ) -> None:
-        candidate_pages.apply_changes(self._session, account_id, upserts, deletes)
+        candidate_pages.apply_changes(self._session, account_id, upserts, deletes, creates)
 
     def record_seen(
         self, account_id: AccountId, run_id: str, stamps: Sequence[tuple[str, datetime]]

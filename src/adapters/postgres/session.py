@@ -33,11 +33,11 @@ class Session:
 
     def write(self, query: str, params: tuple[Any, ...]) -> int:
         """Run one write in a savepoint, so a refused write leaves the transaction usable."""
-        with translated(), self._savepoint() as conn:
+        with translated(), self.savepoint() as conn:
             return conn.execute(query, params).rowcount
 
     @contextmanager
-    def _savepoint(self) -> Iterator[psycopg.Connection[Any]]:
+    def savepoint(self) -> Iterator[psycopg.Connection[Any]]:
         conn = self.connection()
         conn.execute("SAVEPOINT sfsync_write")
         try:
