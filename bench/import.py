@@ -40,7 +40,7 @@ from sfsync.adapters.emulator.harness import Emulator, run_emulator
 from sfsync.adapters.postgres.createdb import ensure_database
 from sfsync.adapters.postgres.migrate import migrate
 from sfsync.adapters.rabbitmq.events import EventListener
-from sfsync.adapters.rabbitmq.requests import send_message
+from sfsync.adapters.rabbitmq.requests import MessageSender
 from sfsync.adapters.salesforce.auth import OAuthApp
 from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping
 from sfsync.entrypoints.bootstrap import Container, build
@@ -197,10 +197,14 @@ def timed_import(
     emu.admin.clear_requests()
     settings, cpu = container.settings, {}
     pids = {"worker": worker, "emulator": emu.process.pid}
-    with EventListener(settings.amqp_url, "sync.completed") as listener, cpu_split(pids, cpu):
+    with (
+        EventListener(settings.amqp_url, "sync.completed") as listener,
+        MessageSender(settings.amqp_url, queue_name(settings)) as sender,
+        cpu_split(pids, cpu),
+    ):
         message = sync_request(account)
-        started = time.perf_counter()
-        send_message(settings.amqp_url, queue_name(settings), message)
+        started = time.perf_counter()  # the sender's connection is open: time the worker
+        sender.send(message)
         event = listener.next_for(str(message["id"]), wait=RUN_TIMEOUT)
         seconds = time.perf_counter() - started
     if event is None:

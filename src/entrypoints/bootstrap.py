@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 import attrs
 import certifi
 import httpx
-from psycopg_pool import ConnectionPool
+import pika.exceptions
+import structlog
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.locks import PostgresAccountLocks
@@ -27,6 +29,8 @@ from sfsync.domain.model import AccountSettings
 from sfsync.domain.ports import SalesforceConnection, UnitOfWork
 from sfsync.entrypoints.settings import ConfigError, Settings
 from sfsync.services.imports import ImportDeps
+
+log = structlog.get_logger(__name__)
 
 
 class SystemClock:
@@ -124,6 +128,20 @@ class Container:
             locks=PostgresAccountLocks(self.pool),
             write_page=self.settings.write_page,
         )
+
+    def warm_up(self) -> None:
+        """Pay the one-off costs before the first message does: the pool's connections, the
+        events connection, the TLS trust store and httpx's lazily imported transport. What
+        is down now is only logged: the first message tries again and retries if it must."""
+        httpx.Client(verify=_tls_context(self.settings.sf_ca_bundle)).close()
+        try:
+            self.pool.wait(timeout=10)
+        except PoolTimeout:
+            log.warning("warm_up.postgres_not_ready")
+        try:
+            self.publisher.connect()
+        except pika.exceptions.AMQPError as err:
+            log.warning("warm_up.rabbitmq_not_ready", error=type(err).__name__)
 
     def close(self) -> None:
         if not self._closed.is_set():

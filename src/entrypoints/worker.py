@@ -59,6 +59,7 @@ def build_broker(container: Container) -> tuple[RabbitmqBroker, dict[str, Any]]:
 def run_worker(container: Container, stop: threading.Event | None = None) -> None:
     """Consume until SIGTERM/SIGINT (or `stop` is set); running messages finish first."""
     broker, _ = build_broker(container)
+    container.warm_up()
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -29,15 +29,19 @@ class EventListener:
             self.connection.close()
 
     def next_for(self, request_id: str, wait: float = 0.0) -> dict[str, Any] | None:
-        """The next event about `request_id`, waiting up to `wait` seconds; others are dropped."""
+        """The next event about `request_id`, waiting up to `wait` seconds; others are dropped.
+
+        Events are consumed as they arrive (no polling), so timings taken around this hold;
+        the consumer stays open between calls, so nothing delivered in between is lost.
+        """
         deadline = time.monotonic() + wait
-        while True:
-            method, _, body = self.channel.basic_get(self.queue, auto_ack=True)
+        for method, _, body in self.channel.consume(
+            self.queue, auto_ack=True, inactivity_timeout=0.05
+        ):
             if method is not None:
                 event = json.loads(body)
                 if event.get("request_id") == request_id:
                     return event
-                continue
             if time.monotonic() >= deadline:
                 return None
-            self.connection.sleep(0.05)
+        return None

@@ -16,22 +16,21 @@ EVENTS_EXCHANGE = "sfsync.events"
 
 
 class PikaEventPublisher:
-    """One blocking connection per thread (pika connections are not thread-safe)."""
+    """One blocking connection shared by the process's threads, one publish at a time (pika
+    connections are not thread-safe). A connection dropped while idle (RabbitMQ closes one
+    that missed its heartbeats) is opened again once before a publish gives up."""
 
     def __init__(self, amqp_url: str, exchange: str = EVENTS_EXCHANGE) -> None:
         self.amqp_url = amqp_url
         self.exchange = exchange
-        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connection: Any = None
+        self._channel: Any = None
 
-    def _channel(self) -> Any:
-        channel = getattr(self._local, "channel", None)
-        if channel is None or channel.is_closed:
-            connection = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
-            channel = connection.channel()
-            channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
-            channel.confirm_delivery()
-            self._local.connection, self._local.channel = connection, channel
-        return channel
+    def connect(self) -> None:
+        """Open the connection now (a worker does it at start, not on its first event)."""
+        with self._lock:
+            self._open()
 
     def publish(self, event_type: str, payload: Mapping[str, Any]) -> None:
         body = json.dumps(payload, separators=(",", ":"), default=str).encode()
@@ -41,17 +40,36 @@ class PikaEventPublisher:
             type=event_type,
             message_id=str(payload.get("id", "")),
         )
-        try:
-            self._channel().basic_publish(self.exchange, event_type, body, properties)
-        except pika.exceptions.AMQPError as err:
-            self.close()
-            raise TransientFailure(
-                f"could not publish {event_type} ({type(err).__name__})"
-            ) from err
+        with self._lock:
+            try:
+                self._open().basic_publish(self.exchange, event_type, body, properties)
+                return
+            except pika.exceptions.AMQPError:
+                self._drop()  # most likely dropped while idle: one fresh connection
+            try:
+                self._open().basic_publish(self.exchange, event_type, body, properties)
+            except pika.exceptions.AMQPError as err:
+                self._drop()
+                raise TransientFailure(
+                    f"could not publish {event_type} ({type(err).__name__})"
+                ) from err
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        self._local.channel = self._local.connection = None
+        with self._lock:
+            self._drop()
+
+    def _open(self) -> Any:
+        if self._channel is None or self._channel.is_closed or not self._connection.is_open:
+            self._drop()
+            connection = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
+            channel = connection.channel()
+            channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+            channel.confirm_delivery()
+            self._connection, self._channel = connection, channel
+        return self._channel
+
+    def _drop(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
             try:
                 connection.close()

@@ -13,21 +13,48 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from sfsync.domain.errors import TransientFailure
 
 
-def send_message(amqp_url: str, queue: str, message: Mapping[str, Any]) -> None:
-    """Publish `message` persistently, with confirms, to the default exchange (key = queue).
+class MessageSender:
+    """A connection to send contract messages to `queue` with, the way any other service
+    would: plain JSON, persistent, confirmed, to the default exchange (key = queue).
 
     The queue is declared with dramatiq's own arguments first, so sending before any worker
     ever started neither loses the message nor clashes with the worker's declaration.
     """
-    broker = RabbitmqBroker(url=amqp_url, confirm_delivery=True)
-    try:
-        broker.declare_queue(queue, ensure=True)
+
+    def __init__(self, amqp_url: str, queue: str) -> None:
+        self.queue = queue
+        self._broker = RabbitmqBroker(url=amqp_url, confirm_delivery=True)
+        try:
+            self._broker.declare_queue(queue, ensure=True)
+        except pika.exceptions.AMQPError as err:
+            self.close()
+            raise TransientFailure(
+                f"could not declare queue {queue} ({type(err).__name__})"
+            ) from err
+
+    def __enter__(self) -> MessageSender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, message: Mapping[str, Any]) -> None:
         properties = pika.BasicProperties(
             delivery_mode=2, content_type="application/json", message_id=str(message.get("id"))
         )
         body = json.dumps(message, separators=(",", ":")).encode()
-        broker.channel.basic_publish("", queue, body, properties, mandatory=True)
-    except pika.exceptions.AMQPError as err:
-        raise TransientFailure(f"could not send to queue {queue} ({type(err).__name__})") from err
-    finally:
-        broker.close()
+        try:
+            self._broker.channel.basic_publish("", self.queue, body, properties, mandatory=True)
+        except pika.exceptions.AMQPError as err:
+            raise TransientFailure(
+                f"could not send to queue {self.queue} ({type(err).__name__})"
+            ) from err
+
+    def close(self) -> None:
+        self._broker.close()
+
+
+def send_message(amqp_url: str, queue: str, message: Mapping[str, Any]) -> None:
+    """Send one message on a connection of its own (see MessageSender)."""
+    with MessageSender(amqp_url, queue) as sender:
+        sender.send(message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
@@ -56,17 +57,25 @@ def rest_first_page(client: SalesforceClient, soql: str, include_deleted: bool) 
 
 
 def rest_batches(client: SalesforceClient, page: dict[str, Any]) -> Iterator[list[Contact]]:
-    """Yield each page, following nextRecordsUrl, then check the total against totalSize."""
+    """Yield each page, following nextRecordsUrl, then check the total against totalSize.
+
+    The next page is requested before this one is converted: Salesforce prepares it while
+    we work, one request in flight at a time.
+    """
     expected, seen = page["totalSize"], 0
-    while True:
-        records = [contact_from_json(r) for r in page["records"]]
-        seen += len(records)
-        if records:
-            yield records
-        next_url = page.get("nextRecordsUrl")
-        if page.get("done", True) or not next_url:
-            break
-        page = client.json("GET", next_url, headers=QUERY_OPTIONS)
+    with ThreadPoolExecutor(1, thread_name_prefix="sfsync-rest") as ahead:
+        while True:
+            next_url = page.get("nextRecordsUrl")
+            following = None
+            if not page.get("done", True) and next_url:
+                following = ahead.submit(client.json, "GET", next_url, headers=QUERY_OPTIONS)
+            records = [contact_from_json(r) for r in page["records"]]
+            seen += len(records)
+            if records:
+                yield records
+            if following is None:
+                break
+            page = following.result()
     if seen < expected:
         raise SalesforceIncompleteRead(f"query announced {expected} rows but returned {seen}")
 
