@@ -115,20 +115,20 @@ def _in_number(field: FieldInfo, raw: Any) -> float:
 
 
 def _in_date(field: FieldInfo, raw: Any) -> date:
+    text = raw.strip() if isinstance(raw, str) else ""
     try:
-        if isinstance(raw, str) and _DATE.fullmatch(raw.strip()):
-            return date.fromisoformat(raw.strip())
+        if _DATE.fullmatch(text):
+            return date.fromisoformat(text)
     except ValueError:
         pass
     raise _fail(field, "a date YYYY-MM-DD")
 
 
 def _in_datetime(field: FieldInfo, raw: Any) -> datetime:
-    match = _DATETIME.fullmatch(raw.strip()) if isinstance(raw, str) else None
+    text = raw.strip() if isinstance(raw, str) else ""
     try:
-        if match:
-            offset = "+00:00" if match[2] == "Z" else match[2]
-            return datetime.fromisoformat(match[1] + offset)
+        if _DATETIME.fullmatch(text):  # the shape; fromisoformat reads Z, +0000 and +00:00
+            return datetime.fromisoformat(text)
     except ValueError:
         pass
     raise _fail(field, "a date-time with a time zone")

@@ -98,6 +98,9 @@ class Match:
     candidate: Candidate | None = None  # for UPDATE/EMAIL_TAKEN the linked one, else by email
 
 
+_CREATE = Match(MatchAction.CREATE)  # the usual answer, made once
+
+
 def match_existing(contact: Contact, by_id: Candidate | None, by_email: Candidate | None) -> Match:
     """Decide which candidate a Contact lands on.
 
@@ -113,7 +116,7 @@ def match_existing(contact: Contact, by_id: Candidate | None, by_email: Candidat
             return Match(MatchAction.EMAIL_TAKEN, by_id)
         return Match(MatchAction.UPDATE, by_id)
     if by_email is None:
-        return Match(MatchAction.CREATE)
+        return _CREATE
     if by_email.salesforce_id is None or by_email.salesforce_id == contact.id:
         return Match(MatchAction.LINK, by_email)
     return Match(MatchAction.CONFLICT, by_email)

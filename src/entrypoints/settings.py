@@ -28,7 +28,7 @@ class Settings:
     salesforce_api_version: str = "62.0"
     bulk_threshold: int = 50_000
     worker_threads: int = 4
-    write_page: int = 3000
+    write_page: int = 2000
     sf_client_id: str = ""
     sf_client_secret: str = attrs.field(default="", repr=False)
     sf_redirect_uri: str = "http://127.0.0.1:8765/oauth/callback"
@@ -47,7 +47,7 @@ class Settings:
             salesforce_api_version=_api_version(environ),
             bulk_threshold=_int(environ, "SFSYNC_BULK_THRESHOLD", 50_000, minimum=1),
             worker_threads=_int(environ, "SFSYNC_WORKER_THREADS", 4, minimum=1),
-            write_page=_int(environ, "SFSYNC_WRITE_PAGE", 3000, minimum=100),
+            write_page=_int(environ, "SFSYNC_WRITE_PAGE", 2000, minimum=100),
             sf_client_id=environ.get("SFSYNC_SF_CLIENT_ID", "").strip(),
             sf_client_secret=environ.get("SFSYNC_SF_CLIENT_SECRET", "").strip(),
             sf_redirect_uri=environ.get(

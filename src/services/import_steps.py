@@ -55,7 +55,7 @@ class ImportDeps:
     clock: Clock
     locks: AccountLocks
     new_id: Callable[[], str] = attrs.Factory(lambda: RandomIds("cand_"))
-    write_page: int = 3000  # Contacts planned and written together (about four in memory)
+    write_page: int = 2000  # Contacts planned and written together (about four in memory)
 
 
 def import_context(

@@ -52,9 +52,9 @@ _CANDIDATE = (
     "c.id, c.account_id, c.email, c.first_name, c.last_name, c.name, c.salesforce_id,"
     " c.source_modstamp, c.attributes, c.unsubscribed, c.needs_review"
 )
-# One index probe per key (LATERAL ... LIMIT 1 on a unique index), whatever the table's
-# statistics say: during a first import they are stale, and a plan that scans the account
-# for every page turns a 1M-row import quadratic.
+# One index probe per key (LATERAL ... LIMIT 1 on a unique index): during a first import
+# the statistics are stale, and a plan that scans the account for every page (or, with no
+# statistics at all, the table for every key) turns a 1M-row import quadratic.
 SELECT_PAGE = (
     f"SELECT {_CANDIDATE} FROM unnest(string_to_array(%(ids)s, E'\\n')) k(v)"
     f" CROSS JOIN LATERAL (SELECT * FROM candidates WHERE account_id = %(account)s"
@@ -75,8 +75,12 @@ def find_for_contacts(
         "ids": "\n".join(contact_ids),
         "emails": "\n".join(email_keys),
     }
+    conn = session.connection()
     with translated():
-        return session.connection().execute(SELECT_PAGE, params).fetchall()
+        # Index probes, whatever the statistics say: with none yet (a first import), the
+        # planner takes a LIMIT 1 seq scan for cheap and scans the table for every key.
+        conn.execute("SET LOCAL enable_seqscan = off")
+        return conn.execute(SELECT_PAGE, params).fetchall()
 
 
 def apply_changes(

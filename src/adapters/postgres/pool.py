@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
+CHECK_AFTER_IDLE = 30.0  # seconds in the pool after which a connection is checked before use
+_returned_at: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+    weakref.WeakKeyDictionary()
+)
+
 
 def make_pool(
     conninfo: str, *, min_size: int = 1, max_size: int = 4, timeout: float = 10.0
 ) -> ConnectionPool:
-    """An open pool of UTC, non-autocommit connections, each checked before it is lent.
+    """An open pool of UTC, non-autocommit connections; one that sat idle for a while is
+    checked before it is lent (a check is a round trip: once per page would add up).
 
     Args:
         timeout: seconds a unit of work waits for a connection before a `TransientFailure`.
@@ -23,7 +31,8 @@ def make_pool(
         timeout=timeout,
         kwargs={"connect_timeout": 5},
         configure=_configure,
-        check=ConnectionPool.check_connection,
+        check=_check_if_idle,
+        reset=_stamp_return,
         name="sfsync",
         open=True,
     )
@@ -33,3 +42,13 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     # UTC sessions: timestamps read back in UTC whatever the server's TimeZone.
     conn.execute("SET TIME ZONE 'UTC'")
     conn.commit()
+
+
+def _stamp_return(conn: psycopg.Connection[Any]) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+def _check_if_idle(conn: psycopg.Connection[Any]) -> None:
+    """Check a connection that sat in the pool long enough to have been dropped."""
+    if time.monotonic() - _returned_at.get(conn, 0.0) >= CHECK_AFTER_IDLE:
+        ConnectionPool.check_connection(conn)

@@ -63,7 +63,7 @@ class PsycopgRuns:
         return SyncCursor(modstamp=row[0], contact_id=SalesforceId(row[1]))
 
     def save_cursor(self, account_id: AccountId, cursor: SyncCursor) -> None:
-        self._session.write(
+        self._session.execute(  # with every page: no savepoint round trips
             "INSERT INTO sync_state (account_id, cursor_modstamp, cursor_contact_id)"
             " VALUES (%s, %s, %s) ON CONFLICT (account_id) DO UPDATE SET"
             " cursor_modstamp = EXCLUDED.cursor_modstamp,"
@@ -100,7 +100,7 @@ class PsycopgRuns:
         )
 
     def _changed(self, query: str, params: tuple[Any, ...]) -> None:
-        if self._session.write(query, params) == 0:
+        if self._session.execute(query, params) == 0:  # no savepoint: an error ends the unit
             raise PermanentFailure("sync run not found", code="not_found")
 
 

@@ -31,6 +31,11 @@ class Session:
         with translated():
             return self.connection().execute(query, params).fetchall()
 
+    def execute(self, query: str, params: tuple[Any, ...]) -> int:
+        """Run one write; an error leaves the transaction to roll back."""
+        with translated():
+            return self.connection().execute(query, params).rowcount
+
     def write(self, query: str, params: tuple[Any, ...]) -> int:
         """Run one write in a savepoint, so a refused write leaves the transaction usable."""
         with translated(), self.savepoint() as conn:

@@ -22,20 +22,23 @@ def parse_datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+_NOT_EXTRA = (*READ_FIELDS, "attributes")
+
+
 def contact_from_json(record: Mapping[str, Any]) -> Contact:
-    return _contact(record, is_deleted=bool(record.get("IsDeleted")))
-
-
-def _contact(values: Mapping[str, Any], *, is_deleted: bool) -> Contact:
+    fields = dict(record)  # copied at C speed, then the base fields taken out
+    for name in _NOT_EXTRA:
+        fields.pop(name, None)
+    stamp = record.get("SystemModstamp")
     return Contact(
-        id=SalesforceId(values["Id"]),
-        email=values.get("Email"),
-        first_name=values.get("FirstName"),
-        last_name=values.get("LastName"),
-        name=values.get("Name"),
-        is_deleted=is_deleted,
-        system_modstamp=parse_datetime(values.get("SystemModstamp")),
-        fields={k: v for k, v in values.items() if k not in READ_FIELDS and k != "attributes"},
+        id=SalesforceId(record["Id"]),
+        email=record.get("Email"),
+        first_name=record.get("FirstName"),
+        last_name=record.get("LastName"),
+        name=record.get("Name"),
+        is_deleted=bool(record.get("IsDeleted")),
+        system_modstamp=datetime.fromisoformat(stamp) if stamp else None,
+        fields=fields,
     )
 
 
