@@ -180,24 +180,48 @@ def from_salesforce(field: FieldInfo, raw: Any) -> Any:
 
 
 def reader(field: FieldInfo) -> Callable[[Any], Any]:
-    """`from_salesforce` for one field, with its converter looked up once (imports call it
-    for every value of every row, so the blank test is inlined)."""
+    """`from_salesforce` for one field, its converter looked up once. Imports call it for
+    every value of every row, so the usual wire values take a short path: text, JSON
+    numbers and booleans as they come; anything else takes the general one."""
     convert = _converter(_INBOUND, field)
-    if convert is _in_string:
 
-        def read_text(raw: Any) -> Any:
-            if isinstance(raw, str):
-                return raw if raw and not raw.isspace() else None
-            return None if raw is None else convert(field, raw)
-
-        return read_text
-
-    def read(raw: Any) -> Any:
+    def general(raw: Any) -> Any:
         if raw is None or (isinstance(raw, str) and (not raw or raw.isspace())):
             return None
         return convert(field, raw)
 
-    return read
+    if convert is _in_string:
+
+        def read_text(raw: Any) -> Any:
+            if raw.__class__ is str:
+                return raw if raw and not raw.isspace() else None
+            return general(raw)
+
+        return read_text
+    if convert is _in_number:
+
+        def read_number(raw: Any) -> Any:
+            if raw.__class__ is float and math.isfinite(raw):
+                return raw
+            return general(raw)
+
+        return read_number
+    if convert is _in_integer:
+        limit = _INT_LIMITS[field.type]
+
+        def read_integer(raw: Any) -> Any:
+            if raw.__class__ is int and -limit < raw < limit:
+                return raw
+            return general(raw)
+
+        return read_integer
+    if convert is _in_boolean:
+
+        def read_boolean(raw: Any) -> Any:
+            return raw if raw.__class__ is bool else general(raw)
+
+        return read_boolean
+    return general
 
 
 # --- outbound: value -> REST JSON wire ----------------------------------------------------

@@ -60,7 +60,9 @@ class ImportContext:
     readers: tuple[tuple[str, str, Callable[[Any], Any]], ...] = attrs.field(
         init=False,
         default=attrs.Factory(
-            lambda self: tuple((m.name, m.field, stored_reader(f)) for m, f in self.mappings),
+            lambda self: tuple(
+                (m.name, m.field, remembered(stored_reader(f))) for m, f in self.mappings
+            ),
             takes_self=True,
         ),
     )
@@ -75,6 +77,29 @@ class BatchPlan:
     skipped: Counter[str] = attrs.Factory(Counter)
     errors: list[RecordError] = attrs.Factory(list)
     conflicts: list[Conflict] = attrs.Factory(list)
+
+
+MEMO_SIZE = 4096  # distinct text values remembered per mapped field and run
+
+
+def remembered(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`read` for text values, remembered: picklists, ages and dates repeat across Contacts,
+    and reading one (pattern, parse, ISO text) costs ten dictionary lookups. Values that
+    fail are not remembered (they raise every time); a list comes back as a fresh copy."""
+    seen: dict[str, Any] = {}
+
+    def read_remembered(raw: Any) -> Any:
+        if raw.__class__ is not str:
+            return read(raw)
+        try:
+            value = seen[raw]
+        except KeyError:
+            value = read(raw)
+            if len(seen) < MEMO_SIZE:
+                seen[raw] = value
+        return list(value) if value.__class__ is list else value
+
+    return read_remembered
 
 
 def lookup_keys(contacts: Iterable[Contact]) -> tuple[list[SalesforceId], list[str]]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sfsync.domain.coercion import from_salesforce, is_flag_set, to_salesforce
+from sfsync.domain.coercion import from_salesforce, is_flag_set, reader, to_salesforce
 from sfsync.domain.errors import CoercionError
 from sfsync.domain.model import FieldInfo, FieldType
 
@@ -166,3 +168,37 @@ class TestIsFlagSet:
     @pytest.mark.parametrize("raw", [False, "false", "0", 0, None, "", "yes", 2, 1.0, [True]])
     def test_anything_else_is_not_ticked(self, raw):
         assert not is_flag_set(raw)
+
+
+SUPPORTED = sorted({t for t, _, _ in INBOUND} | {F.COMBOBOX, F.PHONE, F.URL, F.LONG})
+WIRE_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from([raw for _, raw, _ in INBOUND] + ["  7 ", " true ", "2024-02-29 "]),
+    st.lists(st.text(max_size=3), max_size=2),
+)
+
+
+def outcome(read, raw):
+    try:
+        return ("value", read(raw))
+    except CoercionError as err:
+        return ("error", err.message)
+
+
+class TestReader:
+    """`reader` (the import's fast path) answers exactly as `from_salesforce` does."""
+
+    @pytest.mark.parametrize(("field_type", "raw", "value"), INBOUND)
+    def test_known_values(self, field_type, raw, value):
+        assert reader(field(field_type))(raw) == value
+
+    @settings(max_examples=300)
+    @given(field_type=st.sampled_from(SUPPORTED), raw=WIRE_VALUES)
+    def test_any_wire_value(self, field_type, raw):
+        info = field(field_type)
+        read = reader(info)
+        assert outcome(read, raw) == outcome(lambda r: from_salesforce(info, r), raw)

@@ -256,3 +256,23 @@ class TestStoredJson:
     def test_bad_stored_value_is_a_coercion_error(self, field_type, data):
         with pytest.raises(CoercionError, match="X__c"):
             attribute_from_json(FieldInfo("X__c", field_type), data)
+
+
+@pytest.mark.parametrize(
+    ("field_type", "raw"),
+    [
+        (FieldType.DATE, "2024-02-29"),
+        (FieldType.DATETIME, "2024-01-01T08:00:00.000+0800"),
+        (FieldType.TIME, "13:05:01.250Z"),
+        (FieldType.MULTIPICKLIST, "A;B"),
+        (FieldType.DOUBLE, "1e3"),
+        (FieldType.BOOLEAN, "TRUE"),
+        (FieldType.STRING, "  "),
+    ],
+)
+def test_stored_reader_gives_the_stored_json_form(field_type, raw):
+    from sfsync.domain.coercion import from_salesforce
+    from sfsync.domain.mapping import attribute_to_json, stored_reader
+
+    info = FieldInfo("Thing__c", field_type)
+    assert stored_reader(info)(raw) == attribute_to_json(from_salesforce(info, raw))
