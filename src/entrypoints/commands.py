@@ -37,12 +37,13 @@ def worker() -> None:
     """Consume sync requests from RabbitMQ until SIGTERM."""
     from sfsync.entrypoints.bootstrap import build
     from sfsync.entrypoints.logs import configure_logging
-    from sfsync.entrypoints.worker import run_worker
+    from sfsync.entrypoints.worker import run_worker, tune_process
 
     settings = _settings()
     configure_logging(settings.log_format, settings.log_level)
     container = build(settings)
     try:
+        tune_process()
         run_worker(container)
     finally:
         container.close()

@@ -87,13 +87,13 @@ def remembered(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
     and reading one (pattern, parse, ISO text) costs ten dictionary lookups. Values that
     fail are not remembered (they raise every time); a list comes back as a fresh copy."""
     seen: dict[str, Any] = {}
+    missing = object()
 
     def read_remembered(raw: Any) -> Any:
         if raw.__class__ is not str:
             return read(raw)
-        try:
-            value = seen[raw]
-        except KeyError:
+        value = seen.get(raw, missing)  # no KeyError: most values of some fields are new
+        if value is missing:
             value = read(raw)
             if len(seen) < MEMO_SIZE:
                 seen[raw] = value

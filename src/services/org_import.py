@@ -67,10 +67,11 @@ def import_org(
     report.expected = read.expected
     seen: set[str] = set()
     with PageWriter(ctx, deps, report) as writer:
-        for batch in prefetched(rebatched(read.batches, deps.write_page), depth=1):
+        pages = writer.looked_up(rebatched(read.batches, deps.write_page))
+        for batch, lookup in prefetched(pages, depth=1):
             if deleted:
                 seen.update(contact.id for contact in batch)
-            writer.apply(batch)
+            writer.apply(batch, lookup)
     if deleted - seen:
         apply_gone(sorted(deleted - seen), ctx, deps, report)
     reconciled = marks.reconciled_at

@@ -1,14 +1,18 @@
-"""Write a page in the background while the next one is planned.
+"""Look pages up ahead, plan them in order, write each in the background.
 
-Postgres works on page N while the worker plans page N+1; at most one page is in flight.
-Page N+1 is planned against the database plus page N's changes (the overlay), so a Contact
-or an email that appears in both pages still lands on one candidate.
+Three things overlap: the candidates page N+1 can touch are read (`looked_up`, in the read
+ahead thread), page N is planned, and page N-1 is written; at most one page is in flight.
+A lookup may not show the pages planned or written since it began, so each plan starts
+from what its lookup found plus the changes of those pages (the overlay): a Contact or an
+email that appears in several nearby pages still lands on one candidate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+
+import attrs
 
 from sfsync.domain.model import Candidate, Contact, SyncCursor
 from sfsync.services.import_plan import BatchPlan, ImportContext, lookup_keys, plan_batch
@@ -16,12 +20,20 @@ from sfsync.services.import_steps import ImportDeps, furthest, write_plan
 from sfsync.services.reports import RunReport
 
 
+@attrs.frozen
+class Lookup:
+    found: list[Candidate]  # what the store held for the page's Contact Ids and emails
+    committed: int  # pages known committed when it was read: later ones may be missing
+
+
 class PageWriter:
     def __init__(self, ctx: ImportContext, deps: ImportDeps, report: RunReport) -> None:
         self.ctx, self.deps, self.report = ctx, deps, report
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="sfsync-writer")
         self._pending: Future[None] | None = None
-        self._in_flight: BatchPlan | None = None
+        self._planned = 0  # pages planned, numbered from 1
+        self._committed = 0  # pages committed (set by the writer thread)
+        self._recent: dict[int, BatchPlan] = {}  # plans a lookup may not show yet
 
     def __enter__(self) -> PageWriter:
         return self
@@ -35,49 +47,73 @@ class PageWriter:
         finally:
             self._pool.shutdown(wait=True)
 
-    def apply(self, batch: Sequence[Contact]) -> None:
+    def looked_up(
+        self, batches: Iterable[Sequence[Contact]]
+    ) -> Iterator[tuple[Sequence[Contact], Lookup]]:
+        """Each page with its lookup, read as the page arrives (run it ahead of `apply`)."""
+        account_id = self.ctx.settings.account_id
+        for batch in batches:
+            committed = self._committed  # read before the query: it shows at least these
+            ids, emails = lookup_keys(batch)
+            with self.deps.uow() as uow:
+                found = uow.candidates.find_for_contacts(account_id, ids, emails)
+            yield batch, Lookup(found, committed)
+
+    def apply(self, batch: Sequence[Contact], lookup: Lookup) -> None:
         """Plan `batch` now and write it in the background; the cursor moves with it."""
-        plan = plan_batch(batch, self._existing(batch), self.ctx, self.deps.new_id)
+        plan = plan_batch(batch, self._existing(batch, lookup), self.ctx, self.deps.new_id)
+        self._planned += 1
+        self._recent[self._planned] = plan
         self.wait()  # one page in flight: the previous one is committed before this starts
         self.report.add(plan)
         cursor = furthest(batch)
         move = cursor is not None and self.report.advance(cursor)
         progress = (self.report.processed, self.report.expected)
-        self._in_flight = plan
-        self._pending = self._pool.submit(self._write, plan, cursor if move else None, progress)
+        self._pending = self._pool.submit(
+            self._write, self._planned, plan, cursor if move else None, progress
+        )
 
     def wait(self) -> None:
         """Block until the page in flight is committed; raise its error, if any."""
         pending, self._pending = self._pending, None
         if pending is not None:
-            try:
-                pending.result()
-            finally:
-                self._in_flight = None
+            pending.result()
 
-    def _existing(self, batch: Sequence[Contact]) -> list[Candidate]:
-        account_id = self.ctx.settings.account_id
-        ids, emails = lookup_keys(batch)
-        overlay = self._in_flight  # read before the query: what it may not show yet
-        with self.deps.uow() as uow:
-            found = {c.id: c for c in uow.candidates.find_for_contacts(account_id, ids, emails)}
-        if overlay is not None:
-            keys = set(ids).union(emails)  # only what this page can touch: fewer to index
-            for candidate_id, candidate in overlay.upserts.items():
-                if (
-                    candidate_id in found
-                    or candidate.email_key in keys
-                    or candidate.salesforce_id in keys
-                ):
-                    found[candidate_id] = candidate
-            for candidate_id in overlay.deletes:
-                found.pop(candidate_id, None)
+    def _existing(self, batch: Sequence[Contact], lookup: Lookup) -> list[Candidate]:
+        found = {c.id: c for c in lookup.found}
+        keys: set[str | None] | None = None
+        for page in sorted(self._recent):
+            if page <= lookup.committed:  # shown by this lookup, and so by every later one
+                del self._recent[page]
+                continue
+            keys = keys if keys is not None else _keys(batch)
+            _overlay(found, self._recent[page], keys)
         return list(found.values())
 
     def _write(
-        self, plan: BatchPlan, cursor: SyncCursor | None, progress: tuple[int, int | None]
+        self,
+        page: int,
+        plan: BatchPlan,
+        cursor: SyncCursor | None,
+        progress: tuple[int, int | None],
     ) -> None:
         with self.deps.uow() as uow:
             write_plan(
                 uow, self.ctx.settings.account_id, plan, self.report.run_id, progress, cursor
             )
+        self._committed = page
+
+
+def _keys(batch: Sequence[Contact]) -> set[str | None]:
+    ids, emails = lookup_keys(batch)
+    return set(ids).union(emails)
+
+
+def _overlay(found: dict[str, Candidate], plan: BatchPlan, keys: set[str | None]) -> None:
+    """Bring `found` up to date with a plan its lookup may not show: the candidates the plan
+    wrote that this page can touch (only those: fewer to index), minus what it deleted."""
+    for candidate_id, candidate in plan.upserts.items():
+        if candidate_id in found or candidate.email_key in keys or candidate.salesforce_id in keys:
+            found[candidate_id] = candidate
+    for candidate_id in plan.deletes:
+        found.pop(candidate_id, None)

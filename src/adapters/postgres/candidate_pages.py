@@ -97,6 +97,7 @@ def apply_changes(
         raise PermanentFailure("a candidate of another account", code="wrong_account")
     conn = session.connection()
     with translated():
+        conn.execute("SET LOCAL synchronous_commit = off")
         if deletes:
             conn.execute(
                 "DELETE FROM candidates WHERE account_id = %s AND id = ANY(%s)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -326,3 +327,25 @@ def test_one_email_in_two_adjacent_pages_still_gives_one_candidate(world):
     twins = [c for c in world.candidates() if c.email_key == "twin@example.com"]
     assert len(twins) == 1 and len(world.candidates()) == 6
     assert run.counts["created"] == 6 and run.counts["updated"] == 1  # relinked to the newer
+
+
+class SlowCommits(InMemoryUnitOfWork):
+    """Commits that take a while: the lookups of the next pages run before they land."""
+
+    def commit(self) -> None:
+        time.sleep(0.03)
+        super().commit()
+
+
+def test_pages_looked_up_before_the_ones_before_them_landed_still_agree(world):
+    # pages of 3; each twin's email comes back two pages later, looked up before it lands
+    for n in range(5):
+        world.salesforce.add_contact(f"a{n}@example.com")
+        world.salesforce.add_contact(f"twin{n}@example.com")
+        world.salesforce.add_contact(f"TWIN{n - 2}@example.com" if n > 1 else f"b{n}@example.com")
+    world.deps = attrs.evolve(world.deps, uow=lambda: SlowCommits(world.state))
+    run = world.sync()
+    keys = [c.email_key for c in world.candidates()]
+    assert sorted(keys) == sorted(set(keys))  # one candidate per email
+    assert len(keys) == 12 and run.counts["created"] == 12
+    assert run.counts["updated"] == 3  # each twin relinked to the newer Contact
