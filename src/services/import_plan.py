@@ -90,6 +90,8 @@ def remembered(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
     missing = object()
 
     def read_remembered(raw: Any) -> Any:
+        if raw is None:  # no value, whatever the type
+            return None
         if raw.__class__ is not str:
             return read(raw)
         value = seen.get(raw, missing)  # no KeyError: most values of some fields are new
