@@ -134,9 +134,10 @@ class InMemoryCandidates:
         deletes: Sequence[str],
         *,
         creates: Sequence[Candidate] = (),
+        encoded_creates: object = None,
     ) -> None:
         """Like the bulk write in Postgres: uniqueness is checked once the page is written;
-        `creates` are only a hint, written like upserts."""
+        `creates` are only a hint, written like upserts (this store encodes nothing)."""
         upserts = [*upserts, *creates]
         self._tx.known_account(account_id)
         candidates = self._tx.state().candidates

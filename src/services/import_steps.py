@@ -15,6 +15,7 @@ from sfsync.domain.model import (
     CURSOR_FIELD,
     AccountId,
     AccountSettings,
+    Candidate,
     Contact,
     ContactSchema,
     SyncCursor,
@@ -56,6 +57,8 @@ class ImportDeps:
     locks: AccountLocks
     new_id: Callable[[], str] = attrs.Factory(lambda: RandomIds("cand_"))
     write_page: int = 2000  # Contacts planned and written together (about four in memory)
+    # The store's encoding of new candidates (CandidateStore.apply_changes), if it has one
+    encode_creates: Callable[[Sequence[Candidate]], object] | None = None
 
 
 def import_context(
@@ -97,22 +100,48 @@ def apply_page(
         existing = uow.candidates.find_for_contacts(account_id, ids, emails)
         plan = plan_batch(batch, existing, ctx, deps.new_id)
         report.add(plan, count_seen=count_seen)
-        write_plan(uow, account_id, plan, report.run_id, (report.processed, report.expected))
+        progress = (report.processed, report.expected)
+        write_plan(uow, account_id, page_changes(plan), report.run_id, progress)
+
+
+@attrs.frozen
+class PageChanges:
+    """What a page writes. `encoded_creates` is the store's own encoding of the new
+    candidates, made ahead on the planning thread (the writer's thread is the import's
+    bottleneck), or None."""
+
+    updates: list[Candidate]
+    deletes: list[str]
+    creates: list[Candidate]
+    encoded_creates: object = None
+
+
+def page_changes(
+    plan: BatchPlan, encode: Callable[[Sequence[Candidate]], object] | None = None
+) -> PageChanges:
+    created = plan.created
+    updates = [c for i, c in plan.upserts.items() if i not in created]
+    creates = [c for i, c in plan.upserts.items() if i in created]
+    encoded = encode(creates) if encode is not None and creates else None
+    return PageChanges(updates, plan.deletes, creates, encoded)
 
 
 def write_plan(
     uow: UnitOfWork,
     account_id: AccountId,
-    plan: BatchPlan,
+    changes: PageChanges,
     run_id: str,
     progress: tuple[int, int | None],
     cursor: SyncCursor | None = None,
 ) -> None:
     """Commit a page's changes with the run's progress and, when given, the watermark."""
-    created = plan.created
-    updates = [c for i, c in plan.upserts.items() if i not in created]
-    creates = [c for i, c in plan.upserts.items() if i in created]
-    uow.candidates.apply_changes(account_id, updates, plan.deletes, creates=creates)
+    uow.candidates.apply_changes(
+        account_id,
+        changes.updates,
+        changes.deletes,
+        creates=changes.creates,
+        encoded_creates=changes.encoded_creates,
+    )
     uow.runs.progress(run_id, *progress)
     if cursor is not None:
         uow.runs.save_cursor(account_id, cursor)

@@ -16,7 +16,13 @@ import attrs
 
 from sfsync.domain.model import Candidate, Contact, SyncCursor
 from sfsync.services.import_plan import BatchPlan, ImportContext, lookup_keys, plan_batch
-from sfsync.services.import_steps import ImportDeps, furthest, write_plan
+from sfsync.services.import_steps import (
+    ImportDeps,
+    PageChanges,
+    furthest,
+    page_changes,
+    write_plan,
+)
 from sfsync.services.reports import RunReport
 
 
@@ -64,13 +70,14 @@ class PageWriter:
         plan = plan_batch(batch, self._existing(batch, lookup), self.ctx, self.deps.new_id)
         self._planned += 1
         self._recent[self._planned] = plan
+        changes = page_changes(plan, self.deps.encode_creates)  # here, not on the writer
         self.wait()  # one page in flight: the previous one is committed before this starts
         self.report.add(plan)
         cursor = furthest(batch)
         move = cursor is not None and self.report.advance(cursor)
         progress = (self.report.processed, self.report.expected)
         self._pending = self._pool.submit(
-            self._write, self._planned, plan, cursor if move else None, progress
+            self._write, self._planned, changes, cursor if move else None, progress
         )
 
     def wait(self) -> None:
@@ -93,13 +100,13 @@ class PageWriter:
     def _write(
         self,
         page: int,
-        plan: BatchPlan,
+        changes: PageChanges,
         cursor: SyncCursor | None,
         progress: tuple[int, int | None],
     ) -> None:
         with self.deps.uow() as uow:
             write_plan(
-                uow, self.ctx.settings.account_id, plan, self.report.run_id, progress, cursor
+                uow, self.ctx.settings.account_id, changes, self.report.run_id, progress, cursor
             )
         self._committed = page
 

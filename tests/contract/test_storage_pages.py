@@ -192,3 +192,17 @@ def test_apply_changes_round_trips_hostile_text(new_uow, account, hostile):
         assert uow.candidates.get(account, candidate.id) == candidate
         (found,) = uow.candidates.find_for_contacts(account, [], [candidate.email_key])
     assert found == candidate
+
+
+def test_new_candidates_encoded_ahead_are_written_the_same(new_uow, account):
+    from sfsync.adapters.postgres.candidate_pages import copy_rows
+
+    new = [
+        a_candidate(account, 1),
+        attrs.evolve(a_candidate(account, 2), first_name="tab\there", attributes={"n": "\\N"}),
+    ]
+    with new_uow() as uow:
+        uow.candidates.apply_changes(account, [], [], creates=new, encoded_creates=copy_rows(new))
+        uow.commit()
+    with new_uow() as uow:
+        assert [uow.candidates.get(account, c.id) for c in new] == new
