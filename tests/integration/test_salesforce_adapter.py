@@ -78,7 +78,7 @@ class TestSessionExpiry:
         sf = gateway(emu, reads=ReadSettings(bulk_threshold=100_000), auth={
             "on_tokens": renewed.append})
         read = sf.read_contacts(ContactQuery(()))  # the first page, on the first token
-        emu.admin.expire_tokens()  # before the next page is asked for (read ahead)
+        emu.admin.expire_tokens()  # before the next page is asked for
         total = sum(len(b) for b in read.batches)
         assert total == read.expected == 3_000
         assert len(renewed) == 1

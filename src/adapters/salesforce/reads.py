@@ -8,8 +8,6 @@ raises `SalesforceIncompleteRead` instead of ending quietly.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -60,58 +58,17 @@ def rest_first_page(client: SalesforceClient, soql: str, include_deleted: bool) 
 def rest_batches(client: SalesforceClient, page: dict[str, Any]) -> Iterator[list[Contact]]:
     """Yield each page, following nextRecordsUrl, then check the total against totalSize."""
     expected, seen = page["totalSize"], 0
-    for each in _pages_ahead(client, page):
-        records = [contact_from_json(r) for r in each["records"]]
+    while True:
+        records = [contact_from_json(r) for r in page["records"]]
         seen += len(records)
         if records:
             yield records
+        next_url = page.get("nextRecordsUrl")
+        if page.get("done", True) or not next_url:
+            break
+        page = client.json("GET", next_url, headers=QUERY_OPTIONS)
     if seen < expected:
         raise SalesforceIncompleteRead(f"query announced {expected} rows but returned {seen}")
-
-
-def _pages_ahead(
-    client: SalesforceClient, first: dict[str, Any], depth: int = 2
-) -> Iterator[dict[str, Any]]:
-    """`first` and the pages after it, each requested as soon as the one before arrived
-    (a background thread, at most `depth` pages waiting): Salesforce prepares the next page
-    while this one is converted and applied. Errors are raised here, in order."""
-    pending: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(entry: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                pending.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def fetch() -> None:
-        page = first
-        try:
-            while offer(("page", page)):
-                next_url = page.get("nextRecordsUrl")
-                if page.get("done", True) or not next_url:
-                    offer(("end", None))
-                    return
-                page = client.json("GET", next_url, headers=QUERY_OPTIONS)
-        except BaseException as err:  # handed to the reader, which decides
-            offer(("error", err))
-
-    thread = threading.Thread(target=fetch, name="sfsync-rest", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = pending.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        thread.join(timeout=60)
 
 
 def bulk_read(
