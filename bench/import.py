@@ -10,6 +10,8 @@ For each N, against a fresh HTTPS emulator seeded with N Contacts and a fresh wo
   naive     simple-salesforce query_all_iter + psycopg executemany upsert into a plain table
   incr 1%   1% of Contacts changed through the admin API, then an incremental import
   incr 0    an incremental import with nothing changed
+Sizes up to 10,000 run five times (`--repeat`), each with a fresh emulator and worker, and
+report medians: one sub-second run varies by about 10% on a shared machine.
 Prints a table with the issue's targets marked PASS/FAIL and writes bench/results/*.json.
 """
 
@@ -375,6 +377,29 @@ def bench_size(size: int, key: str, args: argparse.Namespace, logs: Path) -> dic
     return result
 
 
+def measured(size: int, key: str, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
+    """One run per size, or for small sizes (a run of well under a second varies by about
+    10% on a shared machine) `--repeat` runs, each with a fresh emulator and worker: the
+    run whose own time is the median is reported, with the naive peer's median time."""
+    if size > args.repeat_up_to or args.repeat <= 1:
+        return bench_size(size, key, args, logs)
+    runs = [bench_size(size, key, args, logs) for _ in range(args.repeat)]
+    runs.sort(key=lambda r: r["ours"]["seconds"])
+    result = runs[len(runs) // 2]
+    naive = sorted(r["naive"]["seconds"] for r in runs)
+    result["naive"] = {**result["naive"], "seconds": naive[len(naive) // 2]}
+    result["samples"] = {
+        "ours_seconds": sorted(r["ours"]["seconds"] for r in runs),
+        "naive_seconds": naive,
+    }
+    print(
+        f"  {size:,} x{len(runs)}: medians ours {result['ours']['seconds']:.3f} s, "
+        f"naive {result['naive']['seconds']:.3f} s",
+        flush=True,
+    )
+    return result
+
+
 def drop_account(container: Container, account: AccountId) -> None:
     """Keep sfsync_bench small across runs: the account's rows go (candidates cascade), and
     VACUUM clears their dead rows, so the next size starts from a clean table, like the floor."""
@@ -449,6 +474,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--threads", type=int, default=2, help="worker threads")
     parser.add_argument("--change-share", type=float, default=0.01)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="runs of each size up to --repeat-up-to, reported by their median",
+    )
+    parser.add_argument("--repeat-up-to", type=int, default=10_000)
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     ensure_database(DATABASE_URL)
@@ -457,7 +489,7 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="sfsync-bench-"))
     key = Fernet.generate_key().decode()
     print(f"worker logs in {logs}", flush=True)
-    results = [bench_size(size, key, args, logs) for size in sizes]
+    results = [measured(size, key, args, logs) for size in sizes]
     table, checks = summary(results)
     print("\n" + table + "\n")
     for c in checks:
