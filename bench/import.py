@@ -44,6 +44,7 @@ from sfsync.adapters.postgres.migrate import migrate
 from sfsync.adapters.rabbitmq.events import EventListener
 from sfsync.adapters.rabbitmq.requests import MessageSender
 from sfsync.adapters.salesforce.auth import OAuthApp
+from sfsync.domain import model
 from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping
 from sfsync.entrypoints.bootstrap import Container, build
 from sfsync.entrypoints.commands import sync_request
@@ -66,17 +67,7 @@ MAPPED = (
     "Newsletter__c",
     "Notes__c",
 )
-BASE_FIELDS = (
-    "Id",
-    "Email",
-    "FirstName",
-    "LastName",
-    "Name",
-    "IsDeleted",
-    "SystemModstamp",
-    "gq_import__c",
-    "is_deleted__c",
-)
+BASE_FIELDS = (*model.BASE_FIELDS, model.CURSOR_FIELD, "gq_import__c", "is_deleted__c")
 SOQL = f"SELECT {', '.join(BASE_FIELDS + MAPPED)} FROM Contact"  # what our worker asks for
 NAIVE_TABLE = """
 CREATE TABLE IF NOT EXISTS naive_contacts (

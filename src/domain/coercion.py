@@ -186,9 +186,7 @@ def reader(field: FieldInfo) -> Callable[[Any], Any]:
     convert = _converter(_INBOUND, field)
 
     def general(raw: Any) -> Any:
-        if raw is None or (isinstance(raw, str) and (not raw or raw.isspace())):
-            return None
-        return convert(field, raw)
+        return None if _blank(raw) else convert(field, raw)
 
     if convert is _in_string:
 

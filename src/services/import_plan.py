@@ -236,10 +236,6 @@ def _attributes(contact: Contact, ctx: ImportContext, plan: BatchPlan) -> dict[s
     """The Contact's mapped values as stored; a value that cannot be read is left out and
     reported (the rest of the Contact is still applied)."""
     fields = contact.fields
-    try:  # one comprehension: this runs for every imported Contact
-        return {name: read(fields[field]) for name, field, read in ctx.readers if field in fields}
-    except CoercionError:
-        pass
     values: dict[str, Any] = {}
     for name, field_name, read in ctx.readers:
         if field_name not in fields:

@@ -29,6 +29,7 @@ from sfsync.services.reports import RunReport
 @attrs.frozen
 class Lookup:
     found: list[Candidate]  # what the store held for the page's Contact Ids and emails
+    keys: frozenset[str]  # those Contact Ids and email keys
     committed: int  # pages known committed when it was read: later ones may be missing
 
 
@@ -63,7 +64,7 @@ class PageWriter:
             ids, emails = lookup_keys(batch)
             with self.deps.uow() as uow:
                 found = uow.candidates.find_for_contacts(account_id, ids, emails)
-            yield batch, Lookup(found, committed)
+            yield batch, Lookup(found, frozenset(ids).union(emails), committed)
 
     def apply(self, batch: Sequence[Contact], lookup: Lookup) -> None:
         """Plan `batch` now and write it in the background; the cursor moves with it."""
@@ -88,13 +89,11 @@ class PageWriter:
 
     def _existing(self, batch: Sequence[Contact], lookup: Lookup) -> list[Candidate]:
         found = {c.id: c for c in lookup.found}
-        keys: set[str | None] | None = None
         for page in sorted(self._recent):
             if page <= lookup.committed:  # shown by this lookup, and so by every later one
                 del self._recent[page]
-                continue
-            keys = keys if keys is not None else _keys(batch)
-            _overlay(found, self._recent[page], keys)
+            else:
+                _overlay(found, self._recent[page], lookup.keys)
         return list(found.values())
 
     def _write(
@@ -111,12 +110,7 @@ class PageWriter:
         self._committed = page
 
 
-def _keys(batch: Sequence[Contact]) -> set[str | None]:
-    ids, emails = lookup_keys(batch)
-    return set(ids).union(emails)
-
-
-def _overlay(found: dict[str, Candidate], plan: BatchPlan, keys: set[str | None]) -> None:
+def _overlay(found: dict[str, Candidate], plan: BatchPlan, keys: frozenset[str]) -> None:
     """Bring `found` up to date with a plan its lookup may not show: the candidates the plan
     wrote that this page can touch (only those: fewer to index), minus what it deleted."""
     for candidate_id, candidate in plan.upserts.items():

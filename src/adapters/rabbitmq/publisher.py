@@ -41,18 +41,16 @@ class PikaEventPublisher:
             message_id=str(payload.get("id", "")),
         )
         with self._lock:
-            try:
-                self._open().basic_publish(self.exchange, event_type, body, properties)
-                return
-            except pika.exceptions.AMQPError:
-                self._drop()  # most likely dropped while idle: one fresh connection
-            try:
-                self._open().basic_publish(self.exchange, event_type, body, properties)
-            except pika.exceptions.AMQPError as err:
-                self._drop()
-                raise TransientFailure(
-                    f"could not publish {event_type} ({type(err).__name__})"
-                ) from err
+            for last_try in (False, True):  # a first failure: most likely dropped while idle
+                try:
+                    self._open().basic_publish(self.exchange, event_type, body, properties)
+                    return
+                except pika.exceptions.AMQPError as err:
+                    self._drop()
+                    if last_try:
+                        raise TransientFailure(
+                            f"could not publish {event_type} ({type(err).__name__})"
+                        ) from err
 
     def close(self) -> None:
         with self._lock:

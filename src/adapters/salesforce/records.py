@@ -29,7 +29,6 @@ def contact_from_json(record: Mapping[str, Any]) -> Contact:
     fields = dict(record)  # copied at C speed, then the base fields taken out
     for name in _NOT_EXTRA:
         fields.pop(name, None)
-    stamp = record.get("SystemModstamp")
     return Contact(
         id=SalesforceId(record["Id"]),
         email=record.get("Email"),
@@ -37,7 +36,7 @@ def contact_from_json(record: Mapping[str, Any]) -> Contact:
         last_name=record.get("LastName"),
         name=record.get("Name"),
         is_deleted=bool(record.get("IsDeleted")),
-        system_modstamp=datetime.fromisoformat(stamp) if stamp else None,
+        system_modstamp=parse_datetime(record.get("SystemModstamp")),
         fields=fields,
     )
 
