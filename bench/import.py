@@ -43,10 +43,9 @@ from sfsync.adapters.postgres.createdb import ensure_database
 from sfsync.adapters.postgres.migrate import migrate
 from sfsync.adapters.rabbitmq.events import EventListener
 from sfsync.adapters.rabbitmq.requests import MessageSender
-from sfsync.adapters.salesforce.auth import OAuthApp
 from sfsync.domain import model
 from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping
-from sfsync.entrypoints.bootstrap import Container, build
+from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oauth_app
 from sfsync.entrypoints.commands import sync_request
 from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import Settings
@@ -100,6 +99,7 @@ def worker_env(emu: Emulator, key: str, threads: int) -> dict[str, str]:
         "SFSYNC_SF_CLIENT_SECRET": emu.client_secret,
         "SFSYNC_SF_REDIRECT_URI": emu.redirect_uri,
         "SFSYNC_SF_CA_BUNDLE": emu.ca_path or "",
+        "SFSYNC_SF_ALLOWED_ORIGINS": emu.base_url,
         "SFSYNC_WORKER_THREADS": str(threads),
         "SFSYNC_LOG_FORMAT": "json",
     }
@@ -171,7 +171,7 @@ def cpu_split(pids: dict[str, int], into: dict[str, Any]) -> Iterator[None]:
 def set_up_account(container: Container, emu: Emulator, size: int) -> AccountId:
     account = AccountId(f"bench_{size}_{secrets.token_hex(4)}")
     save_settings(container.uow(), AccountSettings(account))
-    app = OAuthApp(emu.base_url, emu.client_id, emu.client_secret, emu.redirect_uri)
+    app = oauth_app(container.settings, emu.base_url)
     with httpx.Client(verify=emu.ssl_context(), timeout=30) as client:
         connect_without_browser(container.uow(), client, app, account)
     for field in MAPPED:
@@ -202,7 +202,7 @@ def timed_import(
     settings, cpu = container.settings, {}
     pids = {"worker": worker, "emulator": emu.process.pid}
     with (
-        EventListener(settings.amqp_url, "sync.completed") as listener,
+        EventListener(settings.amqp_url, "sync.completed", events_exchange(settings)) as listener,
         MessageSender(settings.amqp_url, queue_name(settings)) as sender,
         cpu_split(pids, cpu),
     ):

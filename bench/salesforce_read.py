@@ -18,6 +18,7 @@ import httpx
 from sfsync.adapters.emulator.harness import Emulator, run_emulator
 from sfsync.adapters.salesforce.auth import OAuthApp, RefreshTokenAuth, Tokens
 from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
+from sfsync.adapters.salesforce.hosts import SalesforceHosts
 from sfsync.adapters.salesforce.reads import ReadSettings
 from sfsync.domain.ports import ContactQuery
 
@@ -26,7 +27,8 @@ PATHS = {"rest": 10**12, "bulk": 0}  # bulk_threshold that forces each path
 
 def gateway(emu: Emulator, bulk_threshold: int) -> HttpxSalesforce:
     minted = emu.admin.mint_token(refresh=True)
-    app = OAuthApp(emu.base_url, emu.client_id, emu.client_secret)
+    hosts = SalesforceHosts.allowing([emu.base_url])
+    app = OAuthApp(emu.base_url, emu.client_id, emu.client_secret, hosts=hosts)
     tokens = Tokens(minted["access_token"], minted["instance_url"], minted["refresh_token"])
     settings = SalesforceSettings(reads=ReadSettings(bulk_threshold=bulk_threshold))
     return HttpxSalesforce(RefreshTokenAuth(app, tokens), settings,

@@ -235,6 +235,9 @@ class InMemoryConnections:
         if account_id in connections:
             connections[account_id] = attrs.evolve(connections[account_id], needs_reauth=True)
 
+    def delete(self, account_id: AccountId) -> bool:
+        return self._tx.state().connections.pop(account_id, None) is not None
+
 
 @attrs.define
 class InMemoryRuns:

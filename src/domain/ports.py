@@ -191,6 +191,10 @@ class ConnectionStore(Protocol):
 
     def mark_needs_reauth(self, account_id: AccountId) -> None: ...
 
+    def delete(self, account_id: AccountId) -> bool:
+        """Forget the connection and its tokens; False when there was none."""
+        ...
+
 
 @attrs.frozen
 class RunRecord:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import attrs
-import certifi
-import httpx
 import pika.exceptions
 import structlog
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -21,11 +17,13 @@ from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.locks import PostgresAccountLocks
 from sfsync.adapters.postgres.pool import make_pool
 from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
-from sfsync.adapters.rabbitmq.publisher import PikaEventPublisher
+from sfsync.adapters.rabbitmq.publisher import EVENTS_EXCHANGE, PikaEventPublisher
 from sfsync.adapters.salesforce.auth import OAuthApp, RefreshTokenAuth, Tokens
 from sfsync.adapters.salesforce.client import ClientSettings
 from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
+from sfsync.adapters.salesforce.hosts import SalesforceHosts
 from sfsync.adapters.salesforce.reads import ReadSettings
+from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.domain.model import AccountSettings
 from sfsync.domain.ports import SalesforceConnection, UnitOfWork
 from sfsync.entrypoints.settings import ConfigError, Settings
@@ -39,11 +37,26 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-@functools.cache
-def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """Trust `ca_bundle` (a TLS proxy, the emulator), else the bundle httpx trusts; loading
-    a bundle took 40 ms, so once per process, not once per run."""
-    return ssl.create_default_context(cafile=ca_bundle or certifi.where())
+def events_exchange(settings: Settings) -> str:
+    """`sfsync.events`, or `<prefix>.sfsync.events`: a prefix isolates events like queues."""
+    prefix = settings.queue_prefix
+    return f"{prefix}.{EVENTS_EXCHANGE}" if prefix else EVENTS_EXCHANGE
+
+
+def salesforce_hosts(settings: Settings) -> SalesforceHosts:
+    """Salesforce's own hosts plus the configured origins: who may receive credentials."""
+    return SalesforceHosts(frozenset(settings.sf_allowed_origins))
+
+
+def oauth_app(settings: Settings, login_url: str) -> OAuthApp:
+    """The connected app on `login_url`; HostRefused when that host may not get secrets."""
+    return OAuthApp(
+        login_url,
+        settings.sf_client_id,
+        settings.sf_client_secret or None,
+        settings.sf_redirect_uri,
+        hosts=salesforce_hosts(settings),
+    )
 
 
 def token_cipher(settings: Settings) -> TokenCipher:
@@ -63,10 +76,9 @@ class HttpxGatewayFactory:
     def open(
         self, connection: SalesforceConnection, account: AccountSettings
     ) -> Iterator[HttpxSalesforce]:
-        app = OAuthApp(
-            connection.login_url, self.settings.sf_client_id, self.settings.sf_client_secret or None
-        )
-        tokens = Tokens(connection.access_token, connection.instance_url, connection.refresh_token)
+        app = oauth_app(self.settings, connection.login_url)  # a stored bad host fails the run
+        instance_url = app.hosts.instance_url(connection.instance_url)
+        tokens = Tokens(connection.access_token, instance_url, connection.refresh_token)
         auth = RefreshTokenAuth(
             app,
             tokens,
@@ -79,8 +91,7 @@ class HttpxGatewayFactory:
             ),
             reads=ReadSettings(bulk_threshold=self.settings.bulk_threshold),
         )
-        tls = _tls_context(self.settings.sf_ca_bundle)  # built once per process
-        http = httpx.Client(timeout=config.client.timeout, verify=tls)
+        http = salesforce_http(self.settings.sf_ca_bundle, timeout=config.client.timeout)
         gateway = HttpxSalesforce(auth, config, http=http)
         try:
             yield gateway
@@ -135,7 +146,7 @@ class Container:
         """Pay the one-off costs before the first message does: the pool's connections, the
         events connection, the TLS trust store and httpx's lazily imported transport. What
         is down now is only logged: the first message tries again and retries if it must."""
-        httpx.Client(verify=_tls_context(self.settings.sf_ca_bundle)).close()
+        salesforce_http(self.settings.sf_ca_bundle).close()
         try:
             self.pool.wait(timeout=10)
         except PoolTimeout:
@@ -159,5 +170,5 @@ def build(settings: Settings, *, pool_size: int | None = None) -> Container:
         settings=settings,
         pool=make_pool(settings.database_url, min_size=min(size, 4), max_size=size),
         cipher=cipher,
-        publisher=PikaEventPublisher(settings.amqp_url),
+        publisher=PikaEventPublisher(settings.amqp_url, events_exchange(settings)),
     )

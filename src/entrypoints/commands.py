@@ -134,6 +134,59 @@ def attribute_add(account_id: str, name: str, field: str) -> None:
     click.echo(f"attribute {name} reads Contact.{field}")
 
 
+@click.command("disconnect")
+@click.argument("account_id")
+@click.option(
+    "--forget",
+    is_flag=True,
+    help="Delete the stored tokens even when Salesforce cannot be told to revoke them.",
+)
+def disconnect(account_id: str, forget: bool) -> None:
+    """Revoke ACCOUNT_ID's tokens at Salesforce, then delete them (the account stays)."""
+    from sfsync.adapters.salesforce.transport import salesforce_http
+    from sfsync.entrypoints.bootstrap import oauth_app
+    from sfsync.entrypoints.connect import disconnect_account
+
+    with open_container() as container, salesforce_http(container.settings.sf_ca_bundle) as http:
+        outcome = disconnect_account(
+            container.uow,
+            http,
+            lambda login_url: oauth_app(container.settings, login_url),
+            AccountId(account_id),
+            forget=forget,
+        )
+    if outcome.revoked:
+        click.echo(
+            f"account {account_id} is disconnected: tokens revoked at Salesforce and deleted"
+        )
+    else:
+        click.echo(
+            f"account {account_id} is disconnected here, but its tokens were not revoked"
+            f" ({outcome.reason}): they may stay valid at Salesforce until revoked there"
+            " (Setup > Connected Apps OAuth Usage)"
+        )
+
+
+@click.command("rotate-keys")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=200, show_default=True)
+def rotate_keys(batch_size: int) -> None:
+    """Re-encrypt every stored token with the first key of SFSYNC_ENCRYPTION_KEYS."""
+    from sfsync.adapters.postgres.key_rotation import rotate_tokens
+
+    with open_container() as container:
+        report = rotate_tokens(container.pool, container.cipher, batch_size)
+    click.echo(
+        f"re-encrypted {report.rotated} connection(s); {report.current} already current;"
+        f" {len(report.failed)} could not be decrypted"
+    )
+    if report.failed:
+        raise click.ClickException(
+            "no configured key opens the tokens of: "
+            + ", ".join(report.failed)
+            + " (add the key they were written with, or reconnect those accounts)"
+        )
+
+
 @click.command("sync")
 @click.argument("account_id")
 @click.option("--full", is_flag=True, help="Re-read every Contact instead of what changed.")
@@ -228,4 +281,4 @@ class open_container:
         self.container.close()
 
 
-COMMANDS = (keygen, worker, account, attribute, sync, dead_letters)
+COMMANDS = (keygen, worker, account, attribute, sync, dead_letters, disconnect, rotate_keys)

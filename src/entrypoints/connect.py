@@ -1,16 +1,19 @@
-"""Connecting an account to Salesforce: the OAuth web-server flow with PKCE.
+"""Connecting an account to Salesforce (the OAuth web-server flow with PKCE), and back.
 
 `sfsync connect` sends a person to Salesforce's login page and catches the redirect on a
 local callback server; the demo answers the emulator's authorize page without a browser.
+`sfsync disconnect` revokes the tokens at Salesforce, then forgets them.
 """
 
 from __future__ import annotations
 
 import http.server
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
+import attrs
 import click
 import httpx
 
@@ -18,9 +21,12 @@ from sfsync.adapters.salesforce.auth import (
     AuthorizationRequest,
     OAuthApp,
     authorize_url,
+    check_login_host,
     exchange_code,
+    revoke,
 )
-from sfsync.domain.errors import PermanentFailure
+from sfsync.adapters.salesforce.transport import salesforce_http
+from sfsync.domain.errors import DomainError, PermanentFailure, UnknownAccount
 from sfsync.domain.model import AccountId
 from sfsync.domain.ports import SalesforceConnection, UnitOfWork
 from sfsync.services.accounts import save_connection
@@ -78,6 +84,53 @@ def connect_without_browser(
     return finish_connection(uow, http, app, account_id, request, code)
 
 
+@attrs.frozen
+class Disconnected:
+    revoked: bool  # False: forgotten here only (--forget), maybe still valid at Salesforce
+    reason: str = ""  # why revocation did not happen
+
+
+def disconnect_account(
+    uow: Callable[[], UnitOfWork],
+    http: httpx.Client,
+    app_for: Callable[[str], OAuthApp],
+    account_id: AccountId,
+    *,
+    forget: bool = False,
+) -> Disconnected:
+    """Revoke the refresh token, then the access token, then delete the connection.
+
+    When revocation fails the tokens are kept (PermanentFailure `revoke_failed`), unless
+    `forget`: then they are deleted all the same and the result says they were not revoked.
+    """
+    try:
+        with uow() as reading:
+            connection = reading.connections.get(account_id)
+        if connection is not None:
+            app = app_for(connection.login_url)
+            for token in (connection.refresh_token, connection.access_token):
+                if token:
+                    revoke(http, app, token)
+    except DomainError as err:
+        if not forget:
+            raise PermanentFailure(
+                f"the tokens were not revoked at Salesforce ({err.code}: {err.message}) and"
+                " are kept; try again, or pass --forget to delete them here anyway",
+                code="revoke_failed",
+            ) from err
+        outcome = Disconnected(revoked=False, reason=f"{err.code}: {err.message}")
+    else:
+        if connection is None:
+            raise PermanentFailure(
+                f"account {account_id} has no Salesforce connection", code="not_connected"
+            )
+        outcome = Disconnected(revoked=True)
+    with uow() as writing:
+        writing.connections.delete(account_id)
+        writing.commit()
+    return outcome
+
+
 def wait_for_callback(redirect_uri: str, timeout: float = 300) -> str:
     """Serve one request on the redirect URI's port; return the URL Salesforce sent us to."""
     parts = urlsplit(redirect_uri)
@@ -113,22 +166,25 @@ def wait_for_callback(redirect_uri: str, timeout: float = 300) -> str:
     show_default=True,
     help="https://test.salesforce.com for a sandbox, or your My Domain URL.",
 )
-def connect(account_id: str, login_url: str) -> None:
+@click.option("--no-browser", is_flag=True, help="Only print the login URL; open it yourself.")
+def connect(account_id: str, login_url: str, no_browser: bool) -> None:
     """Connect ACCOUNT_ID to Salesforce (opens the login page, waits for the redirect)."""
-    from sfsync.entrypoints.commands import open_container
+    from sfsync.entrypoints.bootstrap import oauth_app
+    from sfsync.entrypoints.commands import _settings, open_container
 
-    with open_container() as container:
-        settings = container.settings
-        app = OAuthApp(
-            login_url,
-            settings.sf_client_id,
-            settings.sf_client_secret or None,
-            settings.sf_redirect_uri,
-        )
+    settings = _settings()
+    app = oauth_app(settings, login_url)  # a bad login URL stops here, before anything waits
+    with open_container() as container, salesforce_http(settings.sf_ca_bundle) as http:
+        with container.uow() as uow:
+            if uow.accounts.get_settings(AccountId(account_id)) is None:
+                raise UnknownAccount(
+                    f"account {account_id} is not known to sfsync (create it: sfsync account set)"
+                )
+        check_login_host(http, app)  # TLS or network trouble shows before anyone logs in
         request = authorize_url(app)
         click.echo(f"Open this URL and log in:\n{request.url}")
-        click.launch(request.url)
+        if not no_browser:
+            click.launch(request.url)
         code = code_from_redirect(wait_for_callback(settings.sf_redirect_uri), request)
-        with httpx.Client(timeout=30) as client:
-            finish_connection(container.uow(), client, app, AccountId(account_id), request, code)
+        finish_connection(container.uow(), http, app, AccountId(account_id), request, code)
     click.echo(f"account {account_id} is connected")

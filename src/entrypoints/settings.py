@@ -33,6 +33,8 @@ class Settings:
     sf_client_secret: str = attrs.field(default="", repr=False)
     sf_redirect_uri: str = "http://127.0.0.1:8765/oauth/callback"
     sf_ca_bundle: str | None = None  # extra CA to trust (a TLS proxy, or the emulator)
+    # origins besides Salesforce's own that may get credentials (the emulator, a proxy)
+    sf_allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -54,6 +56,7 @@ class Settings:
                 "SFSYNC_SF_REDIRECT_URI", "http://127.0.0.1:8765/oauth/callback"
             ).strip(),
             sf_ca_bundle=_existing_file(environ, "SFSYNC_SF_CA_BUNDLE"),
+            sf_allowed_origins=_origins(environ, "SFSYNC_SF_ALLOWED_ORIGINS"),
         )
 
 
@@ -112,6 +115,23 @@ def _existing_file(environ: Mapping[str, str], var: str) -> str | None:
     if value and not os.path.isfile(value):
         raise ConfigError(f"{var} must name an existing file")
     return value or None
+
+
+def _origins(environ: Mapping[str, str], var: str) -> tuple[str, ...]:
+    from sfsync.adapters.salesforce.hosts import parse_origin
+
+    origins = []
+    for item in environ.get(var, "").split(","):
+        if item.strip():
+            try:
+                origins.append(parse_origin(item))
+            except ValueError as err:
+                shown = repr(item.strip()[:80]) if "@" not in item else "one"
+                raise ConfigError(
+                    f"{var}: each origin must be scheme://host[:port] (e.g."
+                    f" https://127.0.0.1:8443); {shown} {err}"
+                ) from None
+    return tuple(origins)
 
 
 def _api_version(environ: Mapping[str, str]) -> str:

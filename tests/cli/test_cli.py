@@ -10,7 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 
-def sfsync(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def sfsync(*args: str, cwd: object = None, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SFSYNC_")}
     environ.update(env)
     return subprocess.run(
@@ -19,6 +19,7 @@ def sfsync(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         text=True,
         env=environ,
         timeout=60,
+        cwd=cwd,
     )
 
 
@@ -41,6 +42,8 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
         ["sync"],
         ["dead-letters", "replay"],
         ["connect"],
+        ["disconnect"],
+        ["rotate-keys"],
     ],
 )
 def test_every_command_has_help(command):

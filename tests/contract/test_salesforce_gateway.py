@@ -24,6 +24,7 @@ from sfsync.adapters.emulator.harness import Emulator
 from sfsync.adapters.emulator.ids import CONTACT, make_id
 from sfsync.adapters.salesforce.auth import JwtBearerAuth, OAuthApp, RefreshTokenAuth, Tokens
 from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
+from sfsync.adapters.salesforce.hosts import SalesforceHosts
 from sfsync.domain.errors import InvalidFieldName, QuotaExhausted
 from sfsync.domain.model import Contact, SalesforceId, SyncCursor
 from sfsync.domain.ports import ContactQuery, ContactUpdate, SalesforceGateway
@@ -83,10 +84,16 @@ def fake_org(request: pytest.FixtureRequest) -> Iterator[Org]:
 # --- emulator: HttpxSalesforce over real HTTP ------------------------------------------
 
 
+def emulator_app(emu: Emulator) -> OAuthApp:
+    """The emulator's connected app; its origin is allowed as configuration would allow it."""
+    hosts = SalesforceHosts.allowing([emu.base_url])
+    return OAuthApp(emu.base_url, emu.client_id, emu.client_secret, emu.redirect_uri, hosts)
+
+
 def emulator_gateway(emu: Emulator, **settings: Any) -> HttpxSalesforce:
     """HttpxSalesforce on a refresh-token connection to the emulator (shared with integration)."""
     minted = emu.admin.mint_token(refresh=True)
-    app = OAuthApp(emu.base_url, emu.client_id, emu.client_secret, emu.redirect_uri)
+    app = emulator_app(emu)
     auth = RefreshTokenAuth(
         app,
         Tokens(minted["access_token"], minted["instance_url"], minted["refresh_token"]),

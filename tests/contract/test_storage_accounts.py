@@ -141,3 +141,38 @@ class TestConnections:
     def test_connection_for_unregistered_account_is_refused(self, new_uow, new_account_id):
         with new_uow() as uow, pytest.raises(UnknownAccount):
             uow.connections.save(a_connection(new_account_id()))
+
+    def test_delete_forgets_the_connection_and_its_tokens(self, new_uow, account):
+        with new_uow() as uow:
+            uow.connections.save(a_connection(account))
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.connections.delete(account) is True
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.connections.get(account) is None
+            assert uow.accounts.get_settings(account) is not None  # the account stays
+
+    def test_delete_without_a_connection_says_so(self, new_uow, account):
+        with new_uow() as uow:
+            assert uow.connections.delete(account) is False
+
+    def test_delete_is_undone_without_commit(self, new_uow, account):
+        with new_uow() as uow:
+            uow.connections.save(a_connection(account))
+            uow.commit()
+        with new_uow() as uow:
+            uow.connections.delete(account)
+        with new_uow() as uow:
+            assert uow.connections.get(account) == a_connection(account)
+
+    def test_delete_leaves_other_accounts_connected(self, new_uow, account, new_account_id):
+        other = new_account_id()
+        with new_uow() as uow:
+            uow.accounts.save_settings(AccountSettings(account_id=other))
+            uow.connections.save(a_connection(account))
+            uow.connections.save(a_connection(other))
+            uow.connections.delete(account)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.connections.get(other) == a_connection(other)

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
-import httpx
 import pika
 import pytest
 
@@ -22,9 +21,10 @@ from sfsync.adapters.emulator.harness import Emulator
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.rabbitmq.events import EventListener
 from sfsync.adapters.rabbitmq.requests import send_message
-from sfsync.adapters.salesforce.auth import OAuthApp
+from sfsync.adapters.salesforce.hosts import parse_origin
+from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping
-from sfsync.entrypoints.bootstrap import Container, build
+from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oauth_app
 from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import Settings
 from sfsync.entrypoints.worker import queue_name, run_worker
@@ -47,6 +47,7 @@ def worker(
         sf_client_secret=sf_emulator.client_secret,
         sf_redirect_uri=sf_emulator.redirect_uri,
         sf_ca_bundle=sf_emulator.ca_path,
+        sf_allowed_origins=(parse_origin(sf_emulator.base_url),),
         worker_threads=2,
         bulk_threshold=3000,
         write_page=2000,  # the resume test needs a page committed before the fault
@@ -138,15 +139,11 @@ def harness(worker: Container, sf_emulator: Emulator) -> Iterator[Harness]:
     sf_emulator.admin.clear_requests()
     account = AccountId(f"acc_{secrets.token_hex(4)}")
     save_settings(worker.uow(), AccountSettings(account))
-    app = OAuthApp(
-        sf_emulator.base_url,
-        sf_emulator.client_id,
-        sf_emulator.client_secret,
-        sf_emulator.redirect_uri,
-    )
-    with httpx.Client(verify=sf_emulator.ssl_context(), timeout=30) as client:
+    app = oauth_app(worker.settings, sf_emulator.base_url)
+    with salesforce_http(worker.settings.sf_ca_bundle) as client:
         connect_without_browser(worker.uow(), client, app, account)
-    with EventListener(worker.settings.amqp_url, "sync.completed") as listener:
+    exchange = events_exchange(worker.settings)
+    with EventListener(worker.settings.amqp_url, "sync.completed", exchange) as listener:
         yield Harness(worker, sf_emulator, account, listener)
 
 

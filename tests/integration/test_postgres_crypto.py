@@ -1,4 +1,4 @@
-"""Tokens at rest: encrypted with Fernet, readable after a key rotation, clear errors."""
+"""Tokens at rest: encrypted with Fernet, bound to their row, rotated to a new key, clear errors."""
 
 from __future__ import annotations
 
@@ -7,25 +7,29 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from cryptography.fernet import Fernet
 
 from sfsync.adapters.postgres.crypto import TokenCipher
+from sfsync.adapters.postgres.key_rotation import RotationReport, rotate_tokens
 from sfsync.adapters.postgres.migrate import migrate
 from sfsync.adapters.postgres.pool import make_pool
 from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
 from sfsync.domain.errors import PermanentFailure
 from sfsync.domain.model import AccountId, AccountSettings
 from sfsync.domain.ports import SalesforceConnection
+from tests.scratch_db import scratch_database
 
 OLD_KEY = TokenCipher.generate_key()
 NEW_KEY = TokenCipher.generate_key()
 ACCESS = "00Dxx0000001gPL!AR8AQJXg5oj8jXSgxJfA0lBog"
 REFRESH = "5Aep861TSESvWeug_xvFHRBTTbf_YrTWgEyjBJvvd"
+BOUND = {"account_id": "acc_1", "kind": "access"}
 
 
 class TestTokenCipher:
     def test_tokens_round_trip(self):
         cipher = TokenCipher([OLD_KEY])
-        assert cipher.decrypt(cipher.encrypt(ACCESS)) == ACCESS
+        assert cipher.decrypt(cipher.encrypt(ACCESS, **BOUND), **BOUND) == ACCESS
 
     def test_a_malformed_key_is_refused_without_echoing_it(self):
         with pytest.raises(PermanentFailure) as raised:
@@ -40,10 +44,39 @@ class TestTokenCipher:
             TokenCipher(keys)
 
     def test_the_wrong_key_is_a_clear_permanent_failure(self):
-        ciphertext = TokenCipher([OLD_KEY]).encrypt(ACCESS)
+        ciphertext = TokenCipher([OLD_KEY]).encrypt(ACCESS, **BOUND)
         with pytest.raises(PermanentFailure) as raised:
-            TokenCipher([NEW_KEY]).decrypt(ciphertext)
+            TokenCipher([NEW_KEY]).decrypt(ciphertext, **BOUND)
         assert raised.value.code == "token_decryption_failed"
+
+    @pytest.mark.parametrize(
+        "other",
+        [{"account_id": "acc_2", "kind": "access"}, {"account_id": "acc_1", "kind": "refresh"}],
+    )
+    def test_a_ciphertext_opens_only_for_its_account_and_kind(self, other):
+        cipher = TokenCipher([OLD_KEY])
+        with pytest.raises(PermanentFailure) as raised:
+            cipher.decrypt(cipher.encrypt(ACCESS, **BOUND), **other)
+        assert raised.value.code == "token_decryption_failed"
+        assert ACCESS not in raised.value.message
+
+    def test_an_unbound_ciphertext_from_before_binding_still_opens(self):
+        legacy = Fernet(OLD_KEY).encrypt(ACCESS.encode())
+        assert TokenCipher([OLD_KEY]).decrypt(legacy, **BOUND) == ACCESS
+
+    def test_rotate_binds_an_unbound_ciphertext_and_leaves_a_current_one(self):
+        cipher = TokenCipher([NEW_KEY, OLD_KEY])
+        legacy = Fernet(NEW_KEY).encrypt(ACCESS.encode())  # first key, but unbound
+        rotated = cipher.rotate(legacy, **BOUND)
+        assert rotated is not None and cipher.decrypt(rotated, **BOUND) == ACCESS
+        with pytest.raises(PermanentFailure):
+            cipher.decrypt(rotated, account_id="acc_2", kind="access")
+        assert cipher.rotate(rotated, **BOUND) is None
+
+    def test_rotate_moves_a_ciphertext_to_the_first_key(self):
+        old = TokenCipher([OLD_KEY]).encrypt(ACCESS, **BOUND)
+        rotated = TokenCipher([NEW_KEY, OLD_KEY]).rotate(old, **BOUND)
+        assert TokenCipher([NEW_KEY]).decrypt(rotated, **BOUND) == ACCESS
 
 
 @pytest.fixture(scope="module")
@@ -53,23 +86,32 @@ def pool(database_url: str) -> Iterator:
         yield pool
 
 
-@pytest.fixture
-def connected_account(pool) -> AccountId:
-    """An account whose connection was saved with OLD_KEY."""
-    account_id = AccountId(f"acc_{secrets.token_hex(6)}")
-    with PsycopgUnitOfWork(pool, TokenCipher([OLD_KEY])) as uow:
+def connect(pool, keys: list[str], account_id: AccountId | None = None) -> AccountId:
+    """A registered account whose connection is saved with `keys`."""
+    account_id = account_id or AccountId(f"acc_{secrets.token_hex(6)}")
+    with PsycopgUnitOfWork(pool, TokenCipher(keys)) as uow:
         uow.accounts.save_settings(AccountSettings(account_id=account_id))
         uow.connections.save(
             SalesforceConnection(
                 account_id=account_id,
                 instance_url="https://acme.my.salesforce.com",
                 login_url="https://login.salesforce.com",
-                access_token=ACCESS,
-                refresh_token=REFRESH,
+                access_token=f"{ACCESS}-{account_id}",
+                refresh_token=f"{REFRESH}-{account_id}",
             )
         )
         uow.commit()
     return account_id
+
+
+def read(pool, keys: list[str], account_id: AccountId) -> SalesforceConnection | None:
+    with PsycopgUnitOfWork(pool, TokenCipher(keys)) as uow:
+        return uow.connections.get(account_id)
+
+
+@pytest.fixture
+def connected_account(pool) -> AccountId:
+    return connect(pool, [OLD_KEY])
 
 
 @pytest.mark.integration
@@ -84,19 +126,106 @@ class TestTokensAtRest:
         for stored in (bytes(access), bytes(refresh)):
             assert ACCESS.encode() not in stored
             assert REFRESH.encode() not in stored
-        assert TokenCipher([OLD_KEY]).decrypt(access) == ACCESS
 
     def test_a_rotated_key_still_reads_old_rows(self, pool, connected_account):
+        connection = read(pool, [NEW_KEY, OLD_KEY], connected_account)
+        assert connection.access_token == f"{ACCESS}-{connected_account}"
         with PsycopgUnitOfWork(pool, TokenCipher([NEW_KEY, OLD_KEY])) as uow:
-            connection = uow.connections.get(connected_account)
-            assert (connection.access_token, connection.refresh_token) == (ACCESS, REFRESH)
             uow.connections.save(connection)
             uow.commit()
-        with PsycopgUnitOfWork(pool, TokenCipher([NEW_KEY])) as uow:
-            assert uow.connections.get(connected_account).access_token == ACCESS
+        assert read(pool, [NEW_KEY], connected_account) == connection
 
     def test_reading_with_only_an_unknown_key_is_a_permanent_failure(self, pool, connected_account):
-        with PsycopgUnitOfWork(pool, TokenCipher([NEW_KEY])) as uow:
-            with pytest.raises(PermanentFailure) as raised:
-                uow.connections.get(connected_account)
+        with pytest.raises(PermanentFailure) as raised:
+            read(pool, [NEW_KEY], connected_account)
         assert raised.value.code == "token_decryption_failed"
+
+    def test_ciphertext_swapped_between_accounts_is_refused(self, pool, database_url):
+        """A row copied onto another account's (say, to borrow its org) does not decrypt."""
+        first, second = connect(pool, [OLD_KEY]), connect(pool, [OLD_KEY])
+        with psycopg.connect(database_url) as conn:
+            conn.execute(
+                "UPDATE salesforce_connections AS c SET access_token_enc = o.access_token_enc,"
+                " refresh_token_enc = o.refresh_token_enc FROM salesforce_connections AS o"
+                " WHERE (c.account_id, o.account_id) IN ((%s, %s), (%s, %s))",
+                (first, second, second, first),
+            )
+        for account_id in (first, second):
+            with pytest.raises(PermanentFailure) as raised:
+                read(pool, [OLD_KEY], account_id)
+            assert raised.value.code == "token_decryption_failed"
+
+    def test_access_and_refresh_swapped_in_a_row_are_refused(self, pool, database_url):
+        account_id = connect(pool, [OLD_KEY])
+        with psycopg.connect(database_url) as conn:
+            conn.execute(
+                "UPDATE salesforce_connections SET access_token_enc = refresh_token_enc,"
+                " refresh_token_enc = access_token_enc WHERE account_id = %s",
+                (account_id,),
+            )
+        with pytest.raises(PermanentFailure) as raised:
+            read(pool, [OLD_KEY], account_id)
+        assert raised.value.code == "token_decryption_failed"
+
+
+@pytest.fixture
+def own_pool(postgres_server_url: str) -> Iterator:
+    """A database of this test's own: rotation touches every row of the table."""
+    with scratch_database(postgres_server_url) as url, make_pool(url, max_size=2) as pool:
+        yield pool
+
+
+def write_unbound(pool, key: str, account_id: AccountId) -> None:
+    """What a row looked like before binding: the bare token, Fernet-encrypted."""
+    fernet = Fernet(key)
+    with pool.connection() as conn:
+        conn.execute(
+            "UPDATE salesforce_connections SET access_token_enc = %s, refresh_token_enc = %s"
+            " WHERE account_id = %s",
+            (
+                fernet.encrypt(f"{ACCESS}-{account_id}".encode()),
+                fernet.encrypt(f"{REFRESH}-{account_id}".encode()),
+                account_id,
+            ),
+        )
+
+
+@pytest.mark.integration
+class TestRotateKeys:
+    def test_rotate_then_drop_the_old_key_keeps_every_token_readable(self, own_pool):
+        accounts = [connect(own_pool, [OLD_KEY]) for _ in range(5)]
+        before = {a: read(own_pool, [OLD_KEY], a) for a in accounts}
+        report = rotate_tokens(own_pool, TokenCipher([NEW_KEY, OLD_KEY]), batch=2)
+        assert report == RotationReport(rotated=5, current=0, failed=())
+        assert {a: read(own_pool, [NEW_KEY], a) for a in accounts} == before
+
+    def test_a_rerun_only_does_what_is_left(self, own_pool):
+        done = [connect(own_pool, [NEW_KEY]) for _ in range(3)]
+        left = connect(own_pool, [OLD_KEY])
+        report = rotate_tokens(own_pool, TokenCipher([NEW_KEY, OLD_KEY]), batch=2)
+        assert report == RotationReport(rotated=1, current=3, failed=())
+        again = rotate_tokens(own_pool, TokenCipher([NEW_KEY, OLD_KEY]), batch=2)
+        assert again == RotationReport(rotated=0, current=4, failed=())
+        assert read(own_pool, [NEW_KEY], left).access_token == f"{ACCESS}-{left}"
+        assert all(read(own_pool, [NEW_KEY], a) for a in done)
+
+    def test_unbound_rows_are_rewritten_bound(self, own_pool):
+        account_id = connect(own_pool, [NEW_KEY])
+        write_unbound(own_pool, NEW_KEY, account_id)
+        report = rotate_tokens(own_pool, TokenCipher([NEW_KEY]))
+        assert report == RotationReport(rotated=1, current=0, failed=())
+        with own_pool.connection() as conn:
+            access = conn.execute(
+                "SELECT access_token_enc FROM salesforce_connections WHERE account_id = %s",
+                (account_id,),
+            ).fetchone()[0]
+        with pytest.raises(PermanentFailure):  # bound now: it opens for its own row only
+            TokenCipher([NEW_KEY]).decrypt(access, account_id="someone_else", kind="access")
+        assert read(own_pool, [NEW_KEY], account_id).access_token == f"{ACCESS}-{account_id}"
+
+    def test_tokens_no_key_opens_are_named_and_the_rest_rotated(self, own_pool):
+        lost = connect(own_pool, [Fernet.generate_key().decode()], AccountId("acc_lost"))
+        kept = connect(own_pool, [OLD_KEY], AccountId("acc_kept"))
+        report = rotate_tokens(own_pool, TokenCipher([NEW_KEY, OLD_KEY]), batch=1)
+        assert report == RotationReport(rotated=1, current=0, failed=(lost,))
+        assert read(own_pool, [NEW_KEY], kept).refresh_token == f"{REFRESH}-{kept}"

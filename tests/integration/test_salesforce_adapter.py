@@ -25,9 +25,10 @@ from sfsync.adapters.salesforce.errors import (
     SalesforceUnavailable,
 )
 from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
+from sfsync.adapters.salesforce.hosts import SalesforceHosts
 from sfsync.adapters.salesforce.reads import ReadSettings
 from sfsync.domain.ports import ContactQuery, ContactUpdate
-from tests.contract.test_salesforce_gateway import emulator_gateway
+from tests.contract.test_salesforce_gateway import emulator_app, emulator_gateway
 
 pytestmark = pytest.mark.emulator
 
@@ -170,7 +171,7 @@ class TestFaults:
 
 class TestOAuthFlows:
     def test_web_server_flow_with_pkce_end_to_end(self, emu: Emulator) -> None:
-        app = OAuthApp(emu.base_url, emu.client_id, emu.client_secret, emu.redirect_uri)
+        app = emulator_app(emu)
         request = authorize_url(app)
         with httpx.Client(verify=emu.ssl_context()) as http:
             redirect = http.get(request.url, follow_redirects=False)
@@ -183,7 +184,7 @@ class TestOAuthFlows:
         assert tokens.refresh_token and tokens.instance_url.startswith("https://127.0.0.1")
 
     def test_wrong_pkce_verifier_is_refused(self, emu: Emulator) -> None:
-        app = OAuthApp(emu.base_url, emu.client_id, emu.client_secret, emu.redirect_uri)
+        app = emulator_app(emu)
         request = authorize_url(app)
         with httpx.Client(verify=emu.ssl_context()) as http:
             code = httpx.URL(http.get(request.url).headers["Location"]).params["code"]
@@ -193,7 +194,8 @@ class TestOAuthFlows:
     def test_jwt_bearer_grant_gets_a_working_session(self, emu: Emulator) -> None:
         key, cert_pem = _key_and_certificate()
         emu.admin.register_client("jwt-app", cert_pem=cert_pem)
-        auth = JwtBearerAuth(OAuthApp(emu.base_url, "jwt-app"), "emulator@sfsync.local", key)
+        app = OAuthApp(emu.base_url, "jwt-app", hosts=SalesforceHosts.allowing([emu.base_url]))
+        auth = JwtBearerAuth(app, "emulator@sfsync.local", key)
         sf = HttpxSalesforce(auth, SalesforceSettings(client=ClientSettings(retry=FAST)),
                              http=httpx.Client(verify=emu.ssl_context()))
         assert sf.describe_contact().get("Email") is not None

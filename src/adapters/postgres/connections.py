@@ -1,4 +1,5 @@
-"""The Salesforce connection of each account; tokens are encrypted before they are written."""
+"""The Salesforce connection of each account; tokens are encrypted (and bound to the account
+and column) before they are written."""
 
 from __future__ import annotations
 
@@ -26,14 +27,18 @@ class PsycopgConnections:
             account_id=account_id,
             instance_url=instance_url,
             login_url=login_url,
-            access_token=self._cipher.decrypt(access_enc),
-            refresh_token=self._cipher.decrypt(refresh_enc) if refresh_enc is not None else None,
+            access_token=self._cipher.decrypt(access_enc, account_id=account_id, kind="access"),
+            refresh_token=(
+                self._cipher.decrypt(refresh_enc, account_id=account_id, kind="refresh")
+                if refresh_enc is not None
+                else None
+            ),
             issued_at=issued_at,
             needs_reauth=needs_reauth,
         )
 
     def save(self, connection: SalesforceConnection) -> None:
-        refresh = connection.refresh_token
+        account_id, refresh = connection.account_id, connection.refresh_token
         self._session.write(
             "INSERT INTO salesforce_connections (account_id, instance_url, login_url,"
             " access_token_enc, refresh_token_enc, issued_at, needs_reauth)"
@@ -46,8 +51,12 @@ class PsycopgConnections:
                 connection.account_id,
                 connection.instance_url,
                 connection.login_url,
-                self._cipher.encrypt(connection.access_token),
-                self._cipher.encrypt(refresh) if refresh is not None else None,
+                self._cipher.encrypt(connection.access_token, account_id=account_id, kind="access"),
+                (
+                    self._cipher.encrypt(refresh, account_id=account_id, kind="refresh")
+                    if refresh is not None
+                    else None
+                ),
                 connection.issued_at,
                 connection.needs_reauth,
             ),
@@ -60,3 +69,10 @@ class PsycopgConnections:
             " WHERE account_id = %s",
             (account_id,),
         )
+
+    def delete(self, account_id: AccountId) -> bool:
+        """Forget the connection and its tokens; False when there was none."""
+        deleted = self._session.execute(
+            "DELETE FROM salesforce_connections WHERE account_id = %s", (account_id,)
+        )
+        return deleted > 0

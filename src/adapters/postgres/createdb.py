@@ -29,3 +29,36 @@ def ensure_database(conninfo: str) -> bool:
     except psycopg.OperationalError as err:
         host = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
         raise TransientFailure(f"Postgres is not reachable at {host}") from err
+
+
+def foreign_content(conninfo: str, own_account: str) -> str | None:
+    """What in the database is not `own_account`'s sfsync data, in words; None when nothing.
+
+    The demo asks before it migrates or writes: a database with other accounts, or with
+    tables of some other application, is not the demo's to use.
+    """
+    try:
+        with psycopg.connect(conninfo, connect_timeout=5) as conn:
+            tables = conn.execute(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchone()[0]
+            if not tables:
+                return None
+            if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+                return f"{tables} table(s) that are not sfsync's"
+            if conn.execute("SELECT to_regclass('accounts')").fetchone()[0] is None:
+                return None
+            others = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM accounts WHERE id <> %s ORDER BY id LIMIT 4", (own_account,)
+                )
+            ]
+    except psycopg.OperationalError as err:
+        parts = urlsplit(conninfo)
+        host = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+        raise TransientFailure(f"Postgres is not reachable at {host}") from err
+    if not others:
+        return None
+    shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+    return f"other accounts ({shown})"

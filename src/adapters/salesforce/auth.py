@@ -1,7 +1,8 @@
 """OAuth 2.0 against a Salesforce login host: web-server flow with PKCE, refresh, JWT bearer.
 
-The login host is configuration (production, sandbox, My Domain, or the emulator); data calls
-go to the `instance_url` of the token response. Token grants are single HTTP calls; the
+The login host is configuration (production, sandbox, My Domain, or an allowed origin such as
+the emulator); data calls go to the `instance_url` of the token response. Both are checked
+(hosts.py) before a secret or token is sent there. Token grants are single HTTP calls; the
 client (client.py) decides when to renew and retries transport failures around them.
 """
 
@@ -13,7 +14,7 @@ import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import attrs
 import httpx
@@ -23,19 +24,29 @@ from sfsync.adapters.salesforce.errors import (
     ReauthorizationRequired,
     SalesforceAuthError,
     SalesforceUnavailable,
+    tls_failure,
 )
+from sfsync.adapters.salesforce.hosts import SalesforceHosts
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
 @attrs.frozen
 class OAuthApp:
-    """A connected app (or external client app) on one login host."""
+    """A connected app (or external client app) on one login host.
+
+    The login URL is checked against `hosts` (HostRefused otherwise) and kept in its normal
+    form, so no app can be built that would send a secret elsewhere.
+    """
 
     login_url: str  # https://login.salesforce.com, https://test.salesforce.com, My Domain, ...
     client_id: str
     client_secret: str | None = attrs.field(default=None, repr=False)
     redirect_uri: str | None = None
+    hosts: SalesforceHosts = SalesforceHosts()
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "login_url", self.hosts.login_url(self.login_url))
 
     def endpoint(self, name: str) -> str:
         return f"{self.login_url.rstrip('/')}/services/oauth2/{name}"
@@ -120,7 +131,7 @@ def jwt_assertion(
     claims = {
         "iss": app.client_id,
         "sub": username,
-        "aud": audience or jwt_audience(app.login_url),
+        "aud": audience or app.hosts.jwt_audience(app.login_url),
         "exp": issued + 180,
     }
     return jwt.encode(claims, private_key, algorithm="RS256")
@@ -133,29 +144,29 @@ def jwt_grant(
     return _grant(http, app, {"grant_type": JWT_GRANT, "assertion": assertion})
 
 
-def jwt_audience(login_url: str) -> str:
-    """Salesforce wants the generic login host as `aud`; anything else (emulator) is itself."""
-    host = urlsplit(login_url).hostname or ""
-    if host == "test.salesforce.com" or ".sandbox.my.salesforce.com" in host:
-        return "https://test.salesforce.com"
-    if host.endswith("salesforce.com"):
-        return "https://login.salesforce.com"
-    return login_url.rstrip("/")
-
-
 def load_private_key(key: str) -> str:
     """A PEM string as is, else the path of a PEM file."""
     return key if "-----BEGIN" in key else Path(key).read_text()
 
 
 def revoke(http: httpx.Client, app: OAuthApp, token: str) -> None:
+    """Revoke a token (a refresh token takes its access tokens with it). A token Salesforce
+    calls invalid (400 `invalid_token` / `unsupported_token_type`) is revoked already."""
     response = _post(http, app.endpoint("revoke"), {"token": token})
-    if response.status_code != 200:
-        raise SalesforceAuthError(
-            "token revocation refused",
-            error_code=_oauth_error(response),
-            status=response.status_code,
-        )
+    if response.status_code == 200:
+        return
+    code = _oauth_error(response)
+    if response.status_code == 400 and code in ("invalid_token", "unsupported_token_type"):
+        return
+    raise SalesforceAuthError(
+        "token revocation refused", error_code=code, status=response.status_code
+    )
+
+
+def check_login_host(http: httpx.Client, app: OAuthApp) -> None:
+    """One request to the login host, so TLS or network trouble shows before a person logs
+    in; any HTTP answer will do."""
+    _send(http, "HEAD", app.endpoint("authorize"))
 
 
 def _with_secret(form: dict[str, str], app: OAuthApp) -> dict[str, str]:
@@ -174,17 +185,23 @@ def _grant(http: httpx.Client, app: OAuthApp, form: dict[str, str]) -> Tokens:
     issued = body.get("issued_at")
     return Tokens(
         access_token=body["access_token"],
-        instance_url=body["instance_url"],
+        instance_url=app.hosts.instance_url(body["instance_url"]),
         refresh_token=body.get("refresh_token"),
         issued_at_ms=int(issued) if issued else None,
     )
 
 
 def _post(http: httpx.Client, url: str, form: dict[str, str]) -> httpx.Response:
+    return _send(http, "POST", url, data=form)
+
+
+def _send(http: httpx.Client, method: str, url: str, **options: object) -> httpx.Response:
     try:
-        response = http.post(url, data=form)
+        response = http.request(method, url, **options)  # type: ignore[arg-type]
     except httpx.TransportError as err:
-        raise SalesforceUnavailable(f"login host unreachable ({type(err).__name__})") from err
+        raise tls_failure(err, url) or SalesforceUnavailable(
+            f"login host unreachable ({type(err).__name__})"
+        ) from err
     if response.status_code >= 500:
         raise SalesforceUnavailable("login host error", status=response.status_code)
     return response

@@ -24,6 +24,7 @@ from sfsync.adapters.salesforce.errors import (
     SalesforceQuotaExceeded,
     SalesforceRequestError,
     SalesforceUnavailable,
+    tls_failure,
 )
 from sfsync.domain.ports import ApiUsage
 
@@ -140,6 +141,9 @@ class SalesforceClient:
                 response.read()  # errors are small: read them for the error mapping
                 response.close()
         except httpx.TransportError as err:
+            tls = tls_failure(err, url)
+            if tls is not None:  # retrying cannot fix a certificate
+                raise tls from err
             log.warning("salesforce.transport_error", error=type(err).__name__)
             raise
         self._note_usage(response)

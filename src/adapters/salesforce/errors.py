@@ -8,6 +8,8 @@ callers that care about Salesforce detail read `error_code` (Salesforce's own co
 from __future__ import annotations
 
 import re
+import ssl
+from urllib.parse import urlsplit
 
 from sfsync.domain import errors as domain
 
@@ -46,6 +48,28 @@ class SalesforceUnavailable(SalesforceError, domain.TransientFailure):
     """5xx, 420, 429, lock contention, timeouts or connection errors (retried, then raised)."""
 
     code = "salesforce_unavailable"
+
+
+class SalesforceTlsError(SalesforceError, domain.PermanentFailure):
+    """The host's certificate failed verification: a configuration matter, not retried."""
+
+    code = "tls_verification_failed"
+
+
+def tls_failure(err: BaseException, url: str) -> SalesforceTlsError | None:
+    """A SalesforceTlsError when `err` (an httpx transport error) is a certificate failure."""
+    cause: BaseException | None = err
+    for _ in range(8):  # httpx -> httpcore -> ssl: a short chain
+        if cause is None or isinstance(cause, ssl.SSLCertVerificationError):
+            break
+        cause = cause.__cause__ or cause.__context__
+    if not isinstance(cause, ssl.SSLCertVerificationError):
+        return None
+    reason = cause.verify_message or "certificate rejected"
+    return SalesforceTlsError(
+        f"TLS certificate verification failed for {urlsplit(url).netloc}: {reason};"
+        " set SFSYNC_SF_CA_BUNDLE to trust a private CA"
+    )
 
 
 class SalesforceIncompleteRead(SalesforceError, domain.TransientFailure):

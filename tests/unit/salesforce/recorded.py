@@ -14,7 +14,7 @@ from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettin
 from sfsync.adapters.salesforce.reads import ReadSettings
 
 INSTANCE = "https://org.example.my.salesforce.com"
-LOGIN = "https://login.example.com"
+LOGIN = "https://login.salesforce.com"
 FAST_RETRY = RetryPolicy(attempts=3, timeout=5, wait_initial=0.001, wait_max=0.002, wait_jitter=0)
 
 DESCRIBE = {
