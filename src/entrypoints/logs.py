@@ -73,14 +73,17 @@ def _type_name(exc: BaseException) -> str:
 
 
 def describe_exception(exc: BaseException, depth: int = 0) -> str:
-    """One line: our DomainError's own text, an AMQP close reason, else the type alone
-    (with the same for exceptions it wraps, as dramatiq's ConnectionClosed does)."""
+    """One line: our DomainError's own text, an AMQP close reason, an OS error's errno text,
+    else the type alone (with the same for exceptions it wraps, as dramatiq's
+    ConnectionClosed does)."""
     name = _type_name(exc)
     if isinstance(exc, DomainError):
         return f"{name}: {cap(str(exc))}"
     code, text = getattr(exc, "reply_code", None), getattr(exc, "reply_text", None)
     if isinstance(code, int) and isinstance(text, str):  # pika: the broker's close reason
         return f"{name}: {code} {cap(text, 300)}"
+    if isinstance(exc, OSError) and exc.errno is not None:  # not its filename
+        return f"{name}: [Errno {exc.errno}] {cap(str(exc.strerror), 200)}"
     wrapped = [a for a in exc.args[:3] if isinstance(a, BaseException)] if depth < 3 else []
     inner = ", ".join(describe_exception(a, depth + 1) for a in wrapped)
     return f"{name}({inner})" if inner else name

@@ -111,6 +111,7 @@ def test_foreign_arguments_are_shown_by_kind(captured) -> None:
     log.warning("a lone dict %s", BODY)
     log.warning("a number %d", NAME)  # a wrong placeholder: no logging error, no value
     log.error(ValueError(EMAIL))  # an exception as the message itself
+    log.error("io %s", FileNotFoundError(2, "No such file or directory", f"/tmp/{EMAIL}"))
     events = [line["event"] for line in captured.lines()]
     assert events == [
         "message sync.requested m-1 dict <dict of 4> list <list of 1> bytes '<24 bytes>'",
@@ -119,6 +120,7 @@ def test_foreign_arguments_are_shown_by_kind(captured) -> None:
         "a lone dict <dict of 4>",
         "a number %d (arguments not shown)",
         "ValueError",
+        "io FileNotFoundError: [Errno 2] No such file or directory",
     ]
 
 
@@ -165,17 +167,25 @@ def test_a_crashed_thread_goes_through_the_pipeline(captured) -> None:
     assert "in crash" in line["exception"] and line["exception"].rstrip().endswith("KeyError")
 
 
-def test_uncaught_and_unraisable_exceptions_go_through_the_pipeline() -> None:
+def test_uncaught_thread_and_unraisable_exceptions_in_a_process_go_through_the_pipeline() -> None:
     script = textwrap.dedent(
         f"""
         from sfsync.entrypoints.logs import configure_logging
         configure_logging("json", "info")
 
+        import threading
+
         class Row:
             def __del__(self):
                 raise ValueError({EMAIL!r})
 
+        def read():
+            raise LookupError({PHONE!r})
+
         Row()
+        thread = threading.Thread(target=read, name="reader")
+        thread.start()
+        thread.join()
         raise KeyError({NAME!r})
         """
     )
@@ -185,9 +195,11 @@ def test_uncaught_and_unraisable_exceptions_go_through_the_pipeline() -> None:
     assert done.returncode == 1 and done.stdout == ""
     assert not any(p in done.stderr for p in PERSONAL), done.stderr
     lines = [json.loads(line) for line in done.stderr.splitlines()]
-    assert [line["event"] for line in lines] == ["exception_ignored", "uncaught_exception"]
+    events = [line["event"] for line in lines]
+    assert events == ["exception_ignored", "thread.crashed", "uncaught_exception"]
     assert lines[0]["object"] == "function" and "in __del__" in lines[0]["exception"]
-    assert lines[1]["exception"].rstrip().endswith("KeyError")
+    assert "in read" in lines[1]["exception"] and lines[1]["thread"] == "reader"
+    assert lines[2]["exception"].rstrip().endswith("KeyError")
 
 
 def test_stamina_retries_log_the_kind_of_failure_only(captured) -> None:
