@@ -32,14 +32,19 @@ class RunStatus(enum.StrEnum):
     QUOTA = "quota"
 
 
+class InvalidField(ValueError):
+    """A field that breaks the contract. The text names the field and what it expects, and
+    never holds the value (a publisher's mistake may put personal data anywhere)."""
+
+
 def _version(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
     if value != CONTRACT_VERSION:
-        raise ValueError(f"unsupported version {value!r}; this worker speaks version 1")
+        raise InvalidField("unsupported version; this worker speaks version 1")
 
 
 def _identifier(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
     if not value or len(value) > 200 or not value.isprintable() or value != value.strip():
-        raise ValueError(f"{attribute.name} must be a non-empty printable id of at most 200 chars")
+        raise InvalidField(f"{attribute.name} must be a printable id of 1 to 200 characters")
 
 
 def _optional_identifier(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -47,9 +52,19 @@ def _optional_identifier(instance: Any, attribute: attrs.Attribute[Any], value: 
         _identifier(instance, attribute, value)
 
 
+def _is(expected: str) -> Any:
+    """attrs' `in_` would print the value it refuses: this names the field instead."""
+
+    def check(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
+        if value != expected:
+            raise InvalidField(f"{attribute.name} must be {expected!r}")
+
+    return check
+
+
 @attrs.frozen
 class SyncRequested:
-    type: str = attrs.field(validator=attrs.validators.in_(["sync.requested"]))
+    type: str = attrs.field(validator=_is("sync.requested"))
     version: int = attrs.field(validator=_version)
     id: str = attrs.field(validator=_identifier)
     requested_at: datetime
@@ -62,11 +77,11 @@ class SyncRequested:
 
 @attrs.frozen
 class CandidateSignedUp:
-    type: str = attrs.field(validator=attrs.validators.in_(["candidate.signed_up"]))
+    type: str = attrs.field(validator=_is("candidate.signed_up"))
     version: int = attrs.field(validator=_version)
     id: str = attrs.field(validator=_identifier)
     occurred_at: datetime
     account_id: str = attrs.field(validator=_identifier)
     candidate_id: str = attrs.field(validator=_identifier)
-    email: str
+    email: str = attrs.field(repr=False)
     study_id: str | None = None

@@ -98,17 +98,18 @@ class Contact:
     """A Salesforce Contact as read: base fields typed, every other selected field raw.
 
     `fields` holds the wire values (JSON from REST, strings from Bulk CSV) keyed by API
-    name; the attribute mapping coerces them by the describe type.
+    name; the attribute mapping coerces them by the describe type. The repr shows the Id
+    and the sync fields, never the personal data.
     """
 
     id: SalesforceId
-    email: str | None
-    first_name: str | None = None
-    last_name: str | None = None
-    name: str | None = None
+    email: str | None = attrs.field(repr=False)
+    first_name: str | None = attrs.field(default=None, repr=False)
+    last_name: str | None = attrs.field(default=None, repr=False)
+    name: str | None = attrs.field(default=None, repr=False)
     is_deleted: bool = False
     system_modstamp: datetime | None = None
-    fields: Mapping[str, Any] = attrs.field(factory=dict)
+    fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
 class DuplicatePolicy(enum.StrEnum):
@@ -150,17 +151,17 @@ class AccountSettings:
 
 @attrs.frozen
 class Candidate:
-    """A participant in the research database. Personal data lives here."""
+    """A participant in the research database. Personal data lives here (not in its repr)."""
 
     id: str
     account_id: AccountId
-    email: str
-    first_name: str | None = None
-    last_name: str | None = None
-    name: str | None = None
+    email: str = attrs.field(repr=False)
+    first_name: str | None = attrs.field(default=None, repr=False)
+    last_name: str | None = attrs.field(default=None, repr=False)
+    name: str | None = attrs.field(default=None, repr=False)
     salesforce_id: SalesforceId | None = None
     source_modstamp: datetime | None = None
-    attributes: Mapping[str, Any] = attrs.field(factory=dict)
+    attributes: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     unsubscribed: bool = False
     needs_review: bool = False
     # Derived once per instance (it is read many times per imported row), not compared.

@@ -63,7 +63,7 @@ class DeletedContacts:
 @attrs.frozen
 class ContactUpdate:
     contact_id: SalesforceId
-    values: Mapping[str, Any]  # API name -> wire value
+    values: Mapping[str, Any] = attrs.field(repr=False)  # API name -> wire value
 
 
 @attrs.frozen
@@ -113,8 +113,8 @@ class SalesforceConnection:
     account_id: AccountId
     instance_url: str
     login_url: str
-    access_token: str
-    refresh_token: str | None
+    access_token: str = attrs.field(repr=False)
+    refresh_token: str | None = attrs.field(repr=False)
     issued_at: datetime | None = None
     needs_reauth: bool = False
 

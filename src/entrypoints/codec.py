@@ -1,4 +1,8 @@
-"""cattrs at the edge: contract JSON <-> message classes; errors name fields, never values."""
+"""cattrs at the edge: contract JSON <-> message classes; errors name fields, never values.
+
+A reason is built only from texts we wrote (InvalidField, raised by our structure hooks and
+the messages' validators) and field paths; any other exception shows as its kind.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,16 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import cattrs
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+from cattrs.errors import ClassValidationError
 
 from sfsync.domain.errors import InvalidMessage
-from sfsync.domain.messages import CandidateSignedUp, Scope, SyncRequested, Trigger
+from sfsync.domain.messages import (
+    CandidateSignedUp,
+    InvalidField,
+    Scope,
+    SyncRequested,
+    Trigger,
+)
 
 T = TypeVar("T")
 MESSAGE_TYPES: dict[str, type[Any]] = {
@@ -23,31 +33,31 @@ converter = cattrs.Converter(forbid_extra_keys=False)
 
 def _datetime(value: Any, _: type) -> datetime:
     if not isinstance(value, str):
-        raise ValueError("expected an ISO 8601 timestamp")
+        raise InvalidField("expected an ISO 8601 timestamp")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError("expected an ISO 8601 timestamp such as 2026-11-27T18:00:00Z") from None
+        raise InvalidField("expected an ISO 8601 timestamp such as 2026-11-27T18:00:00Z") from None
     if parsed.tzinfo is None:
-        raise ValueError("timestamp needs a time zone (Z or +00:00)")
+        raise InvalidField("timestamp needs a time zone (Z or +00:00)")
     return parsed
 
 
 def _strict_bool(value: Any, _: type) -> bool:
     if not isinstance(value, bool):
-        raise ValueError("expected true or false")
+        raise InvalidField("expected true or false")
     return value
 
 
 def _strict_int(value: Any, _: type) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("expected a whole number")
+        raise InvalidField("expected a whole number")
     return value
 
 
 def _strict_str(value: Any, _: type) -> str:
     if not isinstance(value, str):
-        raise ValueError("expected a string")
+        raise InvalidField("expected a string")
     return value
 
 
@@ -63,21 +73,21 @@ def _enum_value(value: Any, cls: type[Any]) -> Any:
     try:
         return cls(value)
     except ValueError:
-        raise ValueError(f"expected one of {[member.value for member in cls]}") from None
+        raise InvalidField(f"expected one of {[member.value for member in cls]}") from None
 
 
 def _reasons(err: BaseException) -> list[str]:
     if isinstance(err, ClassValidationError):
         return cattrs.transform_error(err, format_exception=_describe)
-    if isinstance(err, ForbiddenExtraKeysError):
-        return [f"unexpected fields: {sorted(err.extra_fields)}"]
-    return [str(err)]
+    return [_describe(err, None)]
 
 
 def _describe(exc: BaseException, _: Any) -> str:
     if isinstance(exc, KeyError):
         return "required field missing"
-    return str(exc) or type(exc).__name__
+    if isinstance(exc, InvalidField):
+        return str(exc)
+    return f"invalid value ({type(exc).__name__})"
 
 
 def decode(body: bytes | str | dict[str, Any]) -> SyncRequested | CandidateSignedUp:
@@ -97,6 +107,6 @@ def decode(body: bytes | str | dict[str, Any]) -> SyncRequested | CandidateSigne
         raise InvalidMessage(f"unknown message type; expected one of {sorted(MESSAGE_TYPES)}")
     try:
         return converter.structure(data, cls)
-    except (ClassValidationError, ForbiddenExtraKeysError, ValueError, TypeError) as err:
+    except (ClassValidationError, ValueError, TypeError) as err:
         # attrs validators raise plain ValueError outside cattrs' error group
         raise InvalidMessage(f"invalid {kind} message: " + "; ".join(_reasons(err))) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
@@ -17,11 +18,31 @@ class ConfigError(Exception):
     """An environment variable is missing or invalid; the message names it."""
 
 
+def masked_url(url: str) -> str:
+    """The URL with its password (and any query naming one) replaced by ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        parts = parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}")
+    if "password" in parts.query.lower():
+        parts = parts._replace(query="***")
+    return urlunsplit(parts)
+
+
+def _masked_url_repr(url: str) -> str:
+    return repr(masked_url(url))
+
+
 @attrs.frozen
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
-    amqp_url: str = DEFAULT_AMQP_URL
-    encryption_keys: tuple[str, ...] = ()
+    """The repr masks the passwords in the URLs and leaves the keys and secret out."""
+
+    database_url: str = attrs.field(default=DEFAULT_DATABASE_URL, repr=_masked_url_repr)
+    amqp_url: str = attrs.field(default=DEFAULT_AMQP_URL, repr=_masked_url_repr)
+    encryption_keys: tuple[str, ...] = attrs.field(default=(), repr=False)
     log_format: str = "auto"
     log_level: str = "info"
     queue_prefix: str = ""

@@ -1,5 +1,6 @@
 """The message contract at the edge: plain JSON in, a clear reason out when it is wrong."""
 
+import attrs
 import pytest
 
 from sfsync.domain.errors import InvalidMessage
@@ -36,7 +37,7 @@ def test_optional_extra_fields_are_allowed():
         (b"\xff\xfe", "not valid JSON"),
         (b"[]", "JSON object"),
         ({**GOOD, "type": "sync.exploded"}, "unknown message type"),
-        ({**GOOD, "version": 2}, "version 2"),
+        ({**GOOD, "version": 2}, "speaks version 1"),
         ({**GOOD, "scope": "everything"}, "$.scope"),
         (
             {k: v for k, v in GOOD.items() if k != "account_id"},
@@ -45,7 +46,7 @@ def test_optional_extra_fields_are_allowed():
         ({**GOOD, "requested_at": "yesterday"}, "$.requested_at"),
         ({**GOOD, "requested_at": "2026-11-27T18:00:00"}, "time zone"),
         ({**GOOD, "full_resync": "yes"}, "$.full_resync"),
-        ({**GOOD, "id": ""}, "non-empty"),
+        ({**GOOD, "id": ""}, "id must be a printable id of 1 to 200 characters"),
         ({**GOOD, "account_id": 7}, "$.account_id"),
     ],
 )
@@ -55,7 +56,32 @@ def test_a_bad_message_is_refused_with_a_reason(body, reason):
     assert reason in info.value.message
 
 
-def test_the_reason_never_echoes_a_value():
+ADA = "ada.lovelace@example.com"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**GOOD, "account_id": f"{ADA}\x00", "id": f"{ADA}\x00"},
+        {**GOOD, "version": 4155550143},
+        {**GOOD, "scope": ADA},
+        {**GOOD, "trigger": [ADA]},
+        {**GOOD, "full_resync": ADA},
+        {**GOOD, "requested_at": ADA},
+        {**GOOD, "candidate_id": {"email": ADA}},
+        {**GOOD, "id": ADA * 100},
+        {**GOOD, "type": ADA},
+        {"type": "candidate.signed_up", "version": 1, "id": "c1", "email": 4155550143},
+        f'{{"type": "sync.requested", "email": "{ADA}"'.encode(),
+    ],
+)
+def test_the_reason_never_echoes_a_value(body):
     with pytest.raises(InvalidMessage) as info:
-        decode({**GOOD, "account_id": "ada@example.com\x00", "id": "ada@example.com\x00"})
-    assert "ada@example.com" not in info.value.message
+        decode(body)
+    assert "ada.lovelace" not in info.value.message and "4155550143" not in info.value.message
+
+
+def test_the_type_check_names_the_field_not_the_value():
+    with pytest.raises(ValueError) as info:
+        attrs.evolve(decode(GOOD), type=ADA)
+    assert "type must be 'sync.requested'" in str(info.value) and "ada" not in str(info.value)

@@ -108,6 +108,10 @@ def _where(conninfo: str) -> str:
     return f"{host}:{params.get('port', 5432)}/{params.get('dbname', '')}"
 
 
+def _kind(err: psycopg.Error) -> str:
+    return f"{type(err).__name__} (SQLSTATE {err.sqlstate})"
+
+
 def _applied(conn: psycopg.Connection[Any]) -> dict[str, str]:
     rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
     return dict(rows)
@@ -135,8 +139,9 @@ def _apply(conn: psycopg.Connection[Any], migration: Migration) -> None:
                 (migration.version, migration.name, migration.checksum),
             )
     except (psycopg.ProgrammingError, psycopg.IntegrityError, psycopg.DataError) as err:
-        # Schema statements only: the server's message quotes no personal data.
+        # The server's message and detail can quote rows (a duplicate key): code only here,
+        # the whole text is in the Postgres server's own log.
         raise PermanentFailure(
-            f"migration {migration.version}_{migration.name} failed: {err}",
+            f"migration {migration.version}_{migration.name} failed: {_kind(err)}",
             code="migration_failed",
         ) from err

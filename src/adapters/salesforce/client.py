@@ -24,6 +24,7 @@ from sfsync.adapters.salesforce.errors import (
     SalesforceQuotaExceeded,
     SalesforceRequestError,
     SalesforceUnavailable,
+    checked_code,
     tls_failure,
 )
 from sfsync.domain.ports import ApiUsage
@@ -31,6 +32,7 @@ from sfsync.domain.ports import ApiUsage
 log = structlog.get_logger(__name__)
 
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+_DATA_PREFIX = re.compile(r"^/services/data/v\d+\.\d+/")
 _RETRY_STATUSES = frozenset({420, 429, 500, 502, 503, 504})
 _RETRY_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
 
@@ -178,31 +180,44 @@ class SalesforceClient:
 
 
 def _checked(response: httpx.Response) -> httpx.Response:
-    """Map an error response to a typed error; 2xx passes through."""
+    """Map an error response to a typed error; 2xx passes through. The message is ours:
+    Salesforce's text echoes SOQL literals and record values, so only its code is kept."""
     status = response.status_code
     if status < 300:
         return response
-    code, message = _error_detail(response)
+    code, fields = _error_detail(response)
+    call = f"{response.request.method} {_resource(response.request.url.path)} (HTTP {status})"
     if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
-        raise SalesforceQuotaExceeded(message, error_code=code, status=status)
+        raise SalesforceQuotaExceeded(
+            f"the org's API request limit is reached: {call}", error_code=code, status=status
+        )
     if status in _RETRY_STATUSES or code in _RETRY_CODES:
-        raise SalesforceUnavailable(message, error_code=code, status=status)
-    raise SalesforceRequestError(message, error_code=code, status=status)
+        raise SalesforceUnavailable(
+            f"Salesforce could not answer {call}", error_code=code, status=status, fields=fields
+        )
+    raise SalesforceRequestError(
+        f"Salesforce refused {call}", error_code=code, status=status, fields=fields
+    )
 
 
-def _error_detail(response: httpx.Response) -> tuple[str | None, str]:
-    """Salesforce error bodies: a JSON list of {message, errorCode}, or Bulk's object form."""
-    fallback = f"HTTP {response.status_code} from Salesforce"
+def _resource(path: str) -> str:
+    """The API path without the versioned prefix (ids only: query text travels in `q`)."""
+    return _DATA_PREFIX.sub("", path)[:200] or "/"
+
+
+def _error_detail(response: httpx.Response) -> tuple[str | None, Any]:
+    """Salesforce's error code and field names from a JSON list of {message, errorCode,
+    fields}, or Bulk's and OAuth's object forms (SalesforceError checks the names); the
+    message itself is never read."""
     try:
         body = response.json()
     except ValueError:
-        return None, fallback
+        return None, ()
     item = body[0] if isinstance(body, list) and body else body
     if not isinstance(item, dict):
-        return None, fallback
+        return None, ()
     code = item.get("errorCode") or item.get("exceptionCode") or item.get("error")
-    message = item.get("message") or item.get("exceptionMessage") or fallback
-    return (str(code) if code else None), str(message)
+    return checked_code(code), item.get("fields")
 
 
 def _error_code(response: httpx.Response) -> str | None:

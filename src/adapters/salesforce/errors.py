@@ -1,41 +1,62 @@
 """Typed Salesforce errors, each also in the right domain failure family.
 
 Services catch the domain families (PermanentFailure, TransientFailure, QuotaExhausted);
-callers that care about Salesforce detail read `error_code` (Salesforce's own code) and
-`status`. Messages are redacted of email addresses before they are stored.
+callers that care about Salesforce detail read `error_code` (Salesforce's own code),
+`status` and `fields`, each kept only when it looks like one. The message is always ours:
+Salesforce's free text is never kept, because it echoes SOQL literals and record values
+("data value too large: <value>", "duplicate value found: ... on record with id: ...").
+What stays identifies the failure without holding data: the code, the HTTP status, the
+field names, record ids.
 """
 
 from __future__ import annotations
 
 import re
 import ssl
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from sfsync.domain import errors as domain
 
-_EMAIL = re.compile(r"[^\s'\"<>(),;:]+@[^\s'\"<>(),;:]+")
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
+_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,79}")
+MAX_FIELDS = 20
 
 
-def redact(text: str) -> str:
-    """Salesforce echoes SOQL (with its literals) in some messages: drop any email in it."""
-    return _EMAIL.sub("<email>", text)
+def checked_code(raw: Any) -> str | None:
+    """Salesforce's errorCode/statusCode when it looks like one (CODE_IN_CAPS), else None."""
+    return raw if isinstance(raw, str) and _CODE.fullmatch(raw) else None
+
+
+def field_names(raw: Any) -> tuple[str, ...]:
+    """The `fields` of an error body, kept only where each looks like an API name."""
+    if not isinstance(raw, Iterable) or isinstance(raw, str | bytes):
+        return ()
+    names = (f.strip() for f in raw if isinstance(f, str))
+    return tuple(f for f in names if _FIELD.fullmatch(f))[:MAX_FIELDS]
 
 
 class SalesforceError(domain.DomainError):
-    """Base of every error the Salesforce adapter raises."""
+    """Base of every error the Salesforce adapter raises. The message is our own wording,
+    prefixed with Salesforce's code and followed by the field names it gave, if any."""
 
     code = "salesforce_error"
 
     def __init__(
-        self, message: str, *, error_code: str | None = None, status: int | None = None
+        self,
+        message: str,
+        *,
+        error_code: Any = None,
+        status: int | None = None,
+        fields: Any = (),
     ) -> None:
-        super().__init__(redact(message))
-        self.error_code = error_code
+        self.error_code = checked_code(error_code)
         self.status = status
-
-    def __str__(self) -> str:
+        self.fields = field_names(fields)
         prefix = f"{self.error_code}: " if self.error_code else ""
-        return f"{prefix}{self.message}"
+        on = f" (fields: {', '.join(self.fields)})" if self.fields else ""
+        super().__init__(f"{prefix}{message}{on}")
 
 
 class SalesforceRequestError(SalesforceError, domain.PermanentFailure):

@@ -100,9 +100,8 @@ def wait_for_job(client: SalesforceClient, path: str, settings: ReadSettings) ->
         if state == "JobComplete":
             return job
         if state in ("Failed", "Aborted"):
-            raise SalesforceBulkJobFailed(
-                f"Bulk job {state}: {job.get('errorMessage') or ''}", error_code=state
-            )
+            # errorMessage is left out: it can quote the SOQL and its literals
+            raise SalesforceBulkJobFailed(f"{path} ended {state}", error_code=state)
         if time.monotonic() + delay > deadline:
             raise SalesforceBulkJobFailed(
                 f"Bulk job still {state} after the poll timeout", error_code="POLL_TIMEOUT"

@@ -1,7 +1,9 @@
 """Updating Contacts: sObject Collections (200 a call) or a Bulk API 2.0 ingest job.
 
 Both return one `WriteResult` per update, in input order, carrying Salesforce's own error code
-and message for records it refused. Failed rows never fail the whole batch.
+and field names for records it refused, with a message of ours: Salesforce's text echoes the
+refused value ("data value too large: <value>"), so it is never kept. Failed rows never fail
+the whole batch.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sfsync.adapters.salesforce.client import SalesforceClient
-from sfsync.adapters.salesforce.errors import redact
+from sfsync.adapters.salesforce.errors import checked_code, field_names
 from sfsync.adapters.salesforce.reads import ReadSettings, wait_for_job
 from sfsync.domain.model import SalesforceId
 from sfsync.domain.ports import ContactUpdate, WriteResult
@@ -59,12 +61,34 @@ def _save_result(contact_id: SalesforceId, item: dict[str, Any]) -> WriteResult:
     if item.get("success"):
         return WriteResult(contact_id, ok=True)
     error = (item.get("errors") or [{}])[0]
+    return refused(contact_id, error.get("statusCode"), error.get("fields"))
+
+
+# Our words for the codes a Contact update meets most; any other code gets the generic one.
+REFUSALS = {
+    "STRING_TOO_LONG": "a value is longer than the field allows",
+    "DUPLICATE_VALUE": "a value duplicates another record's",
+    "DUPLICATES_DETECTED": "a duplicate rule matched another record",
+    "INVALID_EMAIL_ADDRESS": "not a valid email address",
+    "REQUIRED_FIELD_MISSING": "a required field is blank",
+    "FIELD_CUSTOM_VALIDATION_EXCEPTION": "a validation rule refused the record",
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "a value is not in the restricted picklist",
+    "INVALID_FIELD_FOR_INSERT_UPDATE": "a field is not writable for this user",
+    "ENTITY_IS_DELETED": "the Contact is deleted",
+    "INVALID_CROSS_REFERENCE_KEY": "the Contact does not exist",
+    "UNABLE_TO_LOCK_ROW": "the record was locked by another update",
+}
+
+
+def refused(contact_id: str, code: Any, fields: Any = ()) -> WriteResult:
+    """A refused record: Salesforce's code and field names, and our own description."""
+    checked = checked_code(code) or "UNKNOWN"
     return WriteResult(
-        contact_id,
+        SalesforceId(contact_id),
         ok=False,
-        error_code=error.get("statusCode"),
-        message=redact(str(error.get("message", ""))),
-        fields=tuple(error.get("fields") or ()),
+        error_code=checked,
+        message=REFUSALS.get(checked, "Salesforce refused the update"),
+        fields=field_names(fields),
     )
 
 
@@ -137,17 +161,10 @@ def _cell(values: Mapping[str, Any], column: str) -> str:
 
 
 def _failed(contact_id: str, error: str) -> WriteResult:
-    """`sf__Error` looks like `CODE:message:fields --`; keep the code and the message."""
+    """`sf__Error` looks like `CODE:message:fields --`; keep the code and the field names."""
     code, _, rest = error.partition(":")
-    message, _, fields = rest.rpartition(":") if rest.endswith("--") else (rest, "", "")
-    names = tuple(f for f in fields.removesuffix("--").strip().split(",") if f)
-    return WriteResult(
-        SalesforceId(contact_id),
-        ok=False,
-        error_code=code or "UNKNOWN",
-        message=redact(message or rest),
-        fields=names,
-    )
+    fields = rest.rpartition(":")[2].removesuffix("--").split(",") if rest.endswith("--") else ()
+    return refused(contact_id, code, fields)
 
 
 def _result_rows(client: SalesforceClient, path: str) -> list[dict[str, str]]:

@@ -56,13 +56,39 @@ class TestErrorMapping:
             gateway(org).find_contact_ids_by_email("x@example.com")
         assert isinstance(err.value, family)
 
-    def test_salesforce_code_and_message_are_kept_without_emails(self) -> None:
+    def test_salesforce_code_status_and_fields_are_kept_but_never_its_text(self) -> None:
         org = Org()
-        org.script("GET", "/query", sf_error(400, "MALFORMED_QUERY", "near 'ada@example.com'"))
+        text = "duplicate value found: Email duplicates Ada Lovelace +44 20 7946 0958 ada@x.org"
+        response = httpx.Response(
+            400, json=[{"message": text, "errorCode": "DUPLICATE_VALUE", "fields": ["Email"]}]
+        )
+        org.script("GET", "/query", response)
         with pytest.raises(SalesforceRequestError) as err:
-            gateway(org).find_contact_ids_by_email("ada@example.com")
-        assert err.value.error_code == "MALFORMED_QUERY"
-        assert "ada@example.com" not in str(err.value) and "<email>" in str(err.value)
+            gateway(org).find_contact_ids_by_email("ada@x.org")
+        error = err.value
+        assert (error.error_code, error.status) == ("DUPLICATE_VALUE", 400)
+        assert error.fields == ("Email",)
+        shown = f"{error} {error!r} {error.message} {error.args}"
+        assert "GET query (HTTP 400)" in str(error) and "Email" in str(error)
+        for value in ("Ada", "Lovelace", "7946", "ada@", "duplicate value found"):
+            assert value not in shown
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            [{"message": "x", "errorCode": "ada@example.com Ada", "fields": ["Ada Lovelace"]}],
+            [{"message": "x", "errorCode": "A" * 10_000}],
+            [{"message": "x", "errorCode": ["Ada"], "fields": "Ada"}],
+            {"error": "invalid_grant", "error_description": "Ada Lovelace"},
+            "Ada Lovelace",
+        ],
+    )
+    def test_codes_and_fields_that_do_not_look_like_ones_are_dropped(self, body) -> None:
+        org = Org()
+        org.script("GET", "/query", httpx.Response(400, json=body))
+        with pytest.raises(SalesforceRequestError) as err:
+            gateway(org).find_contact_ids_by_email("x@example.com")
+        assert "Ada" not in str(err.value) and len(str(err.value)) < 200
 
 
 class TestRetries:

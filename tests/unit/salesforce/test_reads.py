@@ -159,15 +159,18 @@ class TestBulkRead:
         assert [p.url.params.get("locator") for p in pages] == [None, "MTAw"]
         assert pages[0].url.params["maxRecords"] == str(ReadSettings().page_records)
 
-    def test_failed_job_raises_with_salesforce_message(self) -> None:
+    def test_failed_job_raises_without_salesforce_message(self) -> None:
         org = bulk_org([], processed=5)
+        message = "InvalidBatch : Failed to process query: Email = 'ada@example.com' Ada"
         org.script(
             "GET",
             "/jobs/query/750J",
-            httpx.Response(200, json={"id": "750J", "state": "Failed", "errorMessage": "boom"}),
+            httpx.Response(200, json={"id": "750J", "state": "Failed", "errorMessage": message}),
         )
-        with pytest.raises(SalesforceBulkJobFailed, match="boom"):
+        with pytest.raises(SalesforceBulkJobFailed, match="750J ended Failed") as err:
             gateway(org, bulk_threshold=1).read_contacts(ContactQuery(()))
+        assert err.value.error_code == "Failed"
+        assert "ada@" not in str(err.value) and "Ada" not in str(err.value)
 
     def test_bulk_pages_short_of_processed_count_raise(self) -> None:
         org = bulk_org([(CSV_PAGE, "2", "null")], processed=3)

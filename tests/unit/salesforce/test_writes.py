@@ -54,7 +54,7 @@ class TestCollections:
             "003BAD",
             ok=False,
             error_code="INVALID_EMAIL_ADDRESS",
-            message="Email: invalid email address",
+            message="not a valid email address",
             fields=("Email",),
         )
 
