@@ -12,6 +12,7 @@ from typing import Any
 import dramatiq
 from dramatiq import Broker
 
+from sfsync.adapters.rabbitmq.encoder import INVALID_ACTOR, Refused
 from sfsync.domain.errors import InvalidMessage, PermanentFailure
 from sfsync.domain.messages import SyncRequested
 from sfsync.entrypoints.codec import decode
@@ -25,7 +26,6 @@ SYNC_OPTIONS: dict[str, Any] = {
     "time_limit": 25 * 60_000,
 }
 HANDLED_TYPES = frozenset({"sync.requested"})
-INVALID_ACTOR = "sfsync.invalid_message"
 
 
 def register_actors(broker: Broker, queue_name: str, imports: ImportDeps) -> dict[str, Any]:
@@ -37,11 +37,11 @@ def register_actors(broker: Broker, queue_name: str, imports: ImportDeps) -> dic
             raise InvalidMessage("expected a sync.requested message")
         run_sync(request, imports)
 
-    def invalid_message(body: Any = None, error: str | None = None, raw: str | None = None) -> None:
-        if error is None:
-            decode(body)  # raises InvalidMessage naming what is wrong
-            error = "no handler for this message type in this worker version"
-        raise InvalidMessage(error)
+    def invalid_message(body: Any = None, refused: Refused | None = None) -> None:
+        if refused is not None:
+            raise InvalidMessage(refused.reason)
+        decode(body)  # raises InvalidMessage naming what is wrong
+        raise InvalidMessage("no handler for this message type in this worker version")
 
     return {
         "sync.requested": dramatiq.actor(
