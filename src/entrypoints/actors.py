@@ -13,7 +13,7 @@ import dramatiq
 from dramatiq import Broker
 
 from sfsync.adapters.rabbitmq.encoder import INVALID_ACTOR, Refused
-from sfsync.domain.errors import InvalidMessage, PermanentFailure
+from sfsync.domain.errors import InvalidMessage, PermanentFailure, TransientFailure
 from sfsync.domain.messages import SyncRequested
 from sfsync.entrypoints.codec import decode
 from sfsync.services.imports import ImportDeps, run_sync
@@ -35,7 +35,14 @@ def register_actors(broker: Broker, queue_name: str, imports: ImportDeps) -> dic
         request = decode(body)
         if not isinstance(request, SyncRequested):
             raise InvalidMessage("expected a sync.requested message")
-        run_sync(request, imports)
+        try:
+            run_sync(request, imports)
+        except TransientFailure as err:
+            if err.code != "busy":
+                raise
+            # Expected while another run of the account goes on: dramatiq logs a Retry at
+            # info, without a traceback; the backoff and the retry budget stay the same.
+            raise dramatiq.Retry(err.message) from err
 
     def invalid_message(body: Any = None, refused: Refused | None = None) -> None:
         if refused is not None:

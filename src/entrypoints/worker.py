@@ -13,7 +13,7 @@ import structlog
 from dramatiq.middleware import Retries, TimeLimit
 
 from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
-from sfsync.adapters.rabbitmq.broker import ContractBroker
+from sfsync.adapters.rabbitmq.broker import ContractBroker, check_queues
 from sfsync.adapters.rabbitmq.encoder import ContractEncoder
 from sfsync.adapters.rabbitmq.middleware import DeadLetterRecorder
 from sfsync.entrypoints.actors import HANDLED_TYPES, register_actors
@@ -42,6 +42,7 @@ def build_broker(container: Container) -> tuple[ContractBroker, dict[str, Any]]:
     """
     settings = container.settings
     queue = queue_name(settings)
+    check_queues(settings.amqp_url, queue)  # one clear line if someone declared them first
     dead_letters = PsycopgDeadLetters(container.pool)
     middleware = [TimeLimit(), Retries(), DeadLetterRecorder(dead_letters.record)]
     broker = ContractBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)

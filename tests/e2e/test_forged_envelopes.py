@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import uuid
 from typing import Any
 
 import pika
+import psycopg
 import pytest
+import structlog
 from dramatiq import Message
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.worker import WorkerThread
 
+from sfsync.adapters.postgres.locks import LOCK_NAMESPACE
 from sfsync.adapters.rabbitmq.encoder import ContractEncoder
 from sfsync.entrypoints.actors import HANDLED_TYPES
 from tests.e2e.conftest import body, send_raw
@@ -208,3 +212,24 @@ def test_nothing_but_the_workers_delayed_retries_runs_from_the_delay_queue(harne
     assert f"arrived on {harness.queue}.DQ" in rows[0][0]
     still_works(harness)
     assert alive_worker_threads() == harness.container.settings.worker_threads
+
+
+def test_a_busy_account_is_retried_quietly_through_the_signed_envelope(harness, wait_for, caplog):
+    """A retry leaves the worker as its own signed envelope and comes back through .DQ."""
+    caplog.set_level(logging.INFO)
+    message = request(harness)
+    key = LOCK_NAMESPACE + harness.account
+    with structlog.testing.capture_logs() as logs:
+        with psycopg.connect(harness.container.settings.database_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))
+            harness.publish_raw(body(message))
+            wait_for(lambda: any(e["event"] == "message.retry" for e in logs))
+            conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+        event = harness.listener.next_for(message["id"], wait=60)
+    assert event is not None and event["status"] == "succeeded"
+    retry = next(e for e in logs if e["event"] == "message.retry")
+    assert retry["log_level"] == "info" and retry["reason"].startswith("busy:")
+    assert not [e for e in logs if e["log_level"] in ("warning", "error")]
+    dramatiq_records = [r for r in caplog.records if r.name.startswith("dramatiq")]
+    assert any("Retrying message" in r.getMessage() for r in dramatiq_records)
+    assert not [r for r in dramatiq_records if r.levelno >= logging.WARNING or r.exc_info]

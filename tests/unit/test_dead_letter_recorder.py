@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dramatiq
 import pytest
 import stamina
 import structlog
@@ -110,3 +111,13 @@ def test_a_data_error_is_not_retried():
 )
 def test_reasons_are_ours_and_bounded(exception, reason):
     assert describe(exception) == reason
+
+
+def test_a_busy_retry_is_described_by_its_cause():
+    try:
+        try:
+            raise TransientFailure("another sync is running", code="busy")
+        except TransientFailure as err:
+            raise dramatiq.Retry(err.message) from err
+    except dramatiq.Retry as retry:
+        assert describe(retry) == "busy: another sync is running"

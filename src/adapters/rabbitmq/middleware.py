@@ -11,7 +11,7 @@ from typing import Any
 
 import stamina
 import structlog
-from dramatiq import Middleware
+from dramatiq import Middleware, Retry
 
 from sfsync.adapters.rabbitmq.encoder import Refused
 from sfsync.domain.errors import DomainError, TransientFailure
@@ -25,6 +25,8 @@ RECORD_ATTEMPTS = 4  # about 2 s in all: Postgres restarting; the message stays 
 
 def describe(exception: BaseException) -> str:
     """A reason safe to store and log: our own messages, or just the type of anything else."""
+    if isinstance(exception, Retry) and isinstance(exception.__cause__, DomainError):
+        exception = exception.__cause__
     if isinstance(exception, DomainError):
         text = f"{exception.code}: {exception.message}"
         return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
@@ -72,8 +74,11 @@ class DeadLetterRecorder(Middleware):
         exception: BaseException | None = None,
     ) -> None:
         if exception is not None:
-            message.options[ERROR_OPTION] = describe(exception)
-            log.warning("message.failed", reason=message.options[ERROR_OPTION])
+            reason = message.options[ERROR_OPTION] = describe(exception)
+            if isinstance(exception, Retry):  # expected: an account busy with another run
+                log.info("message.retry", reason=reason)
+            else:
+                log.warning("message.failed", reason=reason)
         structlog.contextvars.clear_contextvars()
 
     def after_skip_message(self, broker: Any, message: Any) -> None:
