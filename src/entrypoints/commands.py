@@ -221,7 +221,7 @@ def dead_letters_replay(entry_id: int) -> None:
         row = store.get(entry_id)
         if row is None:
             raise click.ClickException(f"no dead letter {entry_id}")
-        message = row["body"]
+        message = _request_in(row["body"])
         if row["raw"] is not None:
             raise click.ClickException(
                 f"dead letter {entry_id} is not JSON sfsync can store ({row['reason']});"
@@ -234,6 +234,17 @@ def dead_letters_replay(entry_id: int) -> None:
         send_message(container.settings.amqp_url, queue_name(container.settings), message)
         store.mark_replayed(entry_id)
     click.echo(f"replayed dead letter {entry_id} (message {row['message_id']})")
+
+
+def _request_in(body: object) -> object:
+    """The contract message a dead letter carries: the body itself, or, for a Dramatiq
+    envelope refused at the door (a retry in flight across the upgrade that introduced
+    signed envelopes), the request inside it."""
+    if isinstance(body, dict) and "kwargs" in body and "options" in body:
+        kwargs = body["kwargs"]
+        if isinstance(kwargs, dict) and isinstance(kwargs.get("body"), dict):
+            return kwargs["body"]
+    return body
 
 
 class open_container:

@@ -68,9 +68,23 @@ def test_replay_refuses_json_that_is_not_an_object(store, migrated_database_url)
     assert "is not a JSON object; it cannot be replayed" in one_line(result)
 
 
-def test_replay_sends_the_message_as_published(store, migrated_database_url, amqp_url):
+def envelope_of(message: dict) -> dict:
+    """A retry written by a worker before envelopes were signed, refused after the upgrade."""
+    return {
+        "queue_name": "sfsync",
+        "actor_name": "sync.requested",
+        "args": [],
+        "kwargs": {"body": message},
+        "options": {"retries": 2, "throws": "x"},
+        "message_id": message["id"],
+        "message_timestamp": 1,
+    }
+
+
+@pytest.mark.parametrize("wrap", [dict, envelope_of], ids=["as-published", "inside-envelope"])
+def test_replay_sends_the_request(store, migrated_database_url, amqp_url, wrap):
     message = {"type": "sync.requested", "id": "r-1"}
-    entry_id = recorded(store, body=message)
+    entry_id = recorded(store, body=wrap(message))
     prefix = f"dl{secrets.token_hex(3)}"
     result = sfsync(
         "dead-letters",
