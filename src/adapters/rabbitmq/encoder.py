@@ -162,7 +162,8 @@ class ContractEncoder(Encoder):
         fields = orjson.loads(inner)
         problem = self._envelope_problem(fields)
         if problem is not None:
-            return self._refuse(data, f"signed envelope holds {problem} the worker never writes")
+            reason = f"signed envelope holds {problem} the worker never writes"
+            return self._refuse(data, reason, parsed, True)
         return fields
 
     def _envelope_problem(self, fields: Any) -> str | None:
