@@ -12,7 +12,8 @@ from typing import Any
 import dramatiq
 from dramatiq import Broker
 
-from sfsync.domain.errors import InvalidMessage, PermanentFailure
+from sfsync.adapters.rabbitmq.encoder import INVALID_ACTOR, Refused
+from sfsync.domain.errors import InvalidMessage, PermanentFailure, TransientFailure
 from sfsync.domain.messages import SyncRequested
 from sfsync.entrypoints.codec import decode
 from sfsync.services.imports import ImportDeps, run_sync
@@ -25,7 +26,6 @@ SYNC_OPTIONS: dict[str, Any] = {
     "time_limit": 25 * 60_000,
 }
 HANDLED_TYPES = frozenset({"sync.requested"})
-INVALID_ACTOR = "sfsync.invalid_message"
 
 
 def register_actors(broker: Broker, queue_name: str, imports: ImportDeps) -> dict[str, Any]:
@@ -35,13 +35,20 @@ def register_actors(broker: Broker, queue_name: str, imports: ImportDeps) -> dic
         request = decode(body)
         if not isinstance(request, SyncRequested):
             raise InvalidMessage("expected a sync.requested message")
-        run_sync(request, imports)
+        try:
+            run_sync(request, imports)
+        except TransientFailure as err:
+            if err.code != "busy":
+                raise
+            # Expected while another run of the account goes on: dramatiq logs a Retry at
+            # info, without a traceback; the backoff and the retry budget stay the same.
+            raise dramatiq.Retry(err.message) from err
 
-    def invalid_message(body: Any = None, error: str | None = None, raw: str | None = None) -> None:
-        if error is None:
-            decode(body)  # raises InvalidMessage naming what is wrong
-            error = "no handler for this message type in this worker version"
-        raise InvalidMessage(error)
+    def invalid_message(body: Any = None, refused: Refused | None = None) -> None:
+        if refused is not None:
+            raise InvalidMessage(refused.reason)
+        decode(body)  # raises InvalidMessage naming what is wrong
+        raise InvalidMessage("no handler for this message type in this worker version")
 
     return {
         "sync.requested": dramatiq.actor(

@@ -237,14 +237,28 @@ def dead_letters_list(limit: int) -> None:
 @dead_letters.command("show")
 @click.argument("entry_id", type=int)
 def dead_letters_show(entry_id: int) -> None:
-    """One dead letter with its message body (may hold personal data: handle with care)."""
+    """One dead letter with its message body (may hold personal data: handle with care).
+
+    A body that was not storable JSON shows as `raw_text` (its bytes as text, undecodable
+    bytes as \\xNN); control and invisible characters are escaped, so nothing in a
+    body can drive the terminal.
+    """
     from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
 
     with open_container() as container:
         row = PsycopgDeadLetters(container.pool).get(entry_id)
     if row is None:
         raise click.ClickException(f"no dead letter {entry_id}")
-    click.echo(json.dumps(row, default=str, indent=2, ensure_ascii=False))
+    raw = row.pop("raw")
+    if raw is not None:
+        row["raw_text"] = bytes(raw).decode("utf-8", "backslashreplace")
+        row["raw_truncated"] = len(raw) < (row["raw_size"] or 0)
+    click.echo(_visible(json.dumps(row, default=str, indent=2, ensure_ascii=False)))
+
+
+def _visible(text: str) -> str:
+    """`text` with every non-printable character but newlines as a JSON escape."""
+    return "".join(c if c.isprintable() or c == "\n" else json.dumps(c)[1:-1] for c in text)
 
 
 @dead_letters.command("replay")
@@ -260,12 +274,30 @@ def dead_letters_replay(entry_id: int) -> None:
         row = store.get(entry_id)
         if row is None:
             raise click.ClickException(f"no dead letter {entry_id}")
-        message = row["body"].get("body")
+        message = _request_in(row["body"])
+        if row["raw"] is not None:
+            raise click.ClickException(
+                f"dead letter {entry_id} is not JSON sfsync can store ({row['reason']});"
+                " it cannot be replayed"
+            )
         if not isinstance(message, dict):
-            raise click.ClickException("this message was not valid JSON; it cannot be replayed")
+            raise click.ClickException(
+                f"dead letter {entry_id} is not a JSON object; it cannot be replayed"
+            )
         send_message(container.settings.amqp_url, queue_name(container.settings), message)
         store.mark_replayed(entry_id)
     click.echo(f"replayed dead letter {entry_id} (message {row['message_id']})")
+
+
+def _request_in(body: object) -> object:
+    """The contract message a dead letter carries: the body itself, or, for a Dramatiq
+    envelope refused at the door (a retry in flight across the upgrade that introduced
+    signed envelopes), the request inside it."""
+    if isinstance(body, dict) and "kwargs" in body and "options" in body:
+        kwargs = body["kwargs"]
+        if isinstance(kwargs, dict) and isinstance(kwargs.get("body"), dict):
+            return kwargs["body"]
+    return body
 
 
 class open_container:

@@ -31,3 +31,16 @@ def check_all(settings: Settings) -> Iterator[str]:
     yield f"postgres: ok (schema version {current_version(settings.database_url) or 'none'})"
     check_rabbitmq(settings.amqp_url)
     yield "rabbitmq: ok"
+    yield check_our_queues(settings)
+
+
+def check_our_queues(settings: Settings) -> str:
+    """Our three queues have the worker's arguments (raises naming the one that has not)."""
+    from sfsync.adapters.rabbitmq.broker import check_queues
+    from sfsync.entrypoints.worker import queue_name
+
+    queue = queue_name(settings)
+    missing = check_queues(settings.amqp_url, queue)
+    if missing:
+        return f"queues: {', '.join(missing)} not declared yet (the worker declares them at start)"
+    return f"queues: ok ({queue}, {queue}.DQ, {queue}.XQ as the worker declares them)"

@@ -10,17 +10,10 @@ from typing import Any
 
 import dramatiq
 import structlog
-from dramatiq.brokers.rabbitmq import RabbitmqBroker
-from dramatiq.middleware import (
-    AgeLimit,
-    Callbacks,
-    Pipelines,
-    Retries,
-    ShutdownNotifications,
-    TimeLimit,
-)
+from dramatiq.middleware import Retries, TimeLimit
 
 from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
+from sfsync.adapters.rabbitmq.broker import ContractBroker, check_queues
 from sfsync.adapters.rabbitmq.encoder import ContractEncoder
 from sfsync.adapters.rabbitmq.middleware import DeadLetterRecorder
 from sfsync.entrypoints.actors import HANDLED_TYPES, register_actors
@@ -39,22 +32,21 @@ def queue_name(settings: Settings) -> str:
     return f"{settings.queue_prefix}.{BASE_QUEUE}" if settings.queue_prefix else BASE_QUEUE
 
 
-def build_broker(container: Container) -> tuple[RabbitmqBroker, dict[str, Any]]:
-    """A broker with our encoder, middleware and actors (the encoder is process-global)."""
+def build_broker(container: Container) -> tuple[ContractBroker, dict[str, Any]]:
+    """A broker with our encoder, middleware and actors (the encoder is process-global).
+
+    Only the middleware our actors use: Retries and TimeLimit (their options), and the
+    dead-letter record. dramatiq's other defaults are left out on purpose: Callbacks and
+    Pipelines would act on options no publisher may set, AgeLimit and ShutdownNotifications
+    have nothing to do without `max_age` and `notify_shutdown`.
+    """
     settings = container.settings
     queue = queue_name(settings)
+    check_queues(settings.amqp_url, queue)  # one clear line if someone declared them first
     dead_letters = PsycopgDeadLetters(container.pool)
-    middleware = [
-        AgeLimit(),
-        TimeLimit(),
-        ShutdownNotifications(),
-        Callbacks(),
-        Pipelines(),
-        Retries(),
-        DeadLetterRecorder(dead_letters.record),
-    ]
-    broker = RabbitmqBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)
-    dramatiq.set_encoder(ContractEncoder(queue, HANDLED_TYPES))
+    middleware = [TimeLimit(), Retries(), DeadLetterRecorder(dead_letters.record)]
+    broker = ContractBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)
+    dramatiq.set_encoder(ContractEncoder(queue, HANDLED_TYPES, settings.encryption_keys))
     actors = register_actors(broker, queue, container.import_deps())
     broker.declare_queue(queue, ensure=True)
     return broker, actors

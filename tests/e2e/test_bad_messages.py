@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -15,12 +16,14 @@ def dead_letter_reason(harness, wait_for, message_id=None, marker=None):
     def find():
         with harness.container.pool.connection() as conn:
             rows = conn.execute(
-                "SELECT message_id, reason, body FROM dead_letters ORDER BY id"
+                "SELECT message_id, reason, body, raw FROM dead_letters ORDER BY id"
             ).fetchall()
         return [
             r
             for r in rows
-            if (message_id and r[0] == message_id) or (marker and marker in json.dumps(r[2]))
+            if (message_id and r[0] == message_id)
+            or (marker and marker in json.dumps(r[2]))
+            or (marker and r[3] and marker.encode() in r[3])
         ]
 
     return wait_for(find)[0][1]
@@ -82,3 +85,29 @@ def test_dead_letters_are_never_retried(harness, wait_for):
             "SELECT count(*) FROM dead_letters WHERE message_id = %s", (message["id"],)
         ).fetchone()[0]
     assert count == 1
+
+
+@pytest.mark.timeout(90)  # a hang detector, not a timing assertion
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"account_id": "a" * 10_000_000}, "bytes; the contract allows at most 1,048,576"),
+        ({"id": "1" * 1_000_000}, "1 to 200 characters"),
+    ],
+    ids=["10MB-field", "1MB-id"],
+)
+def test_a_huge_message_never_holds_up_the_next_one(harness, wait_for, changes, reason):
+    marker = f"huge-{harness.account}"
+    data = body(good(harness, marker=marker, **changes))
+    harness.publish_raw(data)
+    harness.emu.admin.create_contact(Email="after@example.com", LastName="After")
+    assert harness.sync()["status"] == "succeeded"
+
+    def recorded():
+        with harness.container.pool.connection() as conn:
+            return conn.execute(
+                "SELECT reason FROM dead_letters WHERE raw_sha256 = %s OR body->>'marker' = %s",
+                (hashlib.sha256(data).hexdigest(), marker),
+            ).fetchall()
+
+    assert [r for (r,) in wait_for(recorded) if reason in r]

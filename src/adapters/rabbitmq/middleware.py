@@ -1,7 +1,7 @@
 """Remembers why a message failed and records every dead letter in Postgres.
 
 RabbitMQ's dead-letter queue forgets after 7 days and holds no reason; the table keeps both
-so ops can list, inspect and replay.
+so ops can list, inspect and replay. Logs name reasons and ids, never a body.
 """
 
 from __future__ import annotations
@@ -9,21 +9,49 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import stamina
 import structlog
-from dramatiq import Middleware
+from dramatiq import Middleware, Retry
 
-from sfsync.domain.errors import DomainError
+from sfsync.adapters.rabbitmq.encoder import Refused
+from sfsync.domain.errors import DomainError, TransientFailure
 
 log = structlog.get_logger(__name__)
 
 ERROR_OPTION = "sfsync_error"
+MAX_REASON = 500
+RECORD_ATTEMPTS = 4  # about 2 s in all: Postgres restarting; the message stays in the XQ
 
 
 def describe(exception: BaseException) -> str:
     """A reason safe to store and log: our own messages, or just the type of anything else."""
+    if isinstance(exception, Retry) and isinstance(exception.__cause__, DomainError):
+        exception = exception.__cause__
     if isinstance(exception, DomainError):
-        return f"{exception.code}: {exception.message}"
+        text = f"{exception.code}: {exception.message}"
+        return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
     return type(exception).__name__
+
+
+def dead_letter(message: Any) -> dict[str, Any]:
+    """The record of a rejected message: what was published, and why it failed."""
+    entry = {
+        "queue": message.queue_name,
+        "actor": message.actor_name,
+        "message_id": message.message_id,
+        "reason": message.options.get(ERROR_OPTION)
+        or "rejected (unknown actor, age limit or retries exhausted)",
+    }
+    refused = message.kwargs.get("refused")
+    if isinstance(refused, Refused):
+        entry.update(raw_size=refused.size, raw_sha256=refused.sha256)
+        if refused.raw is None:
+            entry["body"] = refused.body
+        else:
+            entry["raw"] = refused.raw
+    elif "body" in message.kwargs:
+        entry["body"] = message.kwargs["body"]
+    return entry
 
 
 class DeadLetterRecorder(Middleware):
@@ -46,27 +74,28 @@ class DeadLetterRecorder(Middleware):
         exception: BaseException | None = None,
     ) -> None:
         if exception is not None:
-            message.options[ERROR_OPTION] = describe(exception)
-            log.warning("message.failed", reason=message.options[ERROR_OPTION])
+            reason = message.options[ERROR_OPTION] = describe(exception)
+            if isinstance(exception, Retry):  # expected: an account busy with another run
+                log.info("message.retry", reason=reason)
+            else:
+                log.warning("message.failed", reason=reason)
         structlog.contextvars.clear_contextvars()
 
     def after_skip_message(self, broker: Any, message: Any) -> None:
         structlog.contextvars.clear_contextvars()
 
     def after_nack(self, broker: Any, message: Any) -> None:
-        reason = (
-            message.options.get(ERROR_OPTION)
-            or "rejected (unknown actor, age limit or retries exhausted)"
-        )
-        entry = {
-            "queue": message.queue_name,
-            "actor": message.actor_name,
-            "message_id": message.message_id,
-            "reason": reason,
-            "body": dict(message.kwargs),
-        }
+        entry = dead_letter(message)
         try:
-            self.record(entry)
-        except Exception as err:  # the nack already happened; never lose the worker over a log row
-            log.error("dead_letter.record_failed", error=type(err).__name__)
-        log.warning("message.dead_lettered", reason=reason)
+            for attempt in stamina.retry_context(
+                on=TransientFailure, attempts=RECORD_ATTEMPTS, wait_initial=0.2, wait_max=1.0
+            ):
+                with attempt:
+                    self.record(entry)
+        except Exception as err:  # the nack happened: the message is in RabbitMQ's XQ
+            log.error(
+                "dead_letter.record_failed",
+                message_id=message.message_id,
+                error=type(err).__name__,
+            )
+        log.warning("message.dead_lettered", reason=entry["reason"])
