@@ -74,6 +74,11 @@ def main() -> None:
     except DomainError as err:
         click.echo(f"error ({err.code}): {err.message}", err=True)
         sys.exit(1)
+    except Exception as err:  # a bug: frames for the report, but no exception text (values)
+        from sfsync.entrypoints.logs import render_exception
+
+        click.echo(f"unexpected error:\n{render_exception(err)}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -98,3 +98,26 @@ def test_unknown_account_is_one_clear_line(migrated_database_url):
     )
     assert result.returncode == 1
     assert "account acc_nobody is not known" in one_line(result)
+
+
+def test_an_unexpected_error_shows_its_frames_but_not_its_text(monkeypatch, capsys):
+    """A bug's exception text may hold values (a KeyError of an email): only its type shows."""
+    import click
+
+    from sfsync.entrypoints import cli
+
+    @cli.cli.command("explode")
+    def explode() -> None:
+        email = "ada.lovelace" + "@example.com"  # a value, not in the source line
+        {}[email]
+
+    monkeypatch.setattr(sys, "argv", ["sfsync", "explode"])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+    finally:
+        cli.cli.commands.pop("explode")
+    err = capsys.readouterr().err
+    assert exited.value.code == 1
+    assert "KeyError" in err and "explode" in err and "ada.lovelace" not in err
+    assert isinstance(explode, click.Command)
