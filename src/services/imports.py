@@ -1,7 +1,8 @@
 """An import run: Contacts stream in page by page, each page committed with the watermark.
 
-A crash loses nothing: the watermark moves in the same transaction as the page it covers,
-so the next run (or the retried message) resumes after the last committed page.
+A crash loses nothing: the watermark, and the run's counts, errors, mode and position, move
+in the same transaction as the page they cover, so the retried message carries the run on
+after its last committed page, in the same mode, and ends with the counts of one run.
 """
 
 from __future__ import annotations
@@ -64,9 +65,6 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
             report.stop(RunStatus.QUOTA, err)
         except (PermanentFailure, ReauthorizationRequired) as err:
             report.stop(RunStatus.FAILED, err)
-        except TransientFailure:
-            _save(deps, report.record())  # the retry resumes this run from the watermark
-            raise
         record = report.finish(deps.clock.now())
         _save(deps, record)
     deps.publisher.publish("sync.completed", completed_event(record))
@@ -115,6 +113,6 @@ def _sync_candidate(
         report.skip("not_in_salesforce")
         return
     read = gateway.read_contacts(ContactQuery(fields, ids=ids, include_deleted=True))
-    report.expected = read.expected
+    report.expected = read.expected if read.expected is None else report.processed + read.expected
     for batch in read.batches:
         apply_page(batch, ctx, deps, report)
