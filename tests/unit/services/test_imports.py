@@ -13,7 +13,8 @@ from sfsync.domain.errors import PermanentFailure, TransientFailure, UnknownAcco
 from sfsync.domain.messages import Scope, SyncRequested, Trigger
 from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping, DeletionBehaviour
 from sfsync.domain.ports import SalesforceConnection
-from sfsync.services.imports import ImportDeps, run_sync
+from sfsync.services.import_plan import RecordError
+from sfsync.services.imports import ImportDeps, give_up, run_sync
 from tests.fake_salesforce import FakeSalesforce
 from tests.fakes import (
     FakeGateways,
@@ -494,3 +495,74 @@ def test_a_refused_page_write_is_not_counted(world):
     run = world.sync()
     assert run.status == "failed" and run.errors[-1]["code"] == "refused"
     assert run.counts["created"] == len(world.candidates()) == 3
+
+
+class UndecryptableTokens(InMemoryUnitOfWork):
+    """The stored tokens were sealed with a key the worker no longer has."""
+
+    def __init__(self, state: InMemoryState) -> None:
+        super().__init__(state)
+        self.connections = self  # type: ignore[assignment]
+
+    def get(self, account_id):
+        raise PermanentFailure("stored token cannot be decrypted", code="token_decryption_failed")
+
+
+@pytest.mark.parametrize("code", ["not_connected", "token_decryption_failed"])
+def test_a_known_account_that_cannot_connect_ends_as_a_failed_run_with_an_event(world, code):
+    if code == "not_connected":
+        world.state.connections.clear()
+    else:
+        world.deps = attrs.evolve(world.deps, uow=lambda: UndecryptableTokens(world.state))
+    run = world.sync(id="req-conn")
+    assert run.status == "failed" and [e["code"] for e in run.errors] == [code]
+    ((kind, event),) = world.publisher.events
+    assert kind == "sync.completed" and event["status"] == "failed"
+    assert event["errors"][0]["code"] == code and world.state.runs[run.id].finished_at
+
+
+GAVE_UP = RecordError("salesforce_unavailable", "Salesforce unreachable after retries")
+
+
+def request_of(world: World, request_id: str, **changes) -> SyncRequested:
+    return SyncRequested(
+        "sync.requested", 1, request_id, datetime.now(UTC), ACCOUNT, Scope.IMPORT, **changes
+    )
+
+
+def test_giving_up_closes_the_run_with_its_committed_counts_and_tells_the_client(world):
+    seed_old(world, 8)
+    break_at_page(world, 1, TransientFailure("connection reset"))
+    with pytest.raises(TransientFailure):
+        world.sync(id="req-last")
+    run = give_up(request_of(world, "req-last"), GAVE_UP, world.deps)
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.counts["created"] == 3 and run.errors[-1]["code"] == "salesforce_unavailable"
+    assert world.state.runs[run.id] == run
+    ((_, event),) = world.publisher.events
+    assert (event["run_id"], event["status"]) == (run.id, "failed")
+
+
+def test_giving_up_on_a_request_that_never_started_a_run_records_a_failed_one(world):
+    world.locks.held.add(ACCOUNT)  # busy on every attempt
+    with pytest.raises(TransientFailure):
+        world.sync(id="req-busy")
+    assert world.state.runs == {}
+    busy = RecordError("busy", "another sync of the account was running on every attempt")
+    run = give_up(request_of(world, "req-busy"), busy, world.deps)
+    assert world.state.runs == {run.id: run}
+    assert (run.status, run.request_id, run.errors[0]["code"]) == ("failed", "req-busy", "busy")
+    assert world.publisher.events[-1][1]["request_id"] == "req-busy"
+
+
+def test_giving_up_on_a_finished_run_only_repeats_its_event(world):
+    world.salesforce.add_contact("a@example.com")
+    done = world.sync(id="req-done")
+    assert give_up(request_of(world, "req-done"), GAVE_UP, world.deps) == done
+    assert world.state.runs[done.id] == done and len(world.publisher.events) == 2
+
+
+def test_giving_up_on_an_unknown_account_records_nothing(world):
+    request = attrs.evolve(request_of(world, "req-x"), account_id="acc_nobody")
+    assert give_up(request, GAVE_UP, world.deps) is None
+    assert world.state.runs == {} and world.publisher.events == []
