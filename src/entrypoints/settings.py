@@ -18,6 +18,25 @@ class ConfigError(Exception):
 
 
 @attrs.frozen
+class RetrySettings:
+    """How a failed sync.requested is retried (dramatiq's Retries and TimeLimit options)."""
+
+    max_retries: int = 6
+    min_backoff_ms: int = 5_000
+    max_backoff_ms: int = 600_000  # well under RabbitMQ's 30 min consumer_timeout
+    time_limit_ms: int = 25 * 60_000  # per attempt; the next one carries the run on
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> RetrySettings:
+        return cls(
+            max_retries=_int(environ, "SFSYNC_MAX_RETRIES", 6, minimum=0),
+            min_backoff_ms=_int(environ, "SFSYNC_MIN_BACKOFF_MS", 5_000, minimum=10),
+            max_backoff_ms=_int(environ, "SFSYNC_MAX_BACKOFF_MS", 600_000, minimum=10),
+            time_limit_ms=_int(environ, "SFSYNC_TIME_LIMIT_MS", 25 * 60_000, minimum=1_000),
+        )
+
+
+@attrs.frozen
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     amqp_url: str = DEFAULT_AMQP_URL
@@ -33,6 +52,7 @@ class Settings:
     sf_client_secret: str = attrs.field(default="", repr=False)
     sf_redirect_uri: str = "http://127.0.0.1:8765/oauth/callback"
     sf_ca_bundle: str | None = None  # extra CA to trust (a TLS proxy, or the emulator)
+    retries: RetrySettings = RetrySettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -54,6 +74,7 @@ class Settings:
                 "SFSYNC_SF_REDIRECT_URI", "http://127.0.0.1:8765/oauth/callback"
             ).strip(),
             sf_ca_bundle=_existing_file(environ, "SFSYNC_SF_CA_BUNDLE"),
+            retries=RetrySettings.from_env(environ),
         )
 
 

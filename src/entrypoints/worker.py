@@ -55,7 +55,7 @@ def build_broker(container: Container) -> tuple[RabbitmqBroker, dict[str, Any]]:
     ]
     broker = RabbitmqBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)
     dramatiq.set_encoder(ContractEncoder(queue, HANDLED_TYPES))
-    actors = register_actors(broker, queue, container.import_deps())
+    actors = register_actors(broker, queue, container.import_deps(), settings.retries)
     broker.declare_queue(queue, ensure=True)
     return broker, actors
 
