@@ -69,8 +69,9 @@ def import_org(
         query = ContactQuery(fields, start.after, flag, include_deleted=True)
         ctx = attrs.evolve(ctx, reapply=True)
         if start.after is None:  # a later run may carry this import on: remember its start
-            with deps.uow() as uow:
-                uow.runs.save_marks(settings.account_id, attrs.evolve(marks, full_started_at=now))
+            started = attrs.evolve(marks, full_started_at=now, fields=marks.fields or fields)
+            with deps.uow() as uow:  # (and a first import's fields: what its pages hold)
+                uow.runs.save_marks(settings.account_id, started)
                 uow.commit()
     else:
         assert cursor is not None
@@ -118,9 +119,9 @@ def _start(
     since = marks.full_started_at or report.started_at
     if report.position is not None and report.mode in ("full", "incremental"):
         return Start(report.mode == "full", report.position, since, resumed=True)
-    if cursor is not None and _never_finished(marks) and not request.full_resync:
-        return Start(True, cursor, since)  # still the first import: read on from its cursor
     new_fields = marks.fields is not None and not set(fields) <= set(marks.fields)
+    if cursor is not None and _never_finished(marks) and not (request.full_resync or new_fields):
+        return Start(True, cursor, since)  # still the first import: read on from its cursor
     if request.full_resync or cursor is None or new_fields:
         return Start(True, None, now)
     return Start(False, cursor, now)

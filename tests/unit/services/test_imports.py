@@ -566,3 +566,18 @@ def test_giving_up_on_an_unknown_account_records_nothing(world):
     request = attrs.evolve(request_of(world, "req-x"), account_id="acc_nobody")
     assert give_up(request, GAVE_UP, world.deps) is None
     assert world.state.runs == {} and world.publisher.events == []
+
+
+def test_a_first_import_continued_after_a_new_mapping_starts_again_from_the_beginning(world):
+    for n in range(7):
+        world.salesforce.add_contact(f"p{n}@example.com", Favorite_Color__c="Red")
+    world.state.mappings.clear()  # the first import reads no mapped field
+    world.salesforce.limit = world.salesforce.used + 2  # describe + first page only
+    assert world.sync().status == "quota"
+    with world.deps.uow() as tx:
+        tx.accounts.save_mapping(ACCOUNT, AttributeMapping("favorite_color_c", "Favorite_Color__c"))
+        tx.commit()
+    world.salesforce.limit += 100
+    run = world.sync()
+    assert run.mode == "full" and run.counts["seen"] == 7
+    assert [c.attributes for c in world.candidates()] == [{"favorite_color_c": "Red"}] * 7
