@@ -202,6 +202,7 @@ def test_a_first_import_broken_mid_way_is_resumed_by_the_retry_and_ends_like_a_c
 
 def test_a_worker_killed_mid_run_is_replaced_and_the_run_ends_like_a_clean_one(workers):
     workers.emu.admin.reset(contacts=KILLED)
+    workers.env["SFSYNC_MAX_RETRIES"] = "6"  # room for a "busy" while Postgres ends its session
     first = workers.start()
     workers.emu.admin.add_fault(latency_ms=300, count=-1, path="/query")  # a slow org
     with workers.account() as harness:
