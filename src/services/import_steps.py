@@ -99,6 +99,7 @@ def apply_page(
     report: RunReport,
     *,
     count_seen: bool = True,
+    count_skipped: bool = True,
 ) -> None:
     """Plan and write one page at once (the paths that do not move the watermark)."""
     account_id = ctx.settings.account_id
@@ -107,7 +108,7 @@ def apply_page(
     with deps.uow() as uow:
         existing = uow.candidates.find_for_contacts(account_id, ids, emails)
         plan = plan_batch(batch, existing, ctx, deps.new_id)
-        report.add(plan, count_seen=count_seen)
+        report.add(plan, count_seen=count_seen, count_skipped=count_skipped)
         try:
             write_plan(uow, account_id, page_changes(plan), report.record())
         except BaseException:

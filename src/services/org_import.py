@@ -174,11 +174,14 @@ def _hard_deletes(
 
 
 def apply_gone(ids: Sequence[str], ctx: ImportContext, deps: ImportDeps, report: RunReport) -> None:
-    """Contacts no query returns any more (purged, or gone past the recycle bin), by Id."""
+    """Contacts no query returns any more (purged, or gone past the recycle bin), by Id.
+
+    Only what they change is counted: one never imported, or a candidate already deleted or
+    unsubscribed (by an earlier attempt of this run, say), is no skip of this run."""
     ghosts = [Contact(id=SalesforceId(i), email=None, is_deleted=True) for i in ids]
     for start in range(0, len(ghosts), PAGE):
         page = ghosts[start : start + PAGE]
-        apply_page(page, ctx, deps, report, count_seen=False)
+        apply_page(page, ctx, deps, report, count_seen=False, count_skipped=False)
 
 
 def reconcile(

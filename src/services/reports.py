@@ -75,11 +75,12 @@ class RunReport:
     def processed(self) -> int:
         return self.counts["seen"]
 
-    def add(self, plan: BatchPlan, *, count_seen: bool = True) -> None:
+    def add(self, plan: BatchPlan, *, count_seen: bool = True, count_skipped: bool = True) -> None:
         if not count_seen:
             plan.counts["seen"] = 0
         self.counts.update(plan.counts)
-        self.skipped.update(plan.skipped)
+        if count_skipped:
+            self.skipped.update(plan.skipped)
         for error in plan.errors:
             self.error(error)
 

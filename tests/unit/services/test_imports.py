@@ -581,3 +581,24 @@ def test_a_first_import_continued_after_a_new_mapping_starts_again_from_the_begi
     run = world.sync()
     assert run.mode == "full" and run.counts["seen"] == 7
     assert [c.attributes for c in world.candidates()] == [{"favorite_color_c": "Red"}] * 7
+
+
+@pytest.mark.parametrize("behaviour", [DeletionBehaviour.DELETE, DeletionBehaviour.UNSUBSCRIBE])
+def test_a_resumed_incremental_counts_a_deleted_contact_once(world, behaviour):
+    settings(world, deletion_behaviour=behaviour)
+    ids = [world.salesforce.add_contact(f"p{n}@example.com") for n in range(8)]
+    world.sync()
+    world.deps.clock.advance(minutes=10)  # type: ignore[attr-defined]
+    world.sync()  # the settled window is read: the next run reads only what changes
+    world.salesforce._clock = world.deps.clock.now()  # deletes after the last getDeleted
+    for contact_id in ids[:2]:  # read by the first attempt, then listed by getDeleted again
+        world.salesforce.delete_contact(contact_id)
+    for n in range(6):
+        world.salesforce.add_contact(f"new{n}@example.com")
+    break_at_page(world, 1, Killed())
+    with pytest.raises(Killed):
+        world.sync(id="req-deletes")
+    run = world.sync(id="req-deletes")
+    effect = "deleted" if behaviour is DeletionBehaviour.DELETE else "unsubscribed"
+    assert (run.counts["seen"], run.counts["created"], run.counts[effect]) == (8, 6, 2)
+    assert run.counts["skipped"] == {}
