@@ -239,6 +239,9 @@ class InMemoryConnections:
         return self._tx.state().connections.pop(account_id, None) is not None
 
 
+_CHECKPOINTED = ("processed", "expected", "counts", "errors", "fields_read", "mode", "position")
+
+
 @attrs.define
 class InMemoryRuns:
     _tx: _Transaction
@@ -254,9 +257,10 @@ class InMemoryRuns:
             raise Conflict("a sync run for this request already exists")
         runs[run.id] = copy.deepcopy(run)
 
-    def progress(self, run_id: str, processed: int, expected: int | None) -> None:
-        run = self._existing(run_id)
-        self._tx.state().runs[run_id] = attrs.evolve(run, processed=processed, expected=expected)
+    def checkpoint(self, run: RunRecord) -> None:
+        saved = self._existing(run.id)
+        page = {k: copy.deepcopy(getattr(run, k)) for k in _CHECKPOINTED}
+        self._tx.state().runs[run.id] = attrs.evolve(saved, **page)
 
     def finish(self, run: RunRecord) -> None:
         # Like the table: the run's identity (account, request, scope) stays as started.

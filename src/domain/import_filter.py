@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -128,18 +128,25 @@ def link_candidate(
     """The candidate linked to `contact` and carrying its base fields (and `attributes`,
     merged over its own).
 
-    Salesforce blanks do not erase what the candidate already has (a sign-up's name stays).
+    A candidate linked before (an update, or a relink to a newer Contact) takes the
+    Contact's base fields as they are, blanks included: keeping an old value would mix two
+    people (the old Contact's first name with the new one's last name). Only a first link
+    of a candidate who signed up keeps its own names where the Contact's are blank.
     """
     merged = {**candidate.attributes, **attributes} if attributes else candidate.attributes
+    first, last, name = contact.first_name, contact.last_name, contact.name
+    if candidate.salesforce_id is None:  # a sign-up, linked for the first time
+        first, last = first or candidate.first_name, last or candidate.last_name
+        name = name or candidate.name
     return attrs.evolve(
         candidate,
         attributes=merged,
         salesforce_id=contact.id,
         source_modstamp=contact.system_modstamp,
         email=(contact.email or candidate.email).strip(),
-        first_name=contact.first_name or candidate.first_name,
-        last_name=contact.last_name or candidate.last_name,
-        name=contact.name or candidate.name,
+        first_name=first,
+        last_name=last,
+        name=name,
     )
 
 
@@ -215,28 +222,38 @@ def _resolution(
 
 
 def dedupe_batch(
-    contacts: Iterable[Contact], policy: DuplicatePolicy
+    contacts: Iterable[Contact],
+    policy: DuplicatePolicy,
+    linked: Callable[[Contact], bool] = lambda contact: False,
 ) -> tuple[list[Contact], list[Conflict]]:
-    """One Contact per email within a page, chosen as `resolve_duplicate` would.
+    """One new Contact per email within a page, chosen as `resolve_duplicate` would.
 
     NEWEST keeps the most recent; OLDEST and REVIEW keep the first seen (the one that would
     have been linked first). REVIEW conflicts tell the caller to flag the kept Contact's
-    candidate. Contacts without an email pass through untouched.
+    candidate. Contacts without an email pass through untouched, and so do Contacts
+    already linked to a candidate (`linked`): each goes on to `match_existing` as it would
+    in a page of its own (an update of its candidate, a conflict, or EMAIL_TAKEN), so a
+    duplicate in the same page never drops the update of a linked candidate.
     """
     slots: list[Contact] = []
     slot_of: dict[str, int] = {}
     conflicts: list[Conflict] = []
     for contact in contacts:
         key = normalize_email(contact.email) if contact.email else ""
-        if not key or key not in slot_of:
-            if key:
+        at = slot_of.get(key) if key else None
+        if at is None or linked(contact):  # asked only of the few Contacts sharing an email
+            if key and at is None:
                 slot_of[key] = len(slots)
             slots.append(contact)
             continue
-        kept = slots[slot_of[key]]
+        kept = slots[at]
+        if linked(kept):  # it stays; this one runs against the next new Contacts
+            slot_of[key] = len(slots)
+            slots.append(contact)
+            continue
         if policy is DuplicatePolicy.NEWEST and _is_newer(contact, kept.system_modstamp, kept.id):
             kept, contact = contact, kept
-            slots[slot_of[key]] = kept
+            slots[at] = kept
         outcome = _BATCH_OUTCOME[policy]
         conflicts.append(Conflict(None, kept.id, contact.id, outcome))
     return slots, conflicts

@@ -91,6 +91,9 @@ class SyncMarks:
     deletes_checked_until: datetime | None = None  # getDeleted's latestDateCovered
     reconciled_at: datetime | None = None
     fields: tuple[str, ...] | None = None  # the field list the last import read
+    # When the full import not finished yet began reading from the first Contact: a later
+    # run that carries it on bases the marks on this time. None: no full import pending.
+    full_started_at: datetime | None = None
 
 
 @attrs.frozen

@@ -210,12 +210,20 @@ class RunRecord:
     counts: Mapping[str, Any] = attrs.field(factory=dict)
     errors: tuple[Mapping[str, Any], ...] = ()
     fields_read: tuple[str, ...] = ()
+    mode: str = ""  # full, incremental or candidate, once decided
+    # The (SystemModstamp, Id) the run's committed pages reached, in the order it reads:
+    # where a retry of the run carries on.
+    position: SyncCursor | None = None
 
 
 class SyncRunStore(Protocol):
     def start(self, run: RunRecord) -> None: ...
 
-    def progress(self, run_id: str, processed: int, expected: int | None) -> None: ...
+    def checkpoint(self, run: RunRecord) -> None:
+        """Save what a committed page changed: progress, counts, errors, fields read, mode
+        and position (status and times stay as they are). Called in the page's unit of work,
+        so a run resumed after a crash starts from exactly what its pages committed."""
+        ...
 
     def finish(self, run: RunRecord) -> None: ...
 

@@ -2,7 +2,8 @@
 
 PermanentFailure (bad input, unknown account) is listed in `throws`: dead-lettered at once
 with its reason, never retried. Anything else is retried with bounded backoff; a sync that
-runs past the time limit is retried too and resumes from its watermark.
+runs past the time limit is retried too and resumes from its last committed page. When no
+retry follows, the request's run is ended as failed and the client told (give_up.py).
 """
 
 from __future__ import annotations
@@ -11,24 +12,22 @@ from typing import Any
 
 import dramatiq
 from dramatiq import Broker
+from dramatiq.middleware import Retries
 
 from sfsync.adapters.rabbitmq.encoder import INVALID_ACTOR, Refused
 from sfsync.domain.errors import InvalidMessage, PermanentFailure, TransientFailure
 from sfsync.domain.messages import SyncRequested
 from sfsync.entrypoints.codec import decode
-from sfsync.services.imports import ImportDeps, run_sync
+from sfsync.entrypoints.give_up import GiveUp, reason
+from sfsync.entrypoints.settings import RetrySettings
+from sfsync.services.imports import ImportDeps, give_up, run_sync
 
-SYNC_OPTIONS: dict[str, Any] = {
-    "throws": (PermanentFailure,),
-    "max_retries": 6,
-    "min_backoff": 5_000,
-    "max_backoff": 600_000,  # well under RabbitMQ's 30 min consumer_timeout
-    "time_limit": 25 * 60_000,
-}
 HANDLED_TYPES = frozenset({"sync.requested"})
 
 
-def register_actors(broker: Broker, queue_name: str, imports: ImportDeps) -> dict[str, Any]:
+def register_actors(
+    broker: Broker, queue_name: str, imports: ImportDeps, retries: RetrySettings
+) -> dict[str, Any]:
     """Declare our actors on `broker` (a RabbitmqBroker, or a StubBroker in tests)."""
 
     def sync_requested(body: Any) -> None:
@@ -44,6 +43,16 @@ def register_actors(broker: Broker, queue_name: str, imports: ImportDeps) -> dic
             # info, without a traceback; the backoff and the retry budget stay the same.
             raise dramatiq.Retry(err.message) from err
 
+    def sync_given_up(body: Any, error: BaseException) -> None:
+        try:
+            request = decode(body)
+        except InvalidMessage:
+            return  # never a request: a dead letter, no run
+        if isinstance(request, SyncRequested):
+            give_up(request, reason(error), imports)
+
+    broker.add_middleware(GiveUp("sync.requested", sync_given_up), before=Retries)
+
     def invalid_message(body: Any = None, refused: Refused | None = None) -> None:
         if refused is not None:
             raise InvalidMessage(refused.reason)
@@ -56,7 +65,11 @@ def register_actors(broker: Broker, queue_name: str, imports: ImportDeps) -> dic
             broker=broker,
             actor_name="sync.requested",
             queue_name=queue_name,
-            **SYNC_OPTIONS,
+            throws=(PermanentFailure,),
+            max_retries=retries.max_retries,
+            min_backoff=retries.min_backoff_ms,
+            max_backoff=retries.max_backoff_ms,
+            time_limit=retries.time_limit_ms,
         ),
         INVALID_ACTOR: dramatiq.actor(
             invalid_message,

@@ -37,6 +37,25 @@ def _masked_url_repr(url: str) -> str:
 
 
 @attrs.frozen
+class RetrySettings:
+    """How a failed sync.requested is retried (dramatiq's Retries and TimeLimit options)."""
+
+    max_retries: int = 6
+    min_backoff_ms: int = 5_000
+    max_backoff_ms: int = 600_000  # well under RabbitMQ's 30 min consumer_timeout
+    time_limit_ms: int = 25 * 60_000  # per attempt; the next one carries the run on
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> RetrySettings:
+        return cls(
+            max_retries=_int(environ, "SFSYNC_MAX_RETRIES", 6, minimum=0),
+            min_backoff_ms=_int(environ, "SFSYNC_MIN_BACKOFF_MS", 5_000, minimum=10),
+            max_backoff_ms=_int(environ, "SFSYNC_MAX_BACKOFF_MS", 600_000, minimum=10),
+            time_limit_ms=_int(environ, "SFSYNC_TIME_LIMIT_MS", 25 * 60_000, minimum=1_000),
+        )
+
+
+@attrs.frozen
 class Settings:
     """The repr masks the passwords in the URLs and leaves the keys and secret out."""
 
@@ -56,6 +75,7 @@ class Settings:
     sf_ca_bundle: str | None = None  # extra CA to trust (a TLS proxy, or the emulator)
     # origins besides Salesforce's own that may get credentials (the emulator, a proxy)
     sf_allowed_origins: tuple[str, ...] = ()
+    retries: RetrySettings = RetrySettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -78,6 +98,7 @@ class Settings:
             ).strip(),
             sf_ca_bundle=_existing_file(environ, "SFSYNC_SF_CA_BUNDLE"),
             sf_allowed_origins=_origins(environ, "SFSYNC_SF_ALLOWED_ORIGINS"),
+            retries=RetrySettings.from_env(environ),
         )
 
 

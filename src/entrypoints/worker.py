@@ -47,7 +47,7 @@ def build_broker(container: Container) -> tuple[ContractBroker, dict[str, Any]]:
     middleware = [TimeLimit(), Retries(), DeadLetterRecorder(dead_letters.record)]
     broker = ContractBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)
     dramatiq.set_encoder(ContractEncoder(queue, HANDLED_TYPES, settings.encryption_keys))
-    actors = register_actors(broker, queue, container.import_deps())
+    actors = register_actors(broker, queue, container.import_deps(), settings.retries)
     broker.declare_queue(queue, ensure=True)
     return broker, actors
 

@@ -152,6 +152,9 @@ class _Page:
         found = self._by_contact.get(contact_id)
         return self.current[found] if found else None
 
+    def linked(self, contact: Contact) -> bool:
+        return contact.id in self._by_contact
+
     def by_email(self, email: str | None) -> Candidate | None:
         found = self._by_email.get(normalize_email(email)) if email else None
         return self.current[found] if found else None
@@ -180,7 +183,7 @@ def plan_batch(
             accepted.append(contact)
         else:
             plan.skipped[decision.reason or "skipped"] += 1
-    winners, conflicts = dedupe_batch(accepted, ctx.settings.duplicate_policy)
+    winners, conflicts = dedupe_batch(accepted, ctx.settings.duplicate_policy, page.linked)
     for conflict in conflicts:
         plan.conflicts.append(conflict)
         plan.skipped[_reason_for(conflict.outcome)] += 1
@@ -254,11 +257,12 @@ def _apply_contact(
     by_email = page.by_email(contact.email)
     match = match_existing(contact, page.by_contact(contact.id), by_email)
     if match.action is MatchAction.EMAIL_TAKEN:
-        assert by_email is not None and by_email.salesforce_id is not None
-        conflict = Conflict(
-            by_email.id, by_email.salesforce_id, contact.id, DuplicateOutcome.SKIPPED
-        )
-        plan.conflicts.append(conflict)
+        assert by_email is not None
+        if by_email.salesforce_id is not None:  # else a sign-up holds it: no second Contact
+            conflict = Conflict(
+                by_email.id, by_email.salesforce_id, contact.id, DuplicateOutcome.SKIPPED
+            )
+            plan.conflicts.append(conflict)
         plan.skipped[SkipReason.DUPLICATE_EMAIL] += 1
         return None
     if match.action is MatchAction.CONFLICT:

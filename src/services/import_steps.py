@@ -20,7 +20,14 @@ from sfsync.domain.model import (
     ContactSchema,
     SyncCursor,
 )
-from sfsync.domain.ports import AccountLocks, Clock, EventPublisher, GatewayFactory, UnitOfWork
+from sfsync.domain.ports import (
+    AccountLocks,
+    Clock,
+    EventPublisher,
+    GatewayFactory,
+    RunRecord,
+    UnitOfWork,
+)
 from sfsync.services.import_plan import (
     BatchPlan,
     ImportContext,
@@ -92,16 +99,21 @@ def apply_page(
     report: RunReport,
     *,
     count_seen: bool = True,
+    count_skipped: bool = True,
 ) -> None:
     """Plan and write one page at once (the paths that do not move the watermark)."""
     account_id = ctx.settings.account_id
     ids, emails = lookup_keys(batch)
+    saved = report.record()
     with deps.uow() as uow:
         existing = uow.candidates.find_for_contacts(account_id, ids, emails)
         plan = plan_batch(batch, existing, ctx, deps.new_id)
-        report.add(plan, count_seen=count_seen)
-        progress = (report.processed, report.expected)
-        write_plan(uow, account_id, page_changes(plan), report.run_id, progress)
+        report.add(plan, count_seen=count_seen, count_skipped=count_skipped)
+        try:
+            write_plan(uow, account_id, page_changes(plan), report.record())
+        except BaseException:
+            report.restore(saved)  # the report holds what is committed, nothing more
+            raise
 
 
 @attrs.frozen
@@ -130,11 +142,11 @@ def write_plan(
     uow: UnitOfWork,
     account_id: AccountId,
     changes: PageChanges,
-    run_id: str,
-    progress: tuple[int, int | None],
+    run: RunRecord,
     cursor: SyncCursor | None = None,
 ) -> None:
-    """Commit a page's changes with the run's progress and, when given, the watermark."""
+    """Commit a page's changes with the run as of this page (counts, errors, position) and,
+    when given, the account's watermark."""
     uow.candidates.apply_changes(
         account_id,
         changes.updates,
@@ -142,7 +154,7 @@ def write_plan(
         creates=changes.creates,
         encoded_creates=changes.encoded_creates,
     )
-    uow.runs.progress(run_id, *progress)
+    uow.runs.checkpoint(run)
     if cursor is not None:
         uow.runs.save_cursor(account_id, cursor)
     uow.commit()

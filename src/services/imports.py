@@ -1,7 +1,8 @@
 """An import run: Contacts stream in page by page, each page committed with the watermark.
 
-A crash loses nothing: the watermark moves in the same transaction as the page it covers,
-so the next run (or the retried message) resumes after the last committed page.
+A crash loses nothing: the watermark, and the run's counts, errors, mode and position, move
+in the same transaction as the page they cover, so the retried message carries the run on
+after its last committed page, in the same mode, and ends with the counts of one run.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from sfsync.domain.errors import (
     UnknownAccount,
 )
 from sfsync.domain.messages import RunStatus, Scope, SyncRequested
-from sfsync.domain.model import (
-    AccountSettings,
-)
+from sfsync.domain.model import AccountId, AccountSettings
 from sfsync.domain.ports import (
     ContactQuery,
     RunRecord,
+    SalesforceConnection,
     SalesforceGateway,
 )
+from sfsync.services.import_plan import RecordError
 from sfsync.services.import_steps import ImportDeps, apply_page, import_context
 from sfsync.services.org_import import import_org
 from sfsync.services.reports import RunReport, completed_event
@@ -35,24 +36,18 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
     with deps.uow() as uow:
         done = uow.runs.find_by_request(account_id, request.id)
         settings = uow.accounts.get_settings(account_id)
-        connection = uow.connections.get(account_id)
     if done is not None and done.finished_at is not None:
         deps.publisher.publish("sync.completed", completed_event(done))  # at-least-once
         return done
     if settings is None:
         raise UnknownAccount(f"account {account_id} is not known to sfsync")
-    if connection is None:
-        raise PermanentFailure(
-            f"account {account_id} has no Salesforce connection", code="not_connected"
-        )
     with deps.locks.hold(account_id) as held:
         if not held:
             raise TransientFailure(f"another sync of account {account_id} is running", code="busy")
         report = RunReport.begin(done, request, deps.clock.now())
         _save_start(deps, report)
         try:
-            if connection.needs_reauth:
-                raise ReauthorizationRequired("the Salesforce connection must be authorised again")
+            connection = _connection(deps, account_id)
             with deps.gateways.open(connection, settings) as gateway:
                 if request.scope is Scope.EXPORT:
                     report.fail("not_supported", "export is not available in this version")
@@ -64,13 +59,47 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
             report.stop(RunStatus.QUOTA, err)
         except (PermanentFailure, ReauthorizationRequired) as err:
             report.stop(RunStatus.FAILED, err)
-        except TransientFailure:
-            _save(deps, report.record())  # the retry resumes this run from the watermark
-            raise
+        # Anything else is retried: the pages committed so far hold the run as it stands.
         record = report.finish(deps.clock.now())
         _save(deps, record)
     deps.publisher.publish("sync.completed", completed_event(record))
     return record
+
+
+def give_up(request: SyncRequested, error: RecordError, deps: ImportDeps) -> RunRecord | None:
+    """The request failed and no retry follows (its message is dead-lettered): end its run
+    as failed with `error`, or record a failed run when no attempt got as far as starting
+    one (busy every time, say), and publish sync.completed so the client is told. None for
+    an unknown account: no run can exist for it."""
+    with deps.uow() as uow:
+        settings = uow.accounts.get_settings(request.account_id)
+        run = uow.runs.find_by_request(request.account_id, request.id)
+    if settings is None:
+        return None
+    if run is None or run.finished_at is None:
+        report = RunReport.begin(run, request, deps.clock.now())
+        report.fail(error.code, error.message)
+        run = report.finish(deps.clock.now())
+        with deps.uow() as uow:
+            if uow.runs.get(run.id) is None:
+                uow.runs.start(run)
+            else:
+                uow.runs.finish(run)
+            uow.commit()
+    deps.publisher.publish("sync.completed", completed_event(run))
+    return run
+
+
+def _connection(deps: ImportDeps, account_id: AccountId) -> SalesforceConnection:
+    with deps.uow() as uow:
+        connection = uow.connections.get(account_id)  # raises when it cannot be decrypted
+    if connection is None:
+        raise PermanentFailure(
+            f"account {account_id} has no Salesforce connection", code="not_connected"
+        )
+    if connection.needs_reauth:
+        raise ReauthorizationRequired("the Salesforce connection must be authorised again")
+    return connection
 
 
 def _save_start(deps: ImportDeps, report: RunReport) -> None:
@@ -115,6 +144,6 @@ def _sync_candidate(
         report.skip("not_in_salesforce")
         return
     read = gateway.read_contacts(ContactQuery(fields, ids=ids, include_deleted=True))
-    report.expected = read.expected
+    report.expected = read.expected if read.expected is None else report.processed + read.expected
     for batch in read.batches:
         apply_page(batch, ctx, deps, report)

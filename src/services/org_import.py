@@ -35,6 +35,16 @@ RECONCILE_EVERY = timedelta(days=7)
 PAGE = 2000
 
 
+@attrs.frozen
+class Start:
+    """Where a run reads from: its mode, its position, and the time its data dates from."""
+
+    full: bool
+    after: SyncCursor | None  # read Contacts past this (SystemModstamp, Id); None: all
+    since: datetime  # every Contact before `after` was read after this (a full run's marks)
+    resumed: bool = False  # carries on the pages of earlier attempts of this run
+
+
 def import_org(
     request: SyncRequested,
     settings: AccountSettings,
@@ -43,28 +53,33 @@ def import_org(
     report: RunReport,
 ) -> None:
     ctx, fields = import_context(settings, gateway.describe_contact(), deps, report)
-    report.fields_read = fields
     now = deps.clock.now()
     with deps.uow() as uow:
         cursor = uow.runs.cursor(settings.account_id)
         marks = uow.runs.marks(settings.account_id)
-    new_fields = marks.fields is not None and not set(fields) <= set(marks.fields)
-    full = request.full_resync or cursor is None or new_fields
-    report.mode = "full" if full else "incremental"
-    report.cursor = None if full else cursor
+    start = _start(request, report, fields, cursor, marks, now)
+    # fields every page of the run read (a mapping added between attempts was not)
+    report.fields_read = tuple(f for f in fields if f in report.fields_read or not start.resumed)
+    report.mode = "full" if start.full else "incremental"
+    report.cursor = start.after if start.full else cursor
+    report.position = start.after if start.resumed else None
     flag = settings.import_flag_field if settings.only_import_tagged else None
-    if full:  # a new mapping needs every Contact's value: read them all, apply them all
-        query = ContactQuery(fields, None, flag, include_deleted=True)
+    deleted: frozenset[str] = frozenset()
+    if start.full:  # a new mapping needs every Contact's value: read them all, apply them all
+        query = ContactQuery(fields, start.after, flag, include_deleted=True)
         ctx = attrs.evolve(ctx, reapply=True)
-        deleted: frozenset[str] = frozenset()
+        if start.after is None:  # a later run may carry this import on: remember its start
+            started = attrs.evolve(marks, full_started_at=now, fields=marks.fields or fields)
+            with deps.uow() as uow:  # (and a first import's fields: what its pages hold)
+                uow.runs.save_marks(settings.account_id, started)
+                uow.commit()
     else:
         assert cursor is not None
-        query = ContactQuery(
-            fields, cursor, flag, include_deleted=True, recheck=_recheck(cursor, marks, now)
-        )
+        recheck = None if start.resumed else _recheck(cursor, marks, now)  # read before
+        query = ContactQuery(fields, start.after, flag, include_deleted=True, recheck=recheck)
         deleted = _hard_deletes(cursor, marks, settings, gateway, now, report)
     read = gateway.read_contacts(query)
-    report.expected = read.expected
+    report.expected = report.processed + read.expected if read.expected is not None else None
     seen: set[str] = set()
     with PageWriter(ctx, deps, report) as writer:
         pages = writer.looked_up(rebatched(read.batches, deps.write_page))
@@ -78,16 +93,43 @@ def import_org(
     if request.full_resync or (reconciled and now - reconciled >= RECONCILE_EVERY):
         reconcile(ctx, fields, gateway, deps, report)
         reconciled = now
-    settled = now - LOOKBACK
+    settled = (start.since if start.full else now) - LOOKBACK
     marks = SyncMarks(
-        settled_until=settled if full else max(settled, marks.settled_until or settled),
-        deletes_checked_until=settled if full else report.deletes_covered,
+        settled_until=settled if start.full else max(settled, marks.settled_until or settled),
+        deletes_checked_until=settled if start.full else report.deletes_covered,
         reconciled_at=reconciled or now,  # a first import has just read every Contact
-        fields=fields,
+        fields=report.fields_read,
     )
     with deps.uow() as uow:
         uow.runs.save_marks(settings.account_id, marks)
         uow.commit()
+
+
+def _start(
+    request: SyncRequested,
+    report: RunReport,
+    fields: Sequence[str],
+    cursor: SyncCursor | None,
+    marks: SyncMarks,
+    now: datetime,
+) -> Start:
+    """Full the first time (until the first full import has finished, in however many runs),
+    for a forced resync and when the field list grew; incremental otherwise. A retry of a
+    run whose pages were committed carries on in its mode from its own position."""
+    since = marks.full_started_at or report.started_at
+    if report.position is not None and report.mode in ("full", "incremental"):
+        return Start(report.mode == "full", report.position, since, resumed=True)
+    new_fields = marks.fields is not None and not set(fields) <= set(marks.fields)
+    if cursor is not None and _never_finished(marks) and not (request.full_resync or new_fields):
+        return Start(True, cursor, since)  # still the first import: read on from its cursor
+    if request.full_resync or cursor is None or new_fields:
+        return Start(True, None, now)
+    return Start(False, cursor, now)
+
+
+def _never_finished(marks: SyncMarks) -> bool:
+    """No import of the account has finished yet (each saves these marks at its end)."""
+    return marks.settled_until is None and marks.deletes_checked_until is None
 
 
 def _recheck(
@@ -132,11 +174,14 @@ def _hard_deletes(
 
 
 def apply_gone(ids: Sequence[str], ctx: ImportContext, deps: ImportDeps, report: RunReport) -> None:
-    """Contacts no query returns any more (purged, or gone past the recycle bin), by Id."""
+    """Contacts no query returns any more (purged, or gone past the recycle bin), by Id.
+
+    Only what they change is counted: one never imported, or a candidate already deleted or
+    unsubscribed (by an earlier attempt of this run, say), is no skip of this run."""
     ghosts = [Contact(id=SalesforceId(i), email=None, is_deleted=True) for i in ids]
     for start in range(0, len(ghosts), PAGE):
         page = ghosts[start : start + PAGE]
-        apply_page(page, ctx, deps, report, count_seen=False)
+        apply_page(page, ctx, deps, report, count_seen=False, count_skipped=False)
 
 
 def reconcile(

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import attrs
 
 from sfsync.domain.model import Candidate, Contact, SyncCursor
+from sfsync.domain.ports import RunRecord
 from sfsync.services.import_plan import BatchPlan, ImportContext, lookup_keys, plan_batch
 from sfsync.services.import_steps import (
     ImportDeps,
@@ -41,6 +42,7 @@ class PageWriter:
         self._planned = 0  # pages planned, numbered from 1
         self._committed = 0  # pages committed (set by the writer thread)
         self._recent: dict[int, BatchPlan] = {}  # plans a lookup may not show yet
+        self._saved = report.record()  # the run as its last committed page left it
 
     def __enter__(self) -> PageWriter:
         return self
@@ -49,8 +51,8 @@ class PageWriter:
         try:
             if exc[0] is None:
                 self.wait()
-            elif self._pending is not None:
-                self._pending.exception()  # let the write finish; the run's error wins
+            elif self._pending is not None and self._pending.exception() is not None:
+                self.report.restore(self._saved)  # the run's error wins; the page is not in
         finally:
             self._pool.shutdown(wait=True)
 
@@ -76,15 +78,19 @@ class PageWriter:
         self.report.add(plan)
         cursor = furthest(batch)
         move = cursor is not None and self.report.advance(cursor)
-        progress = (self.report.processed, self.report.expected)
+        if cursor is not None:
+            self.report.reach(cursor)
+        run = self.report.record()  # a copy: the writer must not read what planning changes
         self._pending = self._pool.submit(
-            self._write, self._planned, changes, cursor if move else None, progress
+            self._write, self._planned, changes, cursor if move else None, run
         )
 
     def wait(self) -> None:
-        """Block until the page in flight is committed; raise its error, if any."""
+        """Block until the page in flight is committed; raise its error, if any (the report
+        then goes back to the last committed page)."""
         pending, self._pending = self._pending, None
-        if pending is not None:
+        if pending is not None and pending.exception() is not None:
+            self.report.restore(self._saved)
             pending.result()
 
     def _existing(self, batch: Sequence[Contact], lookup: Lookup) -> list[Candidate]:
@@ -97,17 +103,11 @@ class PageWriter:
         return list(found.values())
 
     def _write(
-        self,
-        page: int,
-        changes: PageChanges,
-        cursor: SyncCursor | None,
-        progress: tuple[int, int | None],
+        self, page: int, changes: PageChanges, cursor: SyncCursor | None, run: RunRecord
     ) -> None:
         with self.deps.uow() as uow:
-            write_plan(
-                uow, self.ctx.settings.account_id, changes, self.report.run_id, progress, cursor
-            )
-        self._committed = page
+            write_plan(uow, self.ctx.settings.account_id, changes, run, cursor)
+        self._committed, self._saved = page, run
 
 
 def _overlay(found: dict[str, Candidate], plan: BatchPlan, keys: frozenset[str]) -> None:

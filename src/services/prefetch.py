@@ -42,7 +42,10 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     producer.start()
     try:
         while True:
-            kind, value = pending.get()
+            try:  # in short waits: an interrupt (the time limit) lands within half a second
+                kind, value = pending.get(timeout=0.5)
+            except queue.Empty:
+                continue
             if kind == _DONE:
                 return
             if kind == _ERROR:

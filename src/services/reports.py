@@ -46,58 +46,66 @@ class RunReport:
     fields_read: tuple[str, ...] = ()
     mode: str = ""
     status: RunStatus = RunStatus.RUNNING
-    cursor: SyncCursor | None = None
+    cursor: SyncCursor | None = None  # the account's watermark as this run moves it
+    position: SyncCursor | None = None  # how far this run's committed pages reached
     deletes_covered: datetime | None = None
 
     @classmethod
     def begin(cls, earlier: RunRecord | None, request: SyncRequested, now: datetime) -> RunReport:
-        """A new report, or the unfinished run of the same request resumed."""
+        """A new report, or the unfinished run of the same request resumed as its committed
+        pages left it."""
         scope = "candidate" if request.candidate_id else request.scope.value
         if earlier is None:
             return cls(str(uuid.uuid4()), request.account_id, request.id, scope, now)
-        counts = dict(earlier.counts)
-        skipped = counts.pop("skipped", {})
-        return cls(
-            earlier.id,
-            request.account_id,
-            request.id,
-            scope,
-            earlier.started_at or now,
-            counts=Counter({k: v for k, v in counts.items() if k in COUNT_KEYS}),
-            skipped=Counter(skipped),
-            errors=[dict(e) for e in earlier.errors],
-            error_count=int(counts.get("errors", len(earlier.errors))),
-        )
+        report = cls(earlier.id, request.account_id, request.id, scope, earlier.started_at or now)
+        report.restore(earlier)
+        return report
+
+    def restore(self, saved: RunRecord) -> None:
+        """Go back to what `saved` (a checkpoint) holds: what a failed write added is gone."""
+        counts = dict(saved.counts)
+        self.skipped = Counter(counts.pop("skipped", {}))
+        self.counts = Counter({k: v for k, v in counts.items() if k in COUNT_KEYS})
+        self.errors = [dict(e) for e in saved.errors]
+        self.error_count = int(counts.get("errors", len(saved.errors)))
+        self.expected, self.fields_read = saved.expected, saved.fields_read
+        self.mode, self.position = saved.mode, saved.position
 
     @property
     def processed(self) -> int:
         return self.counts["seen"]
 
-    def add(self, plan: BatchPlan, *, count_seen: bool = True) -> None:
+    def add(self, plan: BatchPlan, *, count_seen: bool = True, count_skipped: bool = True) -> None:
         if not count_seen:
             plan.counts["seen"] = 0
         self.counts.update(plan.counts)
-        self.skipped.update(plan.skipped)
+        if count_skipped:
+            self.skipped.update(plan.skipped)
         for error in plan.errors:
             self.error(error)
 
     def error(self, error: RecordError) -> None:
+        entry = attrs.asdict(error)
+        if error.salesforce_id is None and entry in self.errors:
+            return  # a run-level error found again by a resumed attempt
         self.error_count += 1
         if len(self.errors) < MAX_KEPT_ERRORS:
-            self.errors.append(attrs.asdict(error))
+            self.errors.append(entry)
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] += 1
 
     def advance(self, cursor: SyncCursor) -> bool:
         """Move the watermark forward only; False when `cursor` is not past it."""
-        if self.cursor is not None and (cursor.modstamp, cursor.contact_id) <= (
-            self.cursor.modstamp,
-            self.cursor.contact_id,
-        ):
+        if self.cursor is not None and _key(cursor) <= _key(self.cursor):
             return False
         self.cursor = cursor
         return True
+
+    def reach(self, cursor: SyncCursor) -> None:
+        """The run's committed pages reach `cursor` (in the order it reads)."""
+        if self.position is None or _key(cursor) > _key(self.position):
+            self.position = cursor
 
     def fail(self, code: str, message: str) -> None:
         self.error(RecordError(code, message))
@@ -111,7 +119,6 @@ class RunReport:
         counts: dict[str, Any] = {key: self.counts[key] for key in COUNT_KEYS}
         counts["skipped"] = dict(self.skipped)
         counts["errors"] = self.error_count
-        counts["mode"] = self.mode
         return RunRecord(
             id=self.run_id,
             account_id=self.account_id,
@@ -125,12 +132,18 @@ class RunReport:
             counts=counts,
             errors=tuple(self.errors),
             fields_read=self.fields_read,
+            mode=self.mode,
+            position=self.position,
         )
 
     def finish(self, now: datetime) -> RunRecord:
         if self.status is RunStatus.RUNNING:
             self.status = RunStatus.PARTIAL if self.error_count else RunStatus.SUCCEEDED
         return self.record(finished_at=now)
+
+
+def _key(cursor: SyncCursor) -> tuple[datetime, str]:
+    return cursor.modstamp, cursor.contact_id
 
 
 def _iso(value: datetime | None) -> str | None:

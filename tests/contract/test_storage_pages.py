@@ -138,7 +138,7 @@ def test_sync_marks_round_trip_even_before_any_cursor(new_uow, account):
     from sfsync.domain.model import SalesforceId, SyncCursor, SyncMarks
 
     when = datetime(2026, 11, 27, 18, 5, tzinfo=UTC)
-    marks = SyncMarks(when, when, when, ("Id", "Email"))
+    marks = SyncMarks(when, when, when, ("Id", "Email"), full_started_at=when)
     with new_uow() as uow:
         assert uow.runs.marks(account) == SyncMarks()
         uow.runs.save_marks(account, marks)

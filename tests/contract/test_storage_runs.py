@@ -41,14 +41,37 @@ class TestRuns:
         with new_uow() as uow:
             assert uow.runs.get(run.id) == run
 
-    def test_progress_updates_counters(self, new_uow, account):
+    def test_a_checkpoint_saves_what_a_page_changed_and_nothing_else(self, new_uow, account):
         run = a_run(account)
         start(new_uow, run)
+        page = attrs.evolve(
+            run,
+            status="succeeded",  # not a checkpoint's to change
+            finished_at=FINISHED,
+            processed=200,
+            expected=1000,
+            counts={"seen": 200, "created": 190, "skipped": {"no_email": 10}, "errors": 1},
+            errors=({"code": "coercion_error", "message": "age_c: bad", "salesforce_id": "003A"},),
+            fields_read=("Id", "Email"),
+            mode="full",
+            position=SyncCursor(FINISHED, SalesforceId("003000000000200AAA")),
+        )
         with new_uow() as uow:
-            uow.runs.progress(run.id, processed=200, expected=1000)
+            uow.runs.checkpoint(page)
             uow.commit()
         with new_uow() as uow:
-            assert uow.runs.get(run.id) == attrs.evolve(run, processed=200, expected=1000)
+            assert uow.runs.get(run.id) == attrs.evolve(page, status="running", finished_at=None)
+
+    def test_mode_and_position_read_back_from_start_and_finish(self, new_uow, account):
+        position = SyncCursor(STARTED, SalesforceId("003000000000001AAA"))
+        run = a_run(account, mode="incremental", position=position)
+        start(new_uow, run)
+        with new_uow() as uow:
+            assert uow.runs.get(run.id) == run
+            uow.runs.finish(attrs.evolve(run, status="succeeded", position=None))
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.runs.get(run.id).position is None
 
     def test_finish_records_the_report(self, new_uow, account):
         run = a_run(account)
@@ -73,14 +96,11 @@ class TestRuns:
         with new_uow() as uow:
             assert uow.runs.get("run_unknown") is None
 
-    @pytest.mark.parametrize("change", ["progress", "finish"])
+    @pytest.mark.parametrize("change", ["checkpoint", "finish"])
     def test_changing_an_unknown_run_is_refused(self, new_uow, account, change):
         run = a_run(account)
         with new_uow() as uow, pytest.raises(PermanentFailure) as raised:
-            if change == "progress":
-                uow.runs.progress(run.id, 1, None)
-            else:
-                uow.runs.finish(run)
+            getattr(uow.runs, change)(run)
         assert raised.value.code == "not_found"
 
     def test_the_same_request_twice_is_a_conflict(self, new_uow, account):

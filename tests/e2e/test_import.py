@@ -204,17 +204,6 @@ def test_the_same_request_twice_is_one_run(harness):
     assert runs == (1,)
 
 
-def test_a_run_killed_mid_way_resumes_and_finishes(harness):
-    seed(harness, 2500)
-    # The second page fails past the adapter's retries: the message is retried later and
-    # resumes from the watermark of the first page.
-    harness.emu.admin.add_fault(status=503, count=5, path="/query/01g")
-    event = harness.sync(timeout=180)
-    assert event["status"] == "succeeded"
-    assert len(harness.candidates()) == 2500
-    assert event["counts"]["created"] == 2500
-
-
 def test_bulk_read_for_a_large_import(harness):
     harness.emu.admin.reset(contacts=5000)
     event = harness.sync(timeout=180)

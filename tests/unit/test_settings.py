@@ -30,6 +30,9 @@ def test_keys_are_split_and_kept_in_order():
         ("SFSYNC_SALESFORCE_API_VERSION", "25.0"),
         ("SFSYNC_BULK_THRESHOLD", "many"),
         ("SFSYNC_WORKER_THREADS", "0"),
+        ("SFSYNC_MAX_RETRIES", "-1"),
+        ("SFSYNC_MIN_BACKOFF_MS", "soon"),
+        ("SFSYNC_TIME_LIMIT_MS", "10"),
     ],
 )
 def test_invalid_value_names_the_variable(var, value):
@@ -41,3 +44,9 @@ def test_error_never_echoes_a_secret_value():
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"SFSYNC_ENCRYPTION_KEYS": "hunter2-secret"})
     assert "hunter2" not in str(info.value)
+
+
+def test_retries_are_configurable_for_tests():
+    settings = Settings.from_env({"SFSYNC_MAX_RETRIES": "1", "SFSYNC_MIN_BACKOFF_MS": "50"})
+    assert (settings.retries.max_retries, settings.retries.min_backoff_ms) == (1, 50)
+    assert Settings.from_env({}).retries.max_retries == 6

@@ -1,4 +1,4 @@
-"""Sync runs (progress and report) and each account's incremental-import cursor."""
+"""Sync runs (progress, report, position) and each account's import cursor and marks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sfsync.domain.ports import RunRecord
 
 _COLUMNS = (
     "id, account_id, request_id, scope, status, started_at, finished_at, processed,"
-    " expected, counts, errors, fields_read"
+    " expected, counts, errors, fields_read, mode, cursor_modstamp, cursor_contact_id"
 )
 
 
@@ -23,23 +23,24 @@ class PsycopgRuns:
 
     def start(self, run: RunRecord) -> None:
         self._session.write(
-            f"INSERT INTO sync_runs ({_COLUMNS}) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (run.id, run.account_id, run.request_id, run.scope, *_outcome(run)),
+            f"INSERT INTO sync_runs ({_COLUMNS}) VALUES ({', '.join(['%s'] * 15)})",
+            (run.id, run.account_id, run.request_id, run.scope, *_outcome(run), *_state(run)),
         )
 
-    def progress(self, run_id: str, processed: int, expected: int | None) -> None:
-        self._changed(
-            "UPDATE sync_runs SET processed = %s, expected = %s WHERE id = %s",
-            (processed, expected, run_id),
+    def checkpoint(self, run: RunRecord) -> None:
+        self._changed(  # with every page: one statement, no savepoint
+            "UPDATE sync_runs SET processed = %s, expected = %s, counts = %s, errors = %s,"
+            " fields_read = %s, mode = %s, cursor_modstamp = %s, cursor_contact_id = %s"
+            " WHERE id = %s",
+            (*_outcome(run)[3:], *_state(run), run.id),
         )
 
     def finish(self, run: RunRecord) -> None:
         self._changed(
             "UPDATE sync_runs SET status = %s, started_at = %s, finished_at = %s,"
-            " processed = %s, expected = %s, counts = %s, errors = %s, fields_read = %s"
-            " WHERE id = %s",
-            (*_outcome(run), run.id),
+            " processed = %s, expected = %s, counts = %s, errors = %s, fields_read = %s,"
+            " mode = %s, cursor_modstamp = %s, cursor_contact_id = %s WHERE id = %s",
+            (*_outcome(run), *_state(run), run.id),
         )
 
     def get(self, run_id: str) -> RunRecord | None:
@@ -73,29 +74,31 @@ class PsycopgRuns:
 
     def marks(self, account_id: AccountId) -> SyncMarks:
         row = self._session.fetchone(
-            "SELECT settled_until, deletes_checked_until, reconciled_at, fields_read"
-            " FROM sync_state WHERE account_id = %s",
+            "SELECT settled_until, deletes_checked_until, reconciled_at, fields_read,"
+            " full_started_at FROM sync_state WHERE account_id = %s",
             (account_id,),
         )
         if row is None:
             return SyncMarks()
-        settled, deletes, reconciled, fields = row
-        return SyncMarks(settled, deletes, reconciled, tuple(fields) if fields else None)
+        settled, deletes, reconciled, fields, full_started = row
+        fields = tuple(fields) if fields else None
+        return SyncMarks(settled, deletes, reconciled, fields, full_started)
 
     def save_marks(self, account_id: AccountId, marks: SyncMarks) -> None:
         self._session.write(
             "INSERT INTO sync_state (account_id, settled_until, deletes_checked_until,"
-            " reconciled_at, fields_read) VALUES (%s, %s, %s, %s, %s)"
+            " reconciled_at, fields_read, full_started_at) VALUES (%s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (account_id) DO UPDATE SET settled_until = EXCLUDED.settled_until,"
             " deletes_checked_until = EXCLUDED.deletes_checked_until,"
             " reconciled_at = EXCLUDED.reconciled_at, fields_read = EXCLUDED.fields_read,"
-            " updated_at = now()",
+            " full_started_at = EXCLUDED.full_started_at, updated_at = now()",
             (
                 account_id,
                 marks.settled_until,
                 marks.deletes_checked_until,
                 marks.reconciled_at,
                 list(marks.fields) if marks.fields is not None else None,
+                marks.full_started_at,
             ),
         )
 
@@ -118,9 +121,15 @@ def _outcome(run: RunRecord) -> tuple[Any, ...]:
     )
 
 
+def _state(run: RunRecord) -> tuple[Any, ...]:
+    """mode, cursor_modstamp, cursor_contact_id."""
+    position = run.position
+    return (run.mode, *((position.modstamp, position.contact_id) if position else (None, None)))
+
+
 def _record(row: tuple[Any, ...]) -> RunRecord:
     id_, account_id, request_id, scope, status, started, finished, *rest = row
-    processed, expected, counts, errors, fields_read = rest
+    processed, expected, counts, errors, fields_read, mode, stamp, contact_id = rest
     return RunRecord(
         id=id_,
         account_id=AccountId(account_id),
@@ -134,4 +143,6 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
         counts=counts,
         errors=tuple(errors),
         fields_read=tuple(fields_read),
+        mode=mode,
+        position=SyncCursor(stamp, SalesforceId(contact_id)) if stamp else None,
     )

@@ -150,6 +150,24 @@ class TestLinkCandidate:
             "Lovelace",
         )
 
+    def test_a_relink_takes_the_contacts_names_blanks_included(self):
+        fatima = candidate(first_name="Fatima", last_name="Moreau", name="Fatima Moreau")
+        other = Contact(
+            SalesforceId("003B"), "ada@example.com", None, "Moreau", "Moreau", system_modstamp=NEW
+        )
+        moved = link_candidate(fatima, other)
+        assert (moved.salesforce_id, moved.first_name, moved.last_name, moved.name) == (
+            "003B",
+            None,
+            "Moreau",
+            "Moreau",
+        )
+
+    def test_an_update_of_a_linked_candidate_takes_a_blanked_name(self):
+        linked = candidate(first_name="Fatima", last_name="Moreau")
+        same = Contact(SalesforceId("003A"), "ada@example.com", "", "Moreau", system_modstamp=NEW)
+        assert link_candidate(linked, same).first_name == ""
+
 
 class TestResolveDuplicate:
     def test_newest_relinks_the_candidate_to_the_newer_contact(self):
@@ -228,6 +246,22 @@ class TestDedupeBatch:
         winners, conflicts = dedupe_batch([first, second], DuplicatePolicy.REVIEW)
         assert winners == [first]
         assert conflicts[0].outcome is DuplicateOutcome.NEEDS_REVIEW
+
+    @pytest.mark.parametrize("policy", list(DuplicatePolicy))
+    def test_a_contact_already_linked_is_never_dropped(self, policy):
+        old, linked, new = contact("003A", modstamp=OLD), contact("003B"), contact("003C")
+        is_linked = lambda c: c.id == "003B"  # noqa: E731
+        winners, conflicts = dedupe_batch([old, linked, new], policy, is_linked)
+        kept, other = (new, old) if policy is DuplicatePolicy.NEWEST else (old, new)
+        assert winners == [kept, linked]  # the new ones are deduped among themselves
+        assert [(c.kept_contact_id, c.other_contact_id) for c in conflicts] == [(kept.id, other.id)]
+
+    def test_a_linked_contact_seen_first_lets_the_next_new_one_through(self):
+        linked, new = contact("003B"), contact("003A")
+        winners, conflicts = dedupe_batch(
+            [linked, new], DuplicatePolicy.OLDEST, lambda c: c is linked
+        )
+        assert (winners, conflicts) == ([linked, new], [])
 
     def test_distinct_emails_and_missing_emails_pass_through_in_order(self):
         batch = [

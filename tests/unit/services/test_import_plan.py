@@ -137,6 +137,25 @@ def linked(n: int = 1, minutes: int = 0) -> Candidate:
     )
 
 
+def test_a_linked_contact_moving_to_a_signed_up_email_is_skipped_not_merged():
+    signed_up = Candidate("cand_7", ACCOUNT, "b@example.com")
+    page = [contact(1, "B@example.com", minutes=5)]
+    plan = plan_batch(page, [linked(1), signed_up], ctx(), ids())
+    assert plan.upserts == {}
+    assert plan.skipped == {"duplicate_email": 1}
+
+
+def test_a_duplicate_in_the_page_never_drops_the_update_of_the_emails_own_contact():
+    # Contact 2 (linked to cand_2) renames; newer Contact 1 (linked to cand_1) moves to
+    # the same email: Contact 1 is EMAIL_TAKEN, Contact 2's update is applied.
+    own = attrs.evolve(linked(2), id="cand_2", email="b@example.com")
+    renamed = attrs.evolve(contact(2, "b@example.com", minutes=5), first_name="Bea")
+    page = [renamed, contact(1, "B@example.com", minutes=6)]
+    plan = plan_batch(page, [linked(1), own], ctx(), ids())
+    assert list(plan.upserts) == ["cand_2"] and plan.upserts["cand_2"].first_name == "Bea"
+    assert plan.skipped == {"duplicate_email": 1}
+
+
 def test_newest_policy_relinks_the_candidate_to_the_newer_contact():
     plan = plan_batch([contact(2, minutes=10)], [linked(1)], ctx(), ids())
     assert plan.upserts["cand_1"].salesforce_id == "003000000000000002"

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from sfsync.domain.errors import TransientFailure, UnknownAccount
+from sfsync.domain.errors import PermanentFailure, TransientFailure, UnknownAccount
 from sfsync.domain.messages import Scope, SyncRequested, Trigger
 from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping, DeletionBehaviour
 from sfsync.domain.ports import SalesforceConnection
-from sfsync.services.imports import ImportDeps, run_sync
+from sfsync.services.import_plan import RecordError
+from sfsync.services.imports import ImportDeps, give_up, run_sync
 from tests.fake_salesforce import FakeSalesforce
 from tests.fakes import (
     FakeGateways,
@@ -72,6 +73,43 @@ def world() -> World:
     return World(salesforce, state, deps, publisher, locks)
 
 
+class Killed(BaseException):
+    """The process dies (kill -9): no handler of the run gets to run."""
+
+
+def break_at_page(world: World, page: int, error: BaseException) -> None:
+    """Reads fail when they reach `page` (from 0), once; later reads work."""
+    real_pages = world.salesforce._pages
+
+    def failing_pages(contacts):
+        world.salesforce._pages = real_pages
+        for number, batch in enumerate(real_pages(contacts)):
+            if number == page:
+                raise error
+            yield batch
+
+    world.salesforce._pages = failing_pages
+
+
+def clean_import(world: World, **request) -> tuple[object, list]:
+    """The same Contacts imported once, without a fault, into an empty store."""
+    twin = InMemoryState(
+        settings=dict(world.state.settings),
+        mappings=dict(world.state.mappings),
+        connections=dict(world.state.connections),
+    )
+    deps = attrs.evolve(world.deps, uow=lambda: InMemoryUnitOfWork(twin))
+    run = World(world.salesforce, twin, deps, RecordingPublisher(), world.locks).sync(**request)
+    return run, people(twin)
+
+
+def people(state: InMemoryState) -> list:
+    """The candidates' data, without our own ids."""
+    return sorted(
+        (attrs.evolve(c, id="") for c in state.candidates.values()), key=lambda c: c.email_key
+    )
+
+
 def settings(world: World, **changes) -> None:
     with world.deps.uow() as tx:
         tx.accounts.save_settings(AccountSettings(ACCOUNT, **changes))
@@ -82,7 +120,7 @@ def test_first_import_is_full_and_reads_only_the_minimal_fields(world):
     for n in range(7):
         world.salesforce.add_contact(f"p{n}@example.com", Favorite_Color__c="Red")
     run = world.sync()
-    assert run.status == "succeeded" and run.counts["created"] == 7 and run.counts["mode"] == "full"
+    assert run.status == "succeeded" and run.counts["created"] == 7 and run.mode == "full"
     assert run.fields_read == (
         "Id",
         "Email",
@@ -107,7 +145,7 @@ def test_incremental_run_reads_only_what_changed_since_the_watermark(world):
         Favorite_Color__c="Blue", SystemModstamp=world.salesforce._tick() + timedelta(hours=1)
     )
     run = world.sync()
-    assert run.counts["mode"] == "incremental"
+    assert run.mode == "incremental"
     assert run.counts["updated"] == 1 and run.counts["created"] == 0
     assert world.candidates()[0].attributes["favorite_color_c"] == "Blue"
 
@@ -349,3 +387,218 @@ def test_pages_looked_up_before_the_ones_before_them_landed_still_agree(world):
     assert sorted(keys) == sorted(set(keys))  # one candidate per email
     assert len(keys) == 12 and run.counts["created"] == 12
     assert run.counts["updated"] == 3  # each twin relinked to the newer Contact
+
+
+OLD = datetime.now(UTC) - timedelta(days=40)  # older than getDeleted's 15-day window
+
+
+def seed_old(world: World, n: int) -> None:
+    for i in range(n):
+        world.salesforce.add_contact(f"p{i}@example.com", modstamp=OLD + timedelta(minutes=i))
+
+
+@pytest.mark.parametrize("fault", [TransientFailure("connection reset"), Killed()])
+def test_an_interrupted_first_import_resumes_as_full_and_ends_like_a_clean_one(world, fault):
+    settings(world, deletion_behaviour=DeletionBehaviour.DELETE)
+    seed_old(world, 11)
+    break_at_page(world, 2, fault)  # two pages of three are committed
+    with pytest.raises(type(fault)):
+        world.sync(id="req-first")
+    assert len(world.candidates()) == 6
+    run = world.sync(id="req-first")  # the retried or redelivered message
+    clean, data = clean_import(world)
+    assert run.status == "succeeded", run.errors  # no deletes_window_exceeded
+    assert run.counts == clean.counts and run.counts["created"] == 11
+    assert (run.processed, run.expected) == (11, 11)
+    assert people(world.state) == data
+
+
+def test_the_first_import_stopped_by_the_quota_is_continued_as_full_by_the_next_request(world):
+    settings(world, deletion_behaviour=DeletionBehaviour.DELETE)
+    seed_old(world, 7)
+    world.salesforce.limit = world.salesforce.used + 2  # describe + first page only
+    assert world.sync().status == "quota"
+    world.salesforce.limit += 100
+    run = world.sync()
+    assert run.status == "succeeded", run.errors
+    assert run.mode == "full" and run.counts["created"] == 4
+    assert people(world.state) == clean_import(world)[1]
+    world.salesforce.add_contact("late@example.com")
+    assert world.sync().mode == "incremental"  # the first import is done
+
+
+def test_an_interrupted_incremental_resumes_as_incremental_with_the_counts_of_one_run(world):
+    seed_old(world, 2)
+    world.sync()
+    for i in range(8):
+        world.salesforce.add_contact(f"new{i}@example.com")
+    break_at_page(world, 1, Killed())
+    with pytest.raises(Killed):
+        world.sync(id="req-incr")
+    run = world.sync(id="req-incr")
+    assert run.status == "succeeded" and run.mode == "incremental"
+    assert run.counts["seen"] == run.counts["created"] == 8
+
+
+def test_a_forced_full_resync_interrupted_before_its_first_page_restarts_from_the_start(world):
+    seed_old(world, 5)
+    world.sync()
+    break_at_page(world, 0, Killed())
+    with pytest.raises(Killed):
+        world.sync(id="req-resync", full_resync=True)
+    run = world.sync(id="req-resync", full_resync=True)
+    assert run.mode == "full" and run.counts["seen"] == 5
+
+
+def test_a_resumed_run_reports_a_run_level_error_once(world):
+    with world.deps.uow() as tx:
+        tx.accounts.save_mapping(ACCOUNT, AttributeMapping("shoe_size_c", "Shoe_Size__c"))
+        tx.commit()
+    seed_old(world, 8)
+    break_at_page(world, 1, Killed())
+    with pytest.raises(Killed):
+        world.sync(id="req-err")
+    run = world.sync(id="req-err")
+    assert [e["code"] for e in run.errors] == ["invalid_mapping"]
+    assert run.counts["errors"] == 1
+
+
+def test_a_crash_leaves_the_counts_of_exactly_the_committed_pages(world):
+    world.deps = attrs.evolve(world.deps, uow=lambda: SlowCommits(world.state))
+    seed_old(world, 11)
+    break_at_page(world, 3, Killed())  # page 2 is being written when the read dies
+    with pytest.raises(Killed):
+        world.sync(id="req-kill")
+    (saved,) = world.state.runs.values()
+    created = len(world.candidates())
+    assert saved.processed == saved.counts["seen"] == saved.counts["created"] == created
+    assert saved.position == world.state.cursors[ACCOUNT] and saved.mode == "full"
+
+
+class FailingWrites(InMemoryUnitOfWork):
+    """The second page write is refused."""
+
+    writes = 0
+
+    def commit(self) -> None:
+        if self.state.runs and self._tx.state().cursors:
+            FailingWrites.writes += 1
+            if FailingWrites.writes == 2:
+                raise PermanentFailure("refused", code="refused")
+        super().commit()
+
+
+def test_a_refused_page_write_is_not_counted(world):
+    FailingWrites.writes = 0
+    world.deps = attrs.evolve(world.deps, uow=lambda: FailingWrites(world.state))
+    seed_old(world, 9)
+    run = world.sync()
+    assert run.status == "failed" and run.errors[-1]["code"] == "refused"
+    assert run.counts["created"] == len(world.candidates()) == 3
+
+
+class UndecryptableTokens(InMemoryUnitOfWork):
+    """The stored tokens were sealed with a key the worker no longer has."""
+
+    def __init__(self, state: InMemoryState) -> None:
+        super().__init__(state)
+        self.connections = self  # type: ignore[assignment]
+
+    def get(self, account_id):
+        raise PermanentFailure("stored token cannot be decrypted", code="token_decryption_failed")
+
+
+@pytest.mark.parametrize("code", ["not_connected", "token_decryption_failed"])
+def test_a_known_account_that_cannot_connect_ends_as_a_failed_run_with_an_event(world, code):
+    if code == "not_connected":
+        world.state.connections.clear()
+    else:
+        world.deps = attrs.evolve(world.deps, uow=lambda: UndecryptableTokens(world.state))
+    run = world.sync(id="req-conn")
+    assert run.status == "failed" and [e["code"] for e in run.errors] == [code]
+    ((kind, event),) = world.publisher.events
+    assert kind == "sync.completed" and event["status"] == "failed"
+    assert event["errors"][0]["code"] == code and world.state.runs[run.id].finished_at
+
+
+GAVE_UP = RecordError("salesforce_unavailable", "Salesforce unreachable after retries")
+
+
+def request_of(world: World, request_id: str, **changes) -> SyncRequested:
+    return SyncRequested(
+        "sync.requested", 1, request_id, datetime.now(UTC), ACCOUNT, Scope.IMPORT, **changes
+    )
+
+
+def test_giving_up_closes_the_run_with_its_committed_counts_and_tells_the_client(world):
+    seed_old(world, 8)
+    break_at_page(world, 1, TransientFailure("connection reset"))
+    with pytest.raises(TransientFailure):
+        world.sync(id="req-last")
+    run = give_up(request_of(world, "req-last"), GAVE_UP, world.deps)
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.counts["created"] == 3 and run.errors[-1]["code"] == "salesforce_unavailable"
+    assert world.state.runs[run.id] == run
+    ((_, event),) = world.publisher.events
+    assert (event["run_id"], event["status"]) == (run.id, "failed")
+
+
+def test_giving_up_on_a_request_that_never_started_a_run_records_a_failed_one(world):
+    world.locks.held.add(ACCOUNT)  # busy on every attempt
+    with pytest.raises(TransientFailure):
+        world.sync(id="req-busy")
+    assert world.state.runs == {}
+    busy = RecordError("busy", "another sync of the account was running on every attempt")
+    run = give_up(request_of(world, "req-busy"), busy, world.deps)
+    assert world.state.runs == {run.id: run}
+    assert (run.status, run.request_id, run.errors[0]["code"]) == ("failed", "req-busy", "busy")
+    assert world.publisher.events[-1][1]["request_id"] == "req-busy"
+
+
+def test_giving_up_on_a_finished_run_only_repeats_its_event(world):
+    world.salesforce.add_contact("a@example.com")
+    done = world.sync(id="req-done")
+    assert give_up(request_of(world, "req-done"), GAVE_UP, world.deps) == done
+    assert world.state.runs[done.id] == done and len(world.publisher.events) == 2
+
+
+def test_giving_up_on_an_unknown_account_records_nothing(world):
+    request = attrs.evolve(request_of(world, "req-x"), account_id="acc_nobody")
+    assert give_up(request, GAVE_UP, world.deps) is None
+    assert world.state.runs == {} and world.publisher.events == []
+
+
+def test_a_first_import_continued_after_a_new_mapping_starts_again_from_the_beginning(world):
+    for n in range(7):
+        world.salesforce.add_contact(f"p{n}@example.com", Favorite_Color__c="Red")
+    world.state.mappings.clear()  # the first import reads no mapped field
+    world.salesforce.limit = world.salesforce.used + 2  # describe + first page only
+    assert world.sync().status == "quota"
+    with world.deps.uow() as tx:
+        tx.accounts.save_mapping(ACCOUNT, AttributeMapping("favorite_color_c", "Favorite_Color__c"))
+        tx.commit()
+    world.salesforce.limit += 100
+    run = world.sync()
+    assert run.mode == "full" and run.counts["seen"] == 7
+    assert [c.attributes for c in world.candidates()] == [{"favorite_color_c": "Red"}] * 7
+
+
+@pytest.mark.parametrize("behaviour", [DeletionBehaviour.DELETE, DeletionBehaviour.UNSUBSCRIBE])
+def test_a_resumed_incremental_counts_a_deleted_contact_once(world, behaviour):
+    settings(world, deletion_behaviour=behaviour)
+    ids = [world.salesforce.add_contact(f"p{n}@example.com") for n in range(8)]
+    world.sync()
+    world.deps.clock.advance(minutes=10)  # type: ignore[attr-defined]
+    world.sync()  # the settled window is read: the next run reads only what changes
+    world.salesforce._clock = world.deps.clock.now()  # deletes after the last getDeleted
+    for contact_id in ids[:2]:  # read by the first attempt, then listed by getDeleted again
+        world.salesforce.delete_contact(contact_id)
+    for n in range(6):
+        world.salesforce.add_contact(f"new{n}@example.com")
+    break_at_page(world, 1, Killed())
+    with pytest.raises(Killed):
+        world.sync(id="req-deletes")
+    run = world.sync(id="req-deletes")
+    effect = "deleted" if behaviour is DeletionBehaviour.DELETE else "unsubscribed"
+    assert (run.counts["seen"], run.counts["created"], run.counts[effect]) == (8, 6, 2)
+    assert run.counts["skipped"] == {}

@@ -58,3 +58,47 @@ def test_rebatched_joins_small_pages_and_keeps_order():
 
     pages = iter([[1, 2], [3], [4, 5, 6], [7]])
     assert list(rebatched(pages, 3)) == [[1, 2, 3], [4, 5, 6], [7]]
+
+
+def test_an_interrupt_reaches_a_consumer_waiting_for_a_slow_producer():
+    """dramatiq's time limit raises in the actor's thread, which waits here while the read
+    ahead thread is stuck in a slow call: it must not wait for that call to end."""
+    import sys
+
+    from dramatiq.middleware import TimeLimitExceeded
+    from dramatiq.threading import raise_thread_exception
+
+    release, raised = threading.Event(), []
+
+    def pages():
+        yield 1
+        release.wait(30)  # a long network call
+        yield 2
+
+    def consume():
+        try:
+            for _ in prefetched(pages()):
+                pass
+        except TimeLimitExceeded:
+            raised.append(True)
+
+    def waiting_for_a_page() -> bool:
+        frame = sys._current_frames().get(consumer.ident)
+        while frame is not None:
+            if frame.f_code.co_name == "get" and "queue" in frame.f_code.co_filename:
+                return True
+            frame = frame.f_back
+        return False
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    deadline = time.monotonic() + 10
+    while not waiting_for_a_page() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    raise_thread_exception(consumer.ident, TimeLimitExceeded)
+    while waiting_for_a_page() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stuck = waiting_for_a_page()
+    release.set()
+    consumer.join(30)
+    assert not stuck and raised == [True]

@@ -1,0 +1,253 @@
+"""How runs end after a fault (issue 9): `sfsync worker` processes on RabbitMQ and Postgres,
+importing from the emulator, broken mid-run by a 503 storm, by kill -9, or for good.
+
+Each test starts its own worker processes (their own queue, quick retries), so one can be
+killed, and compares the faulted account with a clean import of the same Contacts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+
+from sfsync.adapters.emulator.harness import Emulator
+from sfsync.adapters.postgres.crypto import TokenCipher
+from sfsync.adapters.postgres.locks import PostgresAccountLocks
+from sfsync.adapters.rabbitmq.events import EventListener
+from sfsync.adapters.salesforce.hosts import parse_origin
+from sfsync.domain.model import AccountId, AccountSettings
+from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oauth_app
+from sfsync.entrypoints.connect import connect_without_browser
+from sfsync.entrypoints.settings import Settings
+from sfsync.services.accounts import save_settings
+from tests.e2e.conftest import Harness
+
+pytestmark = pytest.mark.integration
+
+CONTACTS = 5000  # three REST pages of 2,000: the second one is broken
+KILLED = 20_000  # ten pages, a slow org: the worker is killed after the first
+
+
+@attrs.define
+class Workers:
+    """`sfsync worker` processes sharing one queue; `container` sees the same database."""
+
+    container: Container
+    emu: Emulator
+    env: dict[str, str]
+    logs: Path
+    running: list[subprocess.Popen[bytes]] = attrs.Factory(list)
+
+    def start(self) -> subprocess.Popen[bytes]:
+        log = self.logs / f"worker-{len(self.running)}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "sfsync.entrypoints.cli", "worker"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.running.append(proc)
+        deadline = time.monotonic() + 60
+        while b"worker.started" not in log.read_bytes():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        return proc
+
+    @contextmanager
+    def account(self, **settings: Any) -> Iterator[Harness]:
+        """A new account connected to the emulator's org, and a listener for its events."""
+        account = AccountId(f"acc_{secrets.token_hex(4)}")
+        save_settings(self.container.uow(), AccountSettings(account, **settings))
+        emu = self.emu
+        app = oauth_app(self.container.settings, emu.base_url)
+        with httpx.Client(verify=emu.ssl_context(), timeout=30) as client:
+            connect_without_browser(self.container.uow(), client, app, account)
+        settings = self.container.settings
+        exchange = events_exchange(settings)
+        with EventListener(settings.amqp_url, "sync.completed", exchange) as listener:
+            yield Harness(self.container, emu, account, listener)
+
+    def run(self, request_id: str) -> dict[str, Any]:
+        with self.container.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT status, mode, processed, expected, counts, errors FROM sync_runs"
+                " WHERE request_id = %s",
+                (request_id,),
+            ).fetchone()
+        keys = ("status", "mode", "processed", "expected", "counts", "errors")
+        return dict(zip(keys, row, strict=True)) if row else {}
+
+    def dead_letters(self, request_id: str) -> list[str]:
+        with self.container.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT reason FROM dead_letters WHERE message_id = %s",
+                (request_id,),
+            ).fetchall()
+        return [reason for (reason,) in rows]
+
+
+@pytest.fixture
+def workers(
+    migrated_database_url: str,
+    amqp_url: str,
+    queue_prefix: str,
+    sf_emulator: Emulator,
+    tmp_path: Path,
+) -> Iterator[Workers]:
+    sf_emulator.admin.reset(contacts=CONTACTS)
+    key = TokenCipher.generate_key()
+    prefix = f"{queue_prefix}r{secrets.token_hex(2)}"
+    settings = Settings(
+        database_url=migrated_database_url,
+        amqp_url=amqp_url,
+        encryption_keys=(key,),
+        queue_prefix=prefix,
+        sf_client_id=sf_emulator.client_id,
+        sf_client_secret=sf_emulator.client_secret,
+        sf_redirect_uri=sf_emulator.redirect_uri,
+        sf_ca_bundle=sf_emulator.ca_path,
+        sf_allowed_origins=(parse_origin(sf_emulator.base_url),),
+    )
+    env = os.environ | {
+        "DATABASE_URL": migrated_database_url,
+        "AMQP_URL": amqp_url,
+        "SFSYNC_ENCRYPTION_KEYS": key,
+        "SFSYNC_QUEUE_PREFIX": prefix,
+        "SFSYNC_SF_CLIENT_ID": sf_emulator.client_id,
+        "SFSYNC_SF_CLIENT_SECRET": sf_emulator.client_secret,
+        "SFSYNC_SF_REDIRECT_URI": sf_emulator.redirect_uri,
+        "SFSYNC_SF_CA_BUNDLE": sf_emulator.ca_path or "",
+        "SFSYNC_SF_ALLOWED_ORIGINS": ",".join(settings.sf_allowed_origins),
+        "SFSYNC_WORKER_THREADS": "2",
+        "SFSYNC_LOG_FORMAT": "json",
+        "SFSYNC_BULK_THRESHOLD": "100000",  # REST pages of 2,000, the same in every run
+        "SFSYNC_MAX_RETRIES": "2",
+        "SFSYNC_MIN_BACKOFF_MS": "200",
+        "SFSYNC_MAX_BACKOFF_MS": "1000",
+    }
+    container = build(settings, pool_size=2)
+    found = Workers(container, sf_emulator, env, tmp_path)
+    try:
+        yield found
+    finally:
+        for proc in found.running:
+            if proc.poll() is None:
+                proc.terminate()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        sf_emulator.admin.clear_faults()
+        container.close()
+
+
+def people(harness: Harness) -> list[tuple[Any, ...]]:
+    """The account's candidates as data: every column but our own ids and the account."""
+    with harness.container.pool.connection() as conn:
+        return conn.execute(
+            "SELECT salesforce_id, email, first_name, last_name, name, source_modstamp,"
+            " attributes, unsubscribed, needs_review FROM candidates WHERE account_id = %s"
+            " ORDER BY salesforce_id",
+            (harness.account,),
+        ).fetchall()
+
+
+def clean_import(workers: Workers, **settings: Any) -> tuple[dict[str, Any], list[Any]]:
+    """The same Contacts imported into a new account with no fault on the way."""
+    workers.emu.admin.clear_faults()
+    with workers.account(**settings) as clean:
+        event = clean.sync(timeout=120)
+        assert event["status"] == "succeeded", event["errors"]
+        return event, people(clean)
+
+
+def poll(predicate: Callable[[], Any], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+    return value
+
+
+def test_a_first_import_broken_mid_way_is_resumed_by_the_retry_and_ends_like_a_clean_one(
+    workers,
+):
+    workers.start()
+    # Old Contacts (the seed spans 90 days) and deletes on: a resumed run that took itself
+    # for an incremental would check getDeleted from far back and end partial.
+    with workers.account(deletion_behaviour="delete") as harness:
+        # the second page fails past the adapter's five tries: the message is retried
+        workers.emu.admin.add_fault(status=503, count=5, path="/query/01g")
+        event = harness.sync(timeout=120)
+        statuses = [r["status"] for r in workers.emu.admin.requests()]
+        run = workers.run(event["request_id"])
+        data = people(harness)
+    assert statuses.count(503) == 5
+    assert event["status"] == "succeeded", event["errors"]
+    assert (run["mode"], run["processed"], run["expected"]) == ("full", CONTACTS, CONTACTS)
+    clean, clean_data = clean_import(workers, deletion_behaviour="delete")
+    assert event["counts"] == clean["counts"]
+    assert data == clean_data
+
+
+def test_a_worker_killed_mid_run_is_replaced_and_the_run_ends_like_a_clean_one(workers):
+    workers.emu.admin.reset(contacts=KILLED)
+    workers.env["SFSYNC_MAX_RETRIES"] = "6"  # room for a "busy" while Postgres ends its session
+    first = workers.start()
+    workers.emu.admin.add_fault(latency_ms=300, count=-1, path="/query")  # a slow org
+    with workers.account() as harness:
+        message = harness.request()
+        poll(lambda: workers.run(message["id"]).get("processed"))
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+        killed = workers.run(message["id"])
+        assert killed["status"] == "running" and 0 < killed["processed"] < KILLED
+        workers.start()  # RabbitMQ hands the unacknowledged message to the new worker
+        event = harness.listener.next_for(message["id"], wait=120)
+        data = people(harness)
+    assert event is not None and event["status"] == "succeeded", event
+    clean, clean_data = clean_import(workers)
+    assert event["counts"] == clean["counts"] and event["counts"]["seen"] == KILLED
+    assert data == clean_data
+
+
+def test_retries_used_up_end_the_run_as_failed_and_tell_the_client(workers):
+    workers.env["SFSYNC_MAX_RETRIES"] = "1"  # two attempts, one page of 2,000 each
+    workers.start()
+    with workers.account() as harness:
+        # every second page fails: each attempt commits one page, then no retry is left
+        workers.emu.admin.add_fault(status=503, count=-1, path="/query/01g")
+        event = harness.sync(timeout=120)
+        run = workers.run(event["request_id"])
+        reasons = poll(lambda: workers.dead_letters(event["request_id"]))
+    assert event["status"] == "failed" and run["status"] == "failed"
+    assert event["errors"][-1]["code"] == "salesforce_unavailable"
+    assert event["counts"]["seen"] == run["counts"]["seen"] == 4000  # what was committed
+    assert reasons and "salesforce_unavailable" in reasons[0]
+
+
+def test_a_request_busy_on_every_attempt_still_ends_as_a_failed_run(workers):
+    workers.start()
+    with workers.account() as harness:
+        locks = PostgresAccountLocks(workers.container.pool)
+        with locks.hold(harness.account) as held:  # another run holds the account throughout
+            assert held
+            event = harness.sync(timeout=60)
+        reasons = poll(lambda: workers.dead_letters(event["request_id"]))
+    assert event["status"] == "failed" and event["errors"][0]["code"] == "busy"
+    assert workers.run(event["request_id"])["status"] == "failed"
+    assert reasons and reasons[0].startswith("busy")
