@@ -30,7 +30,7 @@ from sfsync.services.reports import RunReport
 @attrs.frozen
 class Lookup:
     found: list[Candidate]  # what the store held for the page's Contact Ids and emails
-    keys: frozenset[str]  # those Contact Ids and email keys
+    keys: frozenset[str] = attrs.field(repr=False)  # those Contact Ids and email keys
     committed: int  # pages known committed when it was read: later ones may be missing
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import orjson
 import pytest
 from cryptography.fernet import Fernet
 from dramatiq import Message
@@ -307,3 +308,21 @@ def test_huge_bodies_never_hang_the_decoder(data):
     """A hang detector, not a timing assertion (bench/dead_letters.py measures)."""
     message = _decode(encoder(), data)
     assert message.actor_name in (INVALID_ACTOR, "sync.requested")
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("6f1c1c2e-8a34-4c4b-9a57-0d1e2f3a4b5c", True),
+        ("bad-acc_1-scope", True),
+        ("ada.lovelace@example.com", False),
+        ("Ada Lovelace", False),
+        ("+1 202 555 0187", False),
+    ],
+)
+def test_only_an_id_like_body_id_becomes_the_logged_message_id(given, kept):
+    """The message id is on every log line of its message: an email in `id` never is."""
+    encoder = ContractEncoder("q", frozenset({"sync.requested"}), [Fernet.generate_key().decode()])
+    body = {"type": "sync.requested", "id": given}
+    message_id = encoder.decode(orjson.dumps(body))["message_id"]
+    assert (message_id == given) is kept

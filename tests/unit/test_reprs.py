@@ -12,6 +12,7 @@ from sfsync.domain.messages import CandidateSignedUp
 from sfsync.domain.model import AccountId, Candidate, Contact, SalesforceId
 from sfsync.domain.ports import ContactUpdate, SalesforceConnection
 from sfsync.entrypoints.settings import Settings, masked_url
+from sfsync.services.page_writer import Lookup
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SECRETS = [
@@ -88,6 +89,7 @@ CASES = [
         ["m1", "cand_1"],
     ),
     (ContactUpdate(SalesforceId("003A"), {"Phone": "+44 20 7946 0958"}), ["003A"]),
+    (Lookup([], frozenset({"ada.lovelace@example.com", "003A"}), 7), ["committed=7"]),
     (
         Tokens("00Dxx!AQ.access-token", "https://acme.my.salesforce.com", "5Aep861-refresh-token"),
         ["acme"],

@@ -21,6 +21,7 @@ import base64
 import dataclasses
 import hashlib
 import hmac
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -214,13 +215,13 @@ class ContractEncoder(Encoder):
         }
 
 
+# The message id goes on every log line of its message: only id-like text (a UUID, a
+# slug) is taken from the body; anything else (an email put in `id`) gets a fresh UUID.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
+
+
 def _is_id(value: Any) -> bool:
-    return (
-        isinstance(value, str)
-        and 0 < len(value) <= 200
-        and value.isprintable()
-        and value == value.strip()
-    )
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 def _not_json(data: bytes, err: orjson.JSONDecodeError) -> str:
