@@ -121,14 +121,15 @@ class Harness:
         return [r["soql"] for r in self.emu.admin.requests() if r.get("soql")]
 
 
-def send_raw(amqp_url: str, queue: str, body: bytes) -> None:
+def send_raw(amqp_url: str, queue: str, *bodies: bytes) -> None:
+    """Publish `bodies` as they are, persistent and confirmed, on one connection."""
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     try:
         channel = connection.channel()
         channel.confirm_delivery()
-        channel.basic_publish(
-            "", queue, body, pika.BasicProperties(delivery_mode=2), mandatory=True
-        )
+        for data in bodies:
+            properties = pika.BasicProperties(delivery_mode=2)
+            channel.basic_publish("", queue, data, properties, mandatory=True)
     finally:
         connection.close()
 

@@ -8,10 +8,10 @@ import random
 from collections import Counter
 from collections.abc import Iterator
 
-import pika
 import pytest
 
 from sfsync.adapters.rabbitmq.encoder import MAX_BODY_BYTES
+from tests.e2e.conftest import send_raw
 from tests.e2e.test_forged_envelopes import alive_worker_threads, still_works
 
 pytestmark = pytest.mark.integration
@@ -62,17 +62,6 @@ def malformed(account: str, seed: int = 9) -> Iterator[tuple[bytes, str]]:
             yield rng.randbytes(rng.randint(1, 300)), "invalid_message: body"
 
 
-def publish_all(amqp_url: str, queue: str, bodies: list[bytes]) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        for data in bodies:
-            channel.basic_publish("", queue, data, pika.BasicProperties(delivery_mode=2))
-    finally:
-        connection.close()
-
-
 @pytest.mark.timeout(240)
 def test_every_malformed_body_is_recorded_once_with_its_reason(harness, wait_for):
     cases: dict[str, tuple[bytes, str]] = {}
@@ -80,7 +69,7 @@ def test_every_malformed_body_is_recorded_once_with_its_reason(harness, wait_for
         cases.setdefault(hashlib.sha256(data).hexdigest(), (data, reason))
         if len(cases) == COUNT:
             break
-    publish_all(harness.container.settings.amqp_url, harness.queue, [d for d, _ in cases.values()])
+    send_raw(harness.container.settings.amqp_url, harness.queue, *[d for d, _ in cases.values()])
 
     def recorded() -> list[tuple[str, str, str]]:
         with harness.container.pool.connection() as conn:
