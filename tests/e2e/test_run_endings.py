@@ -1,5 +1,6 @@
 """How runs end after a fault (issue 9): `sfsync worker` processes on RabbitMQ and Postgres,
-importing from the emulator, broken mid-run by a 503 storm, by kill -9, or for good.
+importing from the emulator, broken mid-run by a 503 storm, by kill -9, by the end of its
+Postgres sessions (a database restart), or for good.
 
 Each test starts its own worker processes (their own queue, quick retries), so one can be
 killed, and compares the faulted account with a clean import of the same Contacts.
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.integration
 
 CONTACTS = 5000  # three REST pages of 2,000: the second one is broken
 KILLED = 20_000  # ten pages, a slow org: the worker is killed after the first
+WORKER_APP = "sfsync-worker-under-test"
 
 
 @attrs.define
@@ -132,6 +134,7 @@ def workers(
         "SFSYNC_SF_CA_BUNDLE": sf_emulator.ca_path or "",
         "SFSYNC_SF_ALLOWED_ORIGINS": ",".join(settings.sf_allowed_origins),
         "SFSYNC_WORKER_THREADS": "2",
+        "PGAPPNAME": WORKER_APP,  # so a test can end the workers' Postgres sessions only
         "SFSYNC_LOG_FORMAT": "json",
         "SFSYNC_BULK_THRESHOLD": "100000",  # REST pages of 2,000, the same in every run
         "SFSYNC_MAX_RETRIES": "2",
@@ -222,6 +225,32 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_ends_like_a_clean_one(w
     assert event is not None and event["status"] == "succeeded", event
     clean, clean_data = clean_import(workers)
     assert event["counts"] == clean["counts"] and event["counts"]["seen"] == KILLED
+    assert data == clean_data
+
+
+def test_a_database_restart_mid_run_is_survived_and_the_run_ends_like_a_clean_one(workers):
+    """Every Postgres session of the worker ends mid-run, as in a server restart: the page
+    in flight is lost, the message is retried, and the first import carries on in full."""
+    workers.env["SFSYNC_MAX_RETRIES"] = "6"  # a dead pooled connection may cost an attempt
+    workers.start()
+    workers.emu.admin.add_fault(latency_ms=300, count=-1, path="/query")  # a slow org
+    with workers.account(deletion_behaviour="delete") as harness:
+        message = harness.request()
+        poll(lambda: workers.run(message["id"]).get("processed"))
+        with workers.container.pool.connection() as conn:
+            ended = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (WORKER_APP,),
+            ).fetchone()[0]
+        event = harness.listener.next_for(message["id"], wait=180)
+        run = workers.run(message["id"])
+        data = people(harness)
+    assert ended > 0
+    assert event is not None and event["status"] == "succeeded", event
+    assert (run["mode"], run["processed"]) == ("full", CONTACTS)
+    clean, clean_data = clean_import(workers, deletion_behaviour="delete")
+    assert event["counts"] == clean["counts"]
     assert data == clean_data
 
 

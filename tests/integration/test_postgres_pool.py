@@ -1,4 +1,4 @@
-"""The pool lends a working connection even after Postgres dropped an idle one."""
+"""The pool lends a working connection even after Postgres dropped an idle one, or all."""
 
 from __future__ import annotations
 
@@ -43,5 +43,32 @@ def test_a_connection_used_moments_ago_is_lent_without_a_check(
         monkeypatch.setattr(pool_module, "CHECK_AFTER_IDLE", 0.0)
         backend_pid(pool)
         assert len(checks) == 1
+    finally:
+        pool.close()
+
+
+def test_after_a_unit_of_work_loses_its_connection_the_idle_ones_are_checked(
+    migrated_database_url,
+):
+    """A server restart ends every session: one unit of work fails, not one per connection."""
+    import pytest
+
+    from sfsync.adapters.postgres.crypto import TokenCipher
+    from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
+    from sfsync.domain.errors import TransientFailure
+
+    pool = pool_module.make_pool(migrated_database_url, min_size=3, max_size=3)
+    cipher = TokenCipher([TokenCipher.generate_key()])
+    try:
+        with pool.connection() as a, pool.connection() as b, pool.connection() as c:
+            pids = [conn.info.backend_pid for conn in (a, b, c)]  # used moments ago
+        with psycopg.connect(migrated_database_url, autocommit=True) as admin:
+            for pid in pids:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(TransientFailure), PsycopgUnitOfWork(pool, cipher) as uow:
+            uow.runs.cursor("acc_1")
+        for _ in range(3):  # each of the pool's connections, in turn
+            with PsycopgUnitOfWork(pool, cipher) as uow:
+                assert uow.runs.cursor("acc_1") is None
     finally:
         pool.close()

@@ -45,6 +45,10 @@ class PsycopgUnitOfWork:
         finally:
             # A broken connection is discarded by the pool, not handed out again.
             self._pool.putconn(conn)
+        if conn.closed:
+            # Lost, most likely with its idle siblings (a server restart, a failover): test
+            # them now, or each would cost a retry of its own on its first use.
+            self._pool.check()
 
     def commit(self) -> None:
         with translated():
