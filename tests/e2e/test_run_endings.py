@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -249,6 +250,57 @@ def test_a_database_restart_mid_run_is_survived_and_the_run_ends_like_a_clean_on
     assert ended > 0
     assert event is not None and event["status"] == "succeeded", event
     assert (run["mode"], run["processed"]) == ("full", CONTACTS)
+    clean, clean_data = clean_import(workers, deletion_behaviour="delete")
+    assert event["counts"] == clean["counts"]
+    assert data == clean_data
+
+
+def amqp_connections_of(pid: int) -> list[str]:
+    """RabbitMQ's names ("127.0.0.1:PORT -> 127.0.0.1:5672") of the connections `pid` holds."""
+    lines = subprocess.run(
+        ["ss", "-tnpH", "state", "established", "( dport = :5672 )"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    return [
+        f"{line.split()[2]} -> {line.split()[3]}" for line in lines if f"pid={pid}," in line
+    ]
+
+
+def close_amqp_connection(name: str) -> None:
+    """What a broker restart does to one connection (rabbitmqctl wants its Erlang pid)."""
+    listed = subprocess.run(
+        ["rabbitmqctl", "list_connections", "--silent", "pid", "name"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    pids = [line.split("\t")[0] for line in listed if line.endswith("\t" + name)]
+    assert pids, f"no connection {name} in {listed}"
+    subprocess.run(["rabbitmqctl", "close_connection", pids[0], "test"], check=True)
+
+
+@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl (local broker)")
+def test_a_broker_connection_lost_mid_run_is_survived_and_the_run_ends_like_a_clean_one(
+    workers,
+):
+    """RabbitMQ closes every connection of the worker mid-run, as a broker restart would:
+    the worker reconnects, the message is delivered again, the run ends like a clean one."""
+    worker = workers.start()
+    workers.emu.admin.add_fault(latency_ms=300, count=-1, path="/query")  # a slow org
+    with workers.account(deletion_behaviour="delete") as harness:
+        message = harness.request()
+        poll(lambda: workers.run(message["id"]).get("processed"))
+        names = amqp_connections_of(worker.pid)
+        for name in names:
+            close_amqp_connection(name)
+        event = harness.listener.next_for(message["id"], wait=180)
+        run = workers.run(message["id"])
+        data = people(harness)
+    assert names and worker.poll() is None  # it lived through it
+    assert event is not None and event["status"] == "succeeded", event
+    assert (run["status"], run["mode"], run["processed"]) == ("succeeded", "full", CONTACTS)
     clean, clean_data = clean_import(workers, deletion_behaviour="delete")
     assert event["counts"] == clean["counts"]
     assert data == clean_data
