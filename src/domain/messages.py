@@ -73,6 +73,9 @@ class SyncRequested:
     trigger: Trigger = Trigger.MANUAL
     candidate_id: str | None = attrs.field(default=None, validator=_optional_identifier)
     full_resync: bool = False
+    # Optional, set by `sfsync dead-letters replay`: carry on a run that ended failed or
+    # quota. Without it the same id again is the same request (its event is sent again).
+    replay: bool = False
 
 
 @attrs.frozen

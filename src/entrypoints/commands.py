@@ -284,6 +284,8 @@ def dead_letters_replay(entry_id: int) -> None:
             raise click.ClickException(
                 f"dead letter {entry_id} is not a JSON object; it cannot be replayed"
             )
+        if message.get("type") == "sync.requested":
+            message = {**message, "replay": True}  # a run that ended failed carries on
         send_message(container.settings.amqp_url, queue_name(container.settings), message)
         store.mark_replayed(entry_id)
     click.echo(f"replayed dead letter {entry_id} (message {row['message_id']})")

@@ -29,6 +29,9 @@ from sfsync.services.import_steps import ImportDeps, apply_page, import_context
 from sfsync.services.org_import import import_org
 from sfsync.services.reports import RunReport, completed_event
 
+# A replayed request carries these runs on (what their committed pages did is kept).
+REOPENABLE = frozenset({RunStatus.FAILED.value, RunStatus.QUOTA.value})
+
 
 def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
     """Handle one sync.requested: a whole import, or one candidate's Contact."""
@@ -36,7 +39,8 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
     with deps.uow() as uow:
         done = uow.runs.find_by_request(account_id, request.id)
         settings = uow.accounts.get_settings(account_id)
-    if done is not None and done.finished_at is not None:
+    reopen = done is not None and done.finished_at is not None
+    if reopen and not (request.replay and done.status in REOPENABLE):
         deps.publisher.publish("sync.completed", completed_event(done))  # at-least-once
         return done
     if settings is None:
@@ -45,6 +49,8 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
         if not held:
             raise TransientFailure(f"another sync of account {account_id} is running", code="busy")
         report = RunReport.begin(done, request, deps.clock.now())
+        if reopen:
+            report.reopen()
         _save_start(deps, report)
         try:
             connection = _connection(deps, account_id)
@@ -104,8 +110,11 @@ def _connection(deps: ImportDeps, account_id: AccountId) -> SalesforceConnection
 
 def _save_start(deps: ImportDeps, report: RunReport) -> None:
     with deps.uow() as uow:
-        if uow.runs.get(report.run_id) is None:
+        saved = uow.runs.get(report.run_id)
+        if saved is None:
             uow.runs.start(report.record())
+        elif saved.finished_at is not None:  # a replay carries a failed run on
+            uow.runs.finish(report.record())
         uow.commit()
 
 

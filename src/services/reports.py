@@ -71,6 +71,13 @@ class RunReport:
         self.expected, self.fields_read = saved.expected, saved.fields_read
         self.mode, self.position = saved.mode, saved.position
 
+    def reopen(self) -> None:
+        """Carry on a run that ended failed or quota: why it ended no longer holds (the
+        errors of its records stay, with its counts), and it is running again."""
+        kept = [e for e in self.errors if e.get("salesforce_id")]
+        self.error_count -= len(self.errors) - len(kept)
+        self.errors, self.status = kept, RunStatus.RUNNING
+
     @property
     def processed(self) -> int:
         return self.counts["seen"]

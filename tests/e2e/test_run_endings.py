@@ -93,6 +93,17 @@ class Workers:
         keys = ("status", "mode", "processed", "expected", "counts", "errors")
         return dict(zip(keys, row, strict=True)) if row else {}
 
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "sfsync.entrypoints.cli", *args]
+        return subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=60)
+
+    def dead_letter_id(self, event: dict[str, Any]) -> int:
+        with self.container.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT id FROM dead_letters WHERE message_id = %s", (event["request_id"],)
+            ).fetchone()
+        return int(row[0])
+
     def dead_letters(self, request_id: str) -> list[str]:
         with self.container.pool.connection() as conn:
             rows = conn.execute(
@@ -329,6 +340,12 @@ def test_a_request_busy_on_every_attempt_still_ends_as_a_failed_run(workers):
             assert held
             event = harness.sync(timeout=60)
         reasons = poll(lambda: workers.dead_letters(event["request_id"]))
-    assert event["status"] == "failed" and event["errors"][0]["code"] == "busy"
-    assert workers.run(event["request_id"])["status"] == "failed"
-    assert reasons and reasons[0].startswith("busy")
+        assert event["status"] == "failed" and event["errors"][0]["code"] == "busy"
+        assert workers.run(event["request_id"])["status"] == "failed"
+        assert reasons and reasons[0].startswith("busy")
+        # ops replay the dead letter once the account is free: the request now runs
+        replay = workers.cli("dead-letters", "replay", str(workers.dead_letter_id(event)))
+        assert replay.returncode == 0, replay.stderr
+        replayed = harness.listener.next_for(event["request_id"], wait=120)
+    assert replayed is not None and replayed["status"] == "succeeded", replayed
+    assert replayed["run_id"] == event["run_id"] and replayed["counts"]["seen"] == CONTACTS

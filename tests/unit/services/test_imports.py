@@ -602,3 +602,28 @@ def test_a_resumed_incremental_counts_a_deleted_contact_once(world, behaviour):
     effect = "deleted" if behaviour is DeletionBehaviour.DELETE else "unsubscribed"
     assert (run.counts["seen"], run.counts["created"], run.counts[effect]) == (8, 6, 2)
     assert run.counts["skipped"] == {}
+
+
+def test_a_replayed_request_carries_its_failed_run_on_and_ends_like_a_clean_one(world):
+    """A given-up request, replayed once its cause is gone, finishes the work; the same id
+    again without `replay` is the same request and only repeats its event."""
+    seed_old(world, 8)
+    break_at_page(world, 1, TransientFailure("connection reset"))
+    with pytest.raises(TransientFailure):
+        world.sync(id="req-replayed")
+    failed = give_up(request_of(world, "req-replayed"), GAVE_UP, world.deps)
+    again = world.sync(id="req-replayed")
+    assert again == failed and world.publisher.events[-1][1]["status"] == "failed"
+    run = world.sync(id="req-replayed", replay=True)
+    clean, clean_people = clean_import(world)
+    assert (run.id, run.status, run.errors) == (failed.id, "succeeded", ())
+    assert run.counts == clean.counts and people(world.state) == clean_people
+    assert world.publisher.events[-1][1]["status"] == "succeeded"
+
+
+def test_a_replay_of_a_run_that_succeeded_only_repeats_its_event(world):
+    world.salesforce.add_contact("a@example.com")
+    done = world.sync(id="req-ok")
+    used = world.salesforce.used
+    assert world.sync(id="req-ok", replay=True) == done
+    assert world.salesforce.used == used and world.publisher.events[-1][1]["run_id"] == done.id
