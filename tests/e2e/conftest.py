@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -148,20 +149,19 @@ def harness(worker: Container, sf_emulator: Emulator) -> Iterator[Harness]:
         yield Harness(worker, sf_emulator, account, listener)
 
 
+def poll(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    """`predicate()` once it is truthy, checked every 20 ms until `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not met within {timeout:.0f}s")
+        time.sleep(0.02)
+    return value
+
+
 @pytest.fixture
 def wait_for() -> Callable[..., Any]:
-    def wait(predicate: Callable[[], Any], timeout: float = 30) -> Any:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError("condition not met in time")
-
-    return wait
+    return lambda predicate, timeout=30: poll(predicate, timeout)
 
 
 def body(message: dict[str, Any]) -> bytes:

@@ -15,9 +15,8 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import Settings
 from sfsync.entrypoints.worker import queue_name
 from sfsync.services.accounts import add_attribute, save_settings
-from tests.e2e.conftest import send_raw
+from tests.e2e.conftest import poll, send_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -179,16 +178,6 @@ class WorkerProcess:
         return self.proc.returncode
 
 
-def _poll(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout:.0f}s")
-
-
 @pytest.fixture
 def setup(
     migrated_database_url: str,
@@ -250,7 +239,7 @@ def test_no_personal_data_in_logs_runs_or_events(setup, sf_emulator, tmp_path, l
     worker = WorkerProcess(settings, tmp_path / "worker.log", level)
     events: list[dict[str, Any]] = []
     try:
-        _poll(lambda: "worker.started" in worker.text(), 60, "worker start")
+        poll(lambda: "worker.started" in worker.text(), 60, "worker start")
         exchange = events_exchange(settings)
         with EventListener(settings.amqp_url, "sync.completed", exchange) as listener:
             # 1. a whole import
@@ -266,7 +255,7 @@ def test_no_personal_data_in_logs_runs_or_events(setup, sf_emulator, tmp_path, l
             for raw in bad:
                 send_raw(settings.amqp_url, queue, raw)
             count = "SELECT count(*) FROM dead_letters WHERE queue = %s"
-            _poll(lambda: _rows(container, count, queue)[0] >= len(bad), 60, "dead letters")
+            poll(lambda: _rows(container, count, queue)[0] >= len(bad), 60, "dead letters")
 
             # 3. Salesforce errors whose text echoes record values: transient, then refused
             echo = f"{GRACE['Email']} {GRACE['FirstName']} {GRACE['LastName']} {GRACE['Phone']}"

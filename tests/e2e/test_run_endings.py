@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oaut
 from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import Settings
 from sfsync.services.accounts import save_settings
-from tests.e2e.conftest import Harness
+from tests.e2e.conftest import Harness, poll
 
 pytestmark = pytest.mark.integration
 
@@ -188,14 +188,6 @@ def clean_import(workers: Workers, **settings: Any) -> tuple[dict[str, Any], lis
         event = clean.sync(timeout=120)
         assert event["status"] == "succeeded", event["errors"]
         return event, people(clean)
-
-
-def poll(predicate: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-    return value
 
 
 def test_a_first_import_broken_mid_way_is_resumed_by_the_retry_and_ends_like_a_clean_one(
