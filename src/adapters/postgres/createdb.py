@@ -27,8 +27,7 @@ def ensure_database(conninfo: str) -> bool:
     except psycopg.errors.DuplicateDatabase:
         return False
     except psycopg.OperationalError as err:
-        host = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
-        raise TransientFailure(f"Postgres is not reachable at {host}") from err
+        raise _unreachable(conninfo) from err
 
 
 def foreign_content(conninfo: str, own_account: str) -> str | None:
@@ -55,10 +54,14 @@ def foreign_content(conninfo: str, own_account: str) -> str | None:
                 )
             ]
     except psycopg.OperationalError as err:
-        parts = urlsplit(conninfo)
-        host = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
-        raise TransientFailure(f"Postgres is not reachable at {host}") from err
+        raise _unreachable(conninfo) from err
     if not others:
         return None
     shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
     return f"other accounts ({shown})"
+
+
+def _unreachable(conninfo: str) -> TransientFailure:
+    parts = urlsplit(conninfo)
+    host = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    return TransientFailure(f"Postgres is not reachable at {host}")

@@ -83,6 +83,19 @@ def expected_queues(queue: str) -> dict[str, dict[str, Any]]:
     }
 
 
+def connect_once(amqp_url: str) -> pika.BlockingConnection:
+    """One connection attempt with a short timeout; TransientFailure naming the host."""
+    params = pika.URLParameters(amqp_url)
+    params.socket_timeout = 5
+    params.connection_attempts = 1
+    try:
+        return pika.BlockingConnection(params)
+    except pika.exceptions.AMQPError as err:
+        raise TransientFailure(
+            f"RabbitMQ is not reachable at {params.host}:{params.port} ({type(err).__name__})"
+        ) from None
+
+
 def check_queues(amqp_url: str, queue: str) -> list[str]:
     """Check that our queues, where they exist, have the arguments the worker declares.
 
@@ -90,15 +103,7 @@ def check_queues(amqp_url: str, queue: str) -> list[str]:
     raises PermanentFailure with one line naming the queue, the difference and the fix.
     Never creates a queue: each is looked up passively before it is compared.
     """
-    params = pika.URLParameters(amqp_url)
-    params.socket_timeout = 5
-    params.connection_attempts = 1
-    try:
-        connection = pika.BlockingConnection(params)
-    except pika.exceptions.AMQPError as err:
-        raise TransientFailure(
-            f"RabbitMQ is not reachable at {params.host}:{params.port} ({type(err).__name__})"
-        ) from None
+    connection = connect_once(amqp_url)
     missing = []
     try:
         with _pika_channel_closes_unlogged():
