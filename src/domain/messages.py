@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime
 from typing import Any
 
@@ -42,9 +43,22 @@ def _version(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
         raise InvalidField("unsupported version; this worker speaks version 1")
 
 
+# Ids are identifiers, never data: they go into logs, run rows and events, so an email or a
+# name put in an id is refused, not carried along.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
+
+
+def is_identifier(value: Any) -> bool:
+    """1 to 200 letters, digits, '.', '_', ':' or '-', starting with a letter or digit."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
 def _identifier(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
-    if not value or len(value) > 200 or not value.isprintable() or value != value.strip():
-        raise InvalidField(f"{attribute.name} must be a printable id of 1 to 200 characters")
+    if not is_identifier(value):
+        raise InvalidField(
+            f"{attribute.name} must be an id of 1 to 200 characters"
+            " (letters, digits, '.', '_', ':', '-')"
+        )
 
 
 def _optional_identifier(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

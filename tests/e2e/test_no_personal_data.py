@@ -118,6 +118,8 @@ def _bad_messages(account: str) -> list[bytes]:
         request(scope=email, version=4155550143),
         # a huge field (~0.5 MB of text)
         request(trigger=(name + " ") * 20_000),
+        # an otherwise valid request whose ids are an email and a phone number
+        request(id=email, candidate_id=phone),
         # a 1 MB id: a run of word characters with no '@' (quadratic for a naive email regex)
         request(id="x" * 1_000_000),
         # a candidate sign-up, which this worker does not handle, with its email

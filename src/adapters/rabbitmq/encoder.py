@@ -21,7 +21,6 @@ import base64
 import dataclasses
 import hashlib
 import hmac
-import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ from dramatiq.common import dq_name
 from dramatiq.encoder import Encoder, MessageData
 
 from sfsync.domain.errors import PermanentFailure
+from sfsync.domain.messages import is_identifier
 
 INVALID_ACTOR = "sfsync.invalid_message"
 MAX_BODY_BYTES = 1 << 20  # the contract's size cap
@@ -177,7 +177,7 @@ class ContractEncoder(Encoder):
             return "an actor or arguments"
         if not (isinstance(kwargs, dict) and kwargs.keys() == {"body"}):
             return "arguments"
-        if not isinstance(kwargs["body"], dict) or not _is_id(fields["message_id"]):
+        if not isinstance(kwargs["body"], dict) or not is_identifier(fields["message_id"]):
             return "a body or message id"
         if not _count(fields["message_timestamp"]):
             return "a timestamp"
@@ -210,18 +210,10 @@ class ContractEncoder(Encoder):
             "args": [],
             "kwargs": kwargs,
             "options": {},
-            "message_id": message_id if _is_id(message_id) else str(uuid.uuid4()),
+            # on every log line of the message: an id from the body only when it is one
+            "message_id": message_id if is_identifier(message_id) else str(uuid.uuid4()),
             "message_timestamp": int(time.time() * 1000),
         }
-
-
-# The message id goes on every log line of its message: only id-like text (a UUID, a
-# slug) is taken from the body; anything else (an email put in `id`) gets a fresh UUID.
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
-
-
-def _is_id(value: Any) -> bool:
-    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 def _not_json(data: bytes, err: orjson.JSONDecodeError) -> str:
