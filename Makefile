@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint typecheck bench
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -15,13 +15,17 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 demo: setup
 	$(BIN)/sfsync demo
 
-test: setup
+test: setup typecheck
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
-lint: setup
+lint: setup typecheck
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
+
+# What it checks, and how strictly: [tool.mypy] in pyproject.toml.
+typecheck: setup
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python bench/import.py

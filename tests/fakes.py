@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -28,7 +28,16 @@ from sfsync.domain.model import (
     SyncMarks,
     normalize_email,
 )
-from sfsync.domain.ports import RunRecord, SalesforceConnection
+from sfsync.domain.ports import (
+    AccountLocks,
+    Clock,
+    EventPublisher,
+    GatewayFactory,
+    RunRecord,
+    SalesforceConnection,
+    SalesforceGateway,
+    UnitOfWork,
+)
 
 
 @attrs.define
@@ -163,17 +172,16 @@ class InMemoryCandidates:
         self, account_id: AccountId, run_id: str
     ) -> tuple[list[SalesforceId], list[SalesforceId]]:
         seen = self._tx.state().seen.pop(run_id, {})
-        linked = [
-            c
+        linked = {
+            c.salesforce_id: c
             for c in self._tx.state().candidates.values()
             if c.account_id == account_id and c.salesforce_id
-        ]
-        gone = sorted(SalesforceId(c.salesforce_id) for c in linked if c.salesforce_id not in seen)
+        }
+        gone = sorted(sf_id for sf_id in linked if sf_id not in seen)
         missed = sorted(
-            SalesforceId(c.salesforce_id)
-            for c in linked
-            if c.salesforce_id in seen
-            and (c.source_modstamp is None or seen[c.salesforce_id] > c.source_modstamp)
+            sf_id
+            for sf_id, c in linked.items()
+            if sf_id in seen and (c.source_modstamp is None or seen[sf_id] > c.source_modstamp)
         )
         return gone, missed
 
@@ -265,8 +273,12 @@ class InMemoryRuns:
     def finish(self, run: RunRecord) -> None:
         # Like the table: the run's identity (account, request, scope) stays as started.
         started = self._existing(run.id)
-        identity = {"account_id": started.account_id, "request_id": started.request_id}
-        finished = attrs.evolve(copy.deepcopy(run), scope=started.scope, **identity)
+        finished = attrs.evolve(
+            copy.deepcopy(run),
+            account_id=started.account_id,
+            request_id=started.request_id,
+            scope=started.scope,
+        )
         self._tx.state().runs[run.id] = finished
 
     def get(self, run_id: str) -> RunRecord | None:
@@ -376,10 +388,22 @@ class InMemoryLocks:
 class FakeGateways:
     """GatewayFactory handing out one gateway; counts how often it was opened."""
 
-    gateway: Any
+    gateway: SalesforceGateway
     opened: int = 0
 
     @contextmanager
-    def open(self, connection: SalesforceConnection, settings: AccountSettings) -> Iterator[Any]:
+    def open(
+        self, connection: SalesforceConnection, settings: AccountSettings
+    ) -> Iterator[SalesforceGateway]:
         self.opened += 1
         yield self.gateway
+
+
+if TYPE_CHECKING:  # mypy proves that each fake satisfies its port (no inheritance ties them)
+    from tests.fake_salesforce import FakeSalesforce
+
+    _clock: Clock = FixedClock(datetime.now())
+    _publisher: EventPublisher = RecordingPublisher()
+    _uow: UnitOfWork = InMemoryUnitOfWork()
+    _locks: AccountLocks = InMemoryLocks()
+    _gateways: GatewayFactory = FakeGateways(FakeSalesforce())

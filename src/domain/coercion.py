@@ -166,7 +166,9 @@ _INBOUND: dict[FieldType, Callable[[FieldInfo, Any], Any]] = {
 SUPPORTED_TYPES = frozenset(_INBOUND)
 
 
-def _converter(table: dict[FieldType, Callable[[FieldInfo, Any], Any]], field: FieldInfo):
+def _converter(
+    table: dict[FieldType, Callable[[FieldInfo, Any], Any]], field: FieldInfo
+) -> Callable[[FieldInfo, Any], Any]:
     try:
         return table[field.type]
     except KeyError:

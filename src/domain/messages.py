@@ -9,6 +9,8 @@ from typing import Any
 
 import attrs
 
+from sfsync.domain.model import AccountId
+
 CONTRACT_VERSION = 1
 
 
@@ -53,7 +55,7 @@ def is_identifier(value: Any) -> bool:
     return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
-def _identifier(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
+def _identifier(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not is_identifier(value):
         raise InvalidField(
             f"{attribute.name} must be an id of 1 to 200 characters"
@@ -82,7 +84,7 @@ class SyncRequested:
     version: int = attrs.field(validator=_version)
     id: str = attrs.field(validator=_identifier)
     requested_at: datetime
-    account_id: str = attrs.field(validator=_identifier)
+    account_id: AccountId = attrs.field(validator=_identifier)
     scope: Scope
     trigger: Trigger = Trigger.MANUAL
     candidate_id: str | None = attrs.field(default=None, validator=_optional_identifier)
@@ -98,7 +100,7 @@ class CandidateSignedUp:
     version: int = attrs.field(validator=_version)
     id: str = attrs.field(validator=_identifier)
     occurred_at: datetime
-    account_id: str = attrs.field(validator=_identifier)
+    account_id: AccountId = attrs.field(validator=_identifier)
     candidate_id: str = attrs.field(validator=_identifier)
     email: str = attrs.field(repr=False)
     study_id: str | None = None

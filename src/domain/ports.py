@@ -249,11 +249,21 @@ class ProcessedMessages(Protocol):
 class UnitOfWork(Protocol):
     """A transaction over the stores; leaving the block without commit() rolls back."""
 
-    candidates: CandidateStore
-    accounts: AccountStore
-    connections: ConnectionStore
-    runs: SyncRunStore
-    messages: ProcessedMessages
+    # Read-only, so an adapter's own store types satisfy them.
+    @property
+    def candidates(self) -> CandidateStore: ...
+
+    @property
+    def accounts(self) -> AccountStore: ...
+
+    @property
+    def connections(self) -> ConnectionStore: ...
+
+    @property
+    def runs(self) -> SyncRunStore: ...
+
+    @property
+    def messages(self) -> ProcessedMessages: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -20,7 +20,8 @@ from sfsync.domain.messages import SyncRequested
 from sfsync.entrypoints.codec import decode
 from sfsync.entrypoints.give_up import GiveUp, reason
 from sfsync.entrypoints.settings import RetrySettings
-from sfsync.services.imports import ImportDeps, give_up, run_sync
+from sfsync.services.import_steps import ImportDeps
+from sfsync.services.imports import give_up, run_sync
 
 HANDLED_TYPES = frozenset({"sync.requested"})
 
@@ -61,7 +62,6 @@ def register_actors(
 
     return {
         "sync.requested": dramatiq.actor(
-            sync_requested,
             broker=broker,
             actor_name="sync.requested",
             queue_name=queue_name,
@@ -70,13 +70,12 @@ def register_actors(
             min_backoff=retries.min_backoff_ms,
             max_backoff=retries.max_backoff_ms,
             time_limit=retries.time_limit_ms,
-        ),
+        )(sync_requested),
         INVALID_ACTOR: dramatiq.actor(
-            invalid_message,
             broker=broker,
             actor_name=INVALID_ACTOR,
             queue_name=queue_name,
             throws=(PermanentFailure,),
             max_retries=0,
-        ),
+        )(invalid_message),
     }

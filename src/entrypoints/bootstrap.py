@@ -27,7 +27,7 @@ from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.domain.model import AccountSettings
 from sfsync.domain.ports import SalesforceConnection, UnitOfWork
 from sfsync.entrypoints.settings import ConfigError, Settings
-from sfsync.services.imports import ImportDeps
+from sfsync.services.import_steps import ImportDeps
 
 log = structlog.get_logger(__name__)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from sfsync.domain.model import (
     DuplicatePolicy,
 )
 from sfsync.entrypoints.settings import Settings
+
+if TYPE_CHECKING:
+    from sfsync.entrypoints.bootstrap import Container
 
 
 def _settings() -> Settings:
@@ -305,7 +309,7 @@ def _request_in(body: object) -> object:
 class open_container:
     """`with open_container() as c:` builds the adapters from the environment and closes them."""
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Container:
         from sfsync.entrypoints.bootstrap import build
 
         self.container = build(_settings(), pool_size=2)

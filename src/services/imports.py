@@ -40,7 +40,7 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
         done = uow.runs.find_by_request(account_id, request.id)
         settings = uow.accounts.get_settings(account_id)
     reopen = done is not None and done.finished_at is not None
-    if reopen and not (request.replay and done.status in REOPENABLE):
+    if done is not None and reopen and not (request.replay and done.status in REOPENABLE):
         deps.publisher.publish("sync.completed", completed_event(done))  # at-least-once
         return done
     if settings is None:

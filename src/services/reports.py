@@ -11,7 +11,7 @@ import attrs
 
 from sfsync.domain.errors import DomainError
 from sfsync.domain.messages import CONTRACT_VERSION, RunStatus, SyncRequested
-from sfsync.domain.model import SyncCursor
+from sfsync.domain.model import AccountId, SyncCursor
 from sfsync.domain.ports import RunRecord
 from sfsync.services.import_plan import BatchPlan, RecordError
 
@@ -34,7 +34,7 @@ MAX_KEPT_ERRORS = 500  # the rest are counted, not kept
 @attrs.define
 class RunReport:
     run_id: str
-    account_id: str
+    account_id: AccountId
     request_id: str
     scope: str
     started_at: datetime
@@ -129,7 +129,7 @@ class RunReport:
         return RunRecord(
             id=self.run_id,
             account_id=self.account_id,
-            request_id=self.request_id,  # type: ignore[arg-type]
+            request_id=self.request_id,
             scope=self.scope,
             status=self.status.value,
             started_at=self.started_at,

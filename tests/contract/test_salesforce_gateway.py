@@ -248,6 +248,7 @@ def test_cursor_returns_only_rows_strictly_after_it(org: Org) -> None:
     ids = tuple(org.seed.contact(unique_email()) for _ in range(4))
     ordered = read_all(org.gateway, ContactQuery((), ids=ids))
     pivot = ordered[1]
+    assert pivot.system_modstamp is not None
     cursor = SyncCursor(pivot.system_modstamp, pivot.id)
     after = read_all(org.gateway, ContactQuery((), ids=ids, modified_after=cursor))
     assert [c.id for c in after] == [c.id for c in ordered[2:]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import attrs
 import pytest
@@ -13,7 +14,7 @@ from sfsync.domain.model import AccountId, AccountSettings, Candidate, Salesforc
 MODSTAMP = datetime(2026, 11, 27, 18, 0, 0, 123000, tzinfo=UTC)
 
 
-def a_candidate(account_id: AccountId, number: int = 1, **changes: object) -> Candidate:
+def a_candidate(account_id: AccountId, number: int = 1, **changes: Any) -> Candidate:
     candidate = Candidate(
         id=f"{account_id}_cand_{number}",
         account_id=account_id,

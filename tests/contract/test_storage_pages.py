@@ -6,7 +6,8 @@ import attrs
 import pytest
 
 from sfsync.domain.errors import Conflict, PermanentFailure
-from tests.contract.test_storage_candidates import a_candidate, add
+from sfsync.domain.model import AccountId
+from tests.contract.test_storage_candidates import MODSTAMP, a_candidate, add
 
 
 def apply(new_uow, account, upserts=(), deletes=(), creates=()):
@@ -73,7 +74,7 @@ def test_apply_changes_refuses_a_duplicate_email_and_writes_nothing(new_uow, acc
 
 
 def test_apply_changes_refuses_a_candidate_of_another_account(new_uow, account):
-    foreign = attrs.evolve(a_candidate(account, 1), account_id="acc_someone_else")
+    foreign = attrs.evolve(a_candidate(account, 1), account_id=AccountId("acc_someone_else"))
     with pytest.raises(PermanentFailure):
         apply(new_uow, account, [foreign])
     with pytest.raises(PermanentFailure):
@@ -150,7 +151,7 @@ def test_sync_marks_round_trip_even_before_any_cursor(new_uow, account):
         uow.commit()
     with new_uow() as uow:
         assert uow.runs.marks(account) == marks
-        assert uow.runs.cursor(account) == SyncCursor(when, "003000000000001AAA")
+        assert uow.runs.cursor(account) == SyncCursor(when, SalesforceId("003000000000001AAA"))
 
 
 def test_reconcile_finds_gone_and_missed_contacts_then_forgets_the_run(new_uow, account):
@@ -161,7 +162,7 @@ def test_reconcile_finds_gone_and_missed_contacts_then_forgets_the_run(new_uow, 
     with new_uow() as uow:
         uow.candidates.record_seen(account, "run-r", [(same.salesforce_id, same.source_modstamp)])
         uow.candidates.record_seen(
-            account, "run-r", [(newer.salesforce_id, newer.source_modstamp + timedelta(seconds=1))]
+            account, "run-r", [(newer.salesforce_id, MODSTAMP + timedelta(seconds=1))]
         )
         uow.commit()
     with new_uow() as uow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any, LiteralString
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -38,14 +39,12 @@ def foreign_content(conninfo: str, own_account: str) -> str | None:
     """
     try:
         with psycopg.connect(conninfo, connect_timeout=5) as conn:
-            tables = conn.execute(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
-            ).fetchone()[0]
+            tables = _value(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
             if not tables:
                 return None
-            if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+            if _value(conn, "SELECT to_regclass('schema_migrations')") is None:
                 return f"{tables} table(s) that are not sfsync's"
-            if conn.execute("SELECT to_regclass('accounts')").fetchone()[0] is None:
+            if _value(conn, "SELECT to_regclass('accounts')") is None:
                 return None
             others = [
                 row[0]
@@ -59,6 +58,13 @@ def foreign_content(conninfo: str, own_account: str) -> str | None:
         return None
     shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
     return f"other accounts ({shown})"
+
+
+def _value(conn: psycopg.Connection[Any], query: LiteralString) -> object:
+    """The value of a query that returns one row of one column."""
+    row = conn.execute(query).fetchone()
+    assert row is not None, "the query returns one row"
+    return row[0]
 
 
 def _unreachable(conninfo: str) -> TransientFailure:

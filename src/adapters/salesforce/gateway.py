@@ -26,6 +26,7 @@ from sfsync.domain.ports import (
     WriteResult,
 )
 
+KNOWN_TYPES = frozenset(t.value for t in FieldType)
 IDS_PER_QUERY = 200  # ~4 KB of quoted ids keeps an id-filtered GET far below 16,384 bytes
 
 
@@ -175,10 +176,10 @@ def _refusal(update: ContactUpdate, schema: ContactSchema) -> WriteResult | None
 def _field_info(raw: dict) -> FieldInfo:
     picklist = tuple(p["value"] for p in raw.get("picklistValues") or () if p.get("active", True))
     # A describe type sfsync does not know (e.g. encryptedstring) is kept as anyType.
-    kind = FieldType._value2member_map_.get(raw["type"], FieldType.ANYTYPE)
+    kind = FieldType(raw["type"]) if raw["type"] in KNOWN_TYPES else FieldType.ANYTYPE
     return FieldInfo(
         name=raw["name"],
-        type=FieldType(kind),
+        type=kind,
         updateable=bool(raw.get("updateable")),
         nillable=bool(raw.get("nillable")),
         custom=bool(raw.get("custom")),
