@@ -411,7 +411,7 @@ class RecordingRunLog:
         ids: RunIds,
         *,
         status: str,
-        mode: str,
+        mode: str | None,
         totals: Mapping[str, int],
         seconds: float,
         error: str | None,

@@ -44,7 +44,7 @@ class StructlogRunLog:
         ids: RunIds,
         *,
         status: str,
-        mode: str,
+        mode: str | None,
         totals: Mapping[str, int],
         seconds: float,
         error: str | None,

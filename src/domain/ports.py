@@ -325,13 +325,14 @@ class RunLog(Protocol):
         ids: RunIds,
         *,
         status: str,
-        mode: str,
+        mode: str | None,
         totals: Mapping[str, int],
         seconds: float,
         error: str | None,
     ) -> None:
-        """The run ended with `status`; `error` is the code of what ended it (failed, quota).
-        `seconds` run from the run's start, over all its attempts."""
+        """The run ended with `status`; `error` is the code of what ended it (failed, quota),
+        `mode` None when it ended before its mode was decided. `seconds` run from the run's
+        start, over all its attempts."""
         ...
 
     def skipped(self, ids: RunIds, *, reason: str) -> None:

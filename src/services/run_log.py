@@ -38,7 +38,7 @@ def log_finished(log: RunLog, report: RunReport, run: RunRecord, error: str | No
     log.finished(
         run_ids(report),
         status=run.status,
-        mode=run.mode,
+        mode=run.mode or None,
         totals=dict(tally(run)),
         seconds=seconds,
         error=error,

@@ -36,9 +36,7 @@ def one_run(log: RunLog) -> list[Call]:
     log.started(IDS, scope="import", resumed=True)
     log.page(IDS, mode="incremental", counts=PAGE, totals=PAGE, expected=None)
     log.page(IDS, mode="incremental", counts={"seen": 5}, totals={"seen": 2005}, expected=2005)
-    log.finished(
-        IDS, status="failed", mode="incremental", totals={}, seconds=12.5, error="not_connected"
-    )
+    log.finished(IDS, status="failed", mode=None, totals={}, seconds=12.5, error="not_connected")
     return [
         ("skipped", BUSY, {"reason": "busy"}),
         ("started", IDS, {"scope": "import", "resumed": True}),
@@ -58,7 +56,7 @@ def one_run(log: RunLog) -> list[Call]:
             IDS,
             {
                 "status": "failed",
-                "mode": "incremental",
+                "mode": None,
                 "totals": {},
                 "seconds": 12.5,
                 "error": "not_connected",

@@ -108,7 +108,7 @@ def test_an_account_without_a_connection_logs_a_failed_end_with_its_code(world):
         "failed",
         "not_connected",
         {"errors": 1},
-        "",
+        None,
     )
     assert log.calls[-1][1] == RunIds(ACCOUNT, "req-unconnected", run.id)
 
