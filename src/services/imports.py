@@ -20,7 +20,6 @@ from sfsync.domain.messages import RunStatus, Scope, SyncRequested
 from sfsync.domain.model import AccountId, AccountSettings
 from sfsync.domain.ports import (
     ContactQuery,
-    RunIds,
     RunRecord,
     SalesforceConnection,
     SalesforceGateway,
@@ -29,7 +28,7 @@ from sfsync.services.import_plan import RecordError
 from sfsync.services.import_steps import ImportDeps, apply_page, import_context
 from sfsync.services.org_import import import_org
 from sfsync.services.reports import RunReport, completed_event
-from sfsync.services.run_log import log_finished, run_ids
+from sfsync.services.run_log import log_finished, request_ids, run_ids
 
 # A replayed request carries these runs on (what their committed pages did is kept).
 REOPENABLE = frozenset({RunStatus.FAILED.value, RunStatus.QUOTA.value})
@@ -43,22 +42,21 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
         settings = uow.accounts.get_settings(account_id)
     reopen = done is not None and done.finished_at is not None
     if reopen and not (request.replay and done.status in REOPENABLE):
-        deps.run_log.skipped(RunIds(account_id, request.id, done.id), reason="already_finished")
+        deps.run_log.skipped(request_ids(request, done), reason="already_finished")
         deps.publisher.publish("sync.completed", completed_event(done))  # at-least-once
         return done
     if settings is None:
         raise UnknownAccount(f"account {account_id} is not known to sfsync")
     with deps.locks.hold(account_id) as held:
         if not held:
-            ids = RunIds(account_id, request.id, done.id if done else None)
-            deps.run_log.skipped(ids, reason="busy")
+            deps.run_log.skipped(request_ids(request, done), reason="busy")
             raise TransientFailure(f"another sync of account {account_id} is running", code="busy")
         report = RunReport.begin(done, request, deps.clock.now())
         if reopen:
             report.reopen()
         _save_start(deps, report)
         deps.run_log.started(run_ids(report), scope=report.scope, resumed=done is not None)
-        error = None
+        error: str | None = None
         try:
             connection = _connection(deps, account_id)
             with deps.gateways.open(connection, settings) as gateway:
@@ -106,8 +104,7 @@ def give_up(request: SyncRequested, error: RecordError, deps: ImportDeps) -> Run
             uow.commit()
         log_finished(deps.run_log, report, run, error.code)
     else:
-        ids = RunIds(request.account_id, request.id, run.id)
-        deps.run_log.skipped(ids, reason="already_finished")
+        deps.run_log.skipped(request_ids(request, run), reason="already_finished")
     deps.publisher.publish("sync.completed", completed_event(run))
     return run
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from sfsync.domain.messages import SyncRequested
 from sfsync.domain.model import AccountId
 from sfsync.domain.ports import RunIds, RunLog, RunRecord
 from sfsync.services.reports import RunReport
@@ -11,6 +12,11 @@ from sfsync.services.reports import RunReport
 
 def run_ids(report: RunReport) -> RunIds:
     return RunIds(AccountId(report.account_id), report.request_id, report.run_id)
+
+
+def request_ids(request: SyncRequested, run: RunRecord | None) -> RunIds:
+    """A request's ids, with its run's when it has one."""
+    return RunIds(AccountId(request.account_id), request.id, run.id if run else None)
 
 
 def tally(run: RunRecord) -> Counter[str]:
