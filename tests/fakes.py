@@ -33,6 +33,8 @@ from sfsync.domain.ports import (
     Clock,
     EventPublisher,
     GatewayFactory,
+    RunIds,
+    RunLog,
     RunRecord,
     SalesforceConnection,
     SalesforceGateway,
@@ -399,6 +401,51 @@ class FakeGateways:
         yield self.gateway
 
 
+@attrs.define
+class RecordingRunLog:
+    """RunLog keeping every call as (method, ids, keyword arguments), in order."""
+
+    calls: list[tuple[str, RunIds, dict[str, Any]]] = attrs.Factory(list)
+
+    def started(self, ids: RunIds, *, scope: str, resumed: bool) -> None:
+        self.calls.append(("started", ids, {"scope": scope, "resumed": resumed}))
+
+    def page(
+        self,
+        ids: RunIds,
+        *,
+        mode: str,
+        counts: Mapping[str, int],
+        totals: Mapping[str, int],
+        expected: int | None,
+    ) -> None:
+        fields = {"mode": mode, "counts": dict(counts), "totals": dict(totals)}
+        self.calls.append(("page", ids, {**fields, "expected": expected}))
+
+    def finished(
+        self,
+        ids: RunIds,
+        *,
+        status: str,
+        mode: str | None,
+        totals: Mapping[str, int],
+        seconds: float,
+        error: str | None,
+    ) -> None:
+        fields = {"status": status, "mode": mode, "totals": dict(totals)}
+        self.calls.append(("finished", ids, {**fields, "seconds": seconds, "error": error}))
+
+    def skipped(self, ids: RunIds, *, reason: str) -> None:
+        self.calls.append(("skipped", ids, {"reason": reason}))
+
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.calls]
+
+    def of(self, name: str) -> list[dict[str, Any]]:
+        """The keyword arguments of every call of `name`."""
+        return [fields for called, _, fields in self.calls if called == name]
+
+
 if TYPE_CHECKING:  # mypy proves that each fake satisfies its port (no inheritance ties them)
     from tests.fake_salesforce import FakeSalesforce
 
@@ -407,3 +454,4 @@ if TYPE_CHECKING:  # mypy proves that each fake satisfies its port (no inheritan
     _uow: UnitOfWork = InMemoryUnitOfWork()
     _locks: AccountLocks = InMemoryLocks()
     _gateways: GatewayFactory = FakeGateways(FakeSalesforce())
+    _run_log: RunLog = RecordingRunLog()

@@ -294,3 +294,59 @@ class GatewayFactory(Protocol):
 
 class EventPublisher(Protocol):
     def publish(self, event_type: str, payload: Mapping[str, Any]) -> None: ...
+
+
+# --- The run log ------------------------------------------------------------------------
+
+
+@attrs.frozen
+class RunIds:
+    """What every line a run logs carries."""
+
+    account_id: AccountId
+    request_id: str  # the sync.requested message's id
+    run_id: str | None  # None when no run was started for the request (the account was busy)
+
+
+class RunLog(Protocol):
+    """The operator's trace of an import run: ids, codes, modes and counts, never a record
+    value. `counts` and `totals` map a count (seen, created, ..., skipped, errors) to a
+    number; zeros are left out."""
+
+    def started(self, ids: RunIds, *, scope: str, resumed: bool) -> None:
+        """An attempt starts (or, `resumed`, carries on) the run of `scope` (import,
+        candidate or export); its mode is decided once Salesforce's describe is read."""
+        ...
+
+    def page(
+        self,
+        ids: RunIds,
+        *,
+        mode: str,
+        counts: Mapping[str, int],
+        totals: Mapping[str, int],
+        expected: int | None,
+    ) -> None:
+        """A page is committed: what it counted, and the run's totals as of it."""
+        ...
+
+    def finished(
+        self,
+        ids: RunIds,
+        *,
+        status: str,
+        mode: str | None,
+        totals: Mapping[str, int],
+        seconds: float,
+        error: str | None,
+    ) -> None:
+        """The run ended with `status`; `error` is the code of what ended it (failed, quota),
+        `mode` None when it ended before its mode was decided. `seconds` run from the run's
+        start, over all its attempts."""
+        ...
+
+    def skipped(self, ids: RunIds, *, reason: str) -> None:
+        """No run was worked on for the request: `busy` (another run of the account holds
+        its lock; the request is retried) or `already_finished` (a redelivery: its
+        sync.completed is published again)."""
+        ...

@@ -24,6 +24,7 @@ from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettin
 from sfsync.adapters.salesforce.hosts import SalesforceHosts
 from sfsync.adapters.salesforce.reads import ReadSettings
 from sfsync.adapters.salesforce.transport import salesforce_http
+from sfsync.adapters.structlog_run_log import StructlogRunLog
 from sfsync.domain.model import AccountSettings
 from sfsync.domain.ports import SalesforceConnection, UnitOfWork
 from sfsync.entrypoints.settings import ConfigError, Settings
@@ -138,6 +139,7 @@ class Container:
             publisher=self.publisher,
             clock=SystemClock(),
             locks=PostgresAccountLocks(self.pool),
+            run_log=StructlogRunLog(),
             write_page=self.settings.write_page,
             encode_creates=copy_rows,
         )

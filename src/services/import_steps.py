@@ -25,6 +25,7 @@ from sfsync.domain.ports import (
     Clock,
     EventPublisher,
     GatewayFactory,
+    RunLog,
     RunRecord,
     UnitOfWork,
 )
@@ -36,6 +37,7 @@ from sfsync.services.import_plan import (
     plan_batch,
 )
 from sfsync.services.reports import RunReport
+from sfsync.services.run_log import log_page
 
 
 class RandomIds:
@@ -62,6 +64,7 @@ class ImportDeps:
     publisher: EventPublisher
     clock: Clock
     locks: AccountLocks
+    run_log: RunLog
     new_id: Callable[[], str] = attrs.Factory(lambda: RandomIds("cand_"))
     write_page: int = 2000  # Contacts planned and written together (about four in memory)
     # The store's encoding of new candidates (CandidateStore.apply_changes), if it has one
@@ -110,10 +113,12 @@ def apply_page(
         plan = plan_batch(batch, existing, ctx, deps.new_id)
         report.add(plan, count_seen=count_seen, count_skipped=count_skipped)
         try:
-            write_plan(uow, account_id, page_changes(plan), report.record())
+            run = report.record()
+            write_plan(uow, account_id, page_changes(plan), run)
         except BaseException:
             report.restore(saved)  # the report holds what is committed, nothing more
             raise
+    log_page(deps.run_log, report, saved, run)
 
 
 @attrs.frozen

@@ -28,6 +28,7 @@ from sfsync.services.import_plan import RecordError
 from sfsync.services.import_steps import ImportDeps, apply_page, import_context
 from sfsync.services.org_import import import_org
 from sfsync.services.reports import RunReport, completed_event
+from sfsync.services.run_log import log_finished, request_ids, run_ids
 
 # A replayed request carries these runs on (what their committed pages did is kept).
 REOPENABLE = frozenset({RunStatus.FAILED.value, RunStatus.QUOTA.value})
@@ -41,33 +42,42 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
         settings = uow.accounts.get_settings(account_id)
     reopen = done is not None and done.finished_at is not None
     if done is not None and reopen and not (request.replay and done.status in REOPENABLE):
+        deps.run_log.skipped(request_ids(request, done), reason="already_finished")
         deps.publisher.publish("sync.completed", completed_event(done))  # at-least-once
         return done
     if settings is None:
         raise UnknownAccount(f"account {account_id} is not known to sfsync")
     with deps.locks.hold(account_id) as held:
         if not held:
+            deps.run_log.skipped(request_ids(request, done), reason="busy")
             raise TransientFailure(f"another sync of account {account_id} is running", code="busy")
         report = RunReport.begin(done, request, deps.clock.now())
         if reopen:
             report.reopen()
         _save_start(deps, report)
+        deps.run_log.started(run_ids(report), scope=report.scope, resumed=done is not None)
+        error: str | None = None
         try:
             connection = _connection(deps, account_id)
             with deps.gateways.open(connection, settings) as gateway:
                 if request.scope is Scope.EXPORT:
-                    report.fail("not_supported", "export is not available in this version")
-                elif request.candidate_id is not None:
+                    raise PermanentFailure(
+                        "export is not available in this version", code="not_supported"
+                    )
+                if request.candidate_id is not None:
                     _sync_candidate(request.candidate_id, settings, gateway, deps, report)
                 else:
                     import_org(request, settings, gateway, deps, report)
         except QuotaExhausted as err:
             report.stop(RunStatus.QUOTA, err)
+            error = err.code
         except (PermanentFailure, ReauthorizationRequired) as err:
             report.stop(RunStatus.FAILED, err)
+            error = err.code
         # Anything else is retried: the pages committed so far hold the run as it stands.
         record = report.finish(deps.clock.now())
         _save(deps, record)
+    log_finished(deps.run_log, report, record, error)
     deps.publisher.publish("sync.completed", completed_event(record))
     return record
 
@@ -92,6 +102,9 @@ def give_up(request: SyncRequested, error: RecordError, deps: ImportDeps) -> Run
             else:
                 uow.runs.finish(run)
             uow.commit()
+        log_finished(deps.run_log, report, run, error.code)
+    else:
+        deps.run_log.skipped(request_ids(request, run), reason="already_finished")
     deps.publisher.publish("sync.completed", completed_event(run))
     return run
 

@@ -25,6 +25,7 @@ from sfsync.services.import_steps import (
     write_plan,
 )
 from sfsync.services.reports import RunReport
+from sfsync.services.run_log import log_page
 
 
 @attrs.frozen
@@ -107,7 +108,8 @@ class PageWriter:
     ) -> None:
         with self.deps.uow() as uow:
             write_plan(uow, self.ctx.settings.account_id, changes, run, cursor)
-        self._committed, self._saved = page, run
+        before, self._committed, self._saved = self._saved, page, run
+        log_page(self.deps.run_log, self.report, before, run)
 
 
 def _overlay(found: dict[str, Candidate], plan: BatchPlan, keys: frozenset[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import structlog
 
 from tests.e2e.conftest import body
 
@@ -210,6 +211,25 @@ def test_bulk_read_for_a_large_import(harness):
     assert event["status"] == "succeeded"
     assert event["counts"]["seen"] == 5000
     assert any("/jobs/query" in r["path"] for r in harness.emu.admin.requests())
+
+
+def test_a_run_logs_its_start_each_committed_page_and_its_end_with_its_ids(harness):
+    harness.emu.admin.reset(contacts=2500)  # REST pages of 2,000 and 500
+    with structlog.testing.capture_logs() as logs:
+        event = harness.sync(timeout=180)
+    lines = [e for e in logs if e.get("account_id") == harness.account]
+    assert [e["event"] for e in lines] == ["run.started", "run.page", "run.page", "run.finished"]
+    ids = {(e["run_id"], e["request_id"]) for e in lines}
+    assert ids == {(event["run_id"], event["request_id"])}
+    started, *pages, finished = lines
+    assert (started["scope"], started["resumed"]) == ("import", False)
+    assert [(p["mode"], p["counts"]["seen"], p["totals"]["seen"]) for p in pages] == [
+        ("full", 2000, 2000),
+        ("full", 500, 2500),
+    ]
+    assert finished["status"] == event["status"] == "succeeded" and finished["error"] is None
+    assert finished["totals"] == pages[-1]["totals"]
+    assert finished["totals"]["created"] == event["counts"]["created"]
 
 
 def test_full_resync_reconciles_contacts_gone_past_the_recycle_bin(harness):

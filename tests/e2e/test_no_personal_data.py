@@ -230,6 +230,16 @@ def _leaks(where: str, text: str) -> list[str]:
     return found
 
 
+def _run_lines(log: str, request_id: str) -> list[dict[str, Any]]:
+    """The run.* lines the worker logged for one request, in order."""
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    return [
+        line
+        for line in lines
+        if str(line.get("event", "")).startswith("run.") and line.get("request_id") == request_id
+    ]
+
+
 @pytest.mark.parametrize("level", ["info", "debug"])
 def test_no_personal_data_in_logs_runs_or_events(setup, sf_emulator, tmp_path, level):
     container, account = setup
@@ -292,6 +302,18 @@ def test_no_personal_data_in_logs_runs_or_events(setup, sf_emulator, tmp_path, l
     # what is kept of Salesforce's refusal: its code, our wording
     (error,) = events[1]["errors"]
     assert error["message"].startswith("MALFORMED_QUERY: Salesforce refused GET query")
+
+    # each run logged its start, its page and its end, with its ids on every line
+    imported, refused = (_run_lines(log, event["request_id"]) for event in events)
+    assert [line["event"] for line in imported] == ["run.started", "run.page", "run.finished"]
+    assert [line["event"] for line in refused] == ["run.started", "run.finished"]
+    for lines, event in ((imported, events[0]), (refused, events[1])):
+        assert {(line["account_id"], line["run_id"]) for line in lines} == {
+            (account, event["run_id"])
+        }
+        assert lines[-1]["status"] == event["status"]
+    assert imported[1]["counts"] == imported[-1]["totals"] == {"seen": 2, "created": 2}
+    assert refused[-1]["error"] == error["code"]
 
     runs = _rows(container, "SELECT r::text FROM sync_runs r WHERE account_id = %s", account)
     assert len(runs) == 2

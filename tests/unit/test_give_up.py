@@ -28,6 +28,7 @@ from tests.fakes import (
     InMemoryState,
     InMemoryUnitOfWork,
     RecordingPublisher,
+    RecordingRunLog,
 )
 
 ACCOUNT = AccountId("acc_1")
@@ -78,6 +79,7 @@ def stub(retries: RetrySettings = QUICK) -> Iterator[Stub]:
         publisher,
         FixedClock(datetime.now(UTC)),
         locks,
+        RecordingRunLog(),
         write_page=3,
     )
     encoder = dramatiq.get_encoder()  # process-global: a worker test may have set ours

@@ -23,6 +23,7 @@ from tests.fakes import (
     InMemoryState,
     InMemoryUnitOfWork,
     RecordingPublisher,
+    RecordingRunLog,
 )
 
 ACCOUNT = AccountId("acc_1")
@@ -69,7 +70,9 @@ def world() -> World:
         tx.commit()
     publisher, locks = RecordingPublisher(), InMemoryLocks()
     clock = FixedClock(datetime.now(UTC))
-    deps = ImportDeps(uow, FakeGateways(salesforce), publisher, clock, locks, write_page=3)
+    deps = ImportDeps(
+        uow, FakeGateways(salesforce), publisher, clock, locks, RecordingRunLog(), write_page=3
+    )
     return World(salesforce, state, deps, publisher, locks)
 
 

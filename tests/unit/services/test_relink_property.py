@@ -45,6 +45,7 @@ from tests.fakes import (
     InMemoryState,
     InMemoryUnitOfWork,
     RecordingPublisher,
+    RecordingRunLog,
 )
 
 ACCOUNT = AccountId("acc_prop")
@@ -136,7 +137,13 @@ def test_linked_candidates_carry_their_contacts_base_fields(policy, people, chan
     start = salesforce._clock
     clock = FixedClock(start)
     deps = ImportDeps(
-        uow, FakeGateways(salesforce), RecordingPublisher(), clock, InMemoryLocks(), write_page=3
+        uow,
+        FakeGateways(salesforce),
+        RecordingPublisher(),
+        clock,
+        InMemoryLocks(),
+        RecordingRunLog(),
+        write_page=3,
     )
     for ops, full in changes:
         for op in ops:
