@@ -114,7 +114,8 @@ def close_names(name: str, names: Iterable[str]) -> tuple[str, ...]:
     return tuple(by_lower[lower] for lower in found)
 
 
-def _did_you_mean(suggestions: tuple[str, ...]) -> str:
+def did_you_mean(suggestions: tuple[str, ...]) -> str:
+    """'; did you mean A, B or C?' to end a refusal, or '' without suggestions."""
     if not suggestions:
         return ""
     *first, last = suggestions
@@ -154,7 +155,7 @@ def _field_for(mapping: AttributeMapping, schema: ContactSchema) -> FieldInfo:
         raise MappingRefused(
             f"the Contact object has no field {mapping.field} visible to the connected user "
             f"(a field hidden by field-level security is left out of the describe)"
-            f"{_did_you_mean(near)}",
+            f"{did_you_mean(near)}",
             code="field_missing",
             suggestions=near,
         )
@@ -164,11 +165,28 @@ def _field_for(mapping: AttributeMapping, schema: ContactSchema) -> FieldInfo:
     if field.name != mapping.field:
         raise MappingRefused(
             f"the Contact field is spelt {field.name}, not {mapping.field} (API names are "
-            f"case-sensitive here){_did_you_mean((field.name,))}",
+            f"case-sensitive here){did_you_mean((field.name,))}",
             code="field_case",
             suggestions=(field.name,),
         )
     return field
+
+
+def _require_c(name: str, field: str) -> None:
+    if not name.endswith("_c"):
+        raise InvalidAttributeName(
+            f"attribute {name} reads the custom field {field}, so its name must end in _c "
+            f"(for example {attribute_name_for(field)})"
+        )
+
+
+def validate_mapping(mapping: AttributeMapping) -> AttributeMapping:
+    """The checks that need no org: both names' shapes, and `_c` for a `__c` field."""
+    validate_field_name(mapping.field)
+    validate_attribute_name(mapping.name)
+    if mapping.field.endswith("__c"):
+        _require_c(mapping.name, mapping.field)
+    return mapping
 
 
 def check_mapping(mapping: AttributeMapping, schema: ContactSchema) -> FieldInfo:
@@ -183,14 +201,10 @@ def check_mapping(mapping: AttributeMapping, schema: ContactSchema) -> FieldInfo
     Custom fields must map to a name ending in `_c` (the product page's rule, enforced so
     an attribute's origin stays visible); standard fields may use any snake_case name.
     """
-    validate_field_name(mapping.field)
-    validate_attribute_name(mapping.name)
+    validate_mapping(mapping)
     field = _field_for(mapping, schema)
-    if field.custom and not mapping.name.endswith("_c"):
-        raise InvalidAttributeName(
-            f"attribute {mapping.name} reads the custom field {field.name}, so its name "
-            f"must end in _c (for example {attribute_name_for(field.name)})"
-        )
+    if field.custom:
+        _require_c(mapping.name, field.name)
     return field
 
 

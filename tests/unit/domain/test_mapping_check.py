@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sfsync.domain.errors import InvalidAttributeName, InvalidFieldName, MappingRefused
-from sfsync.domain.mapping import check_mapping, close_names
+from sfsync.domain.mapping import check_mapping, close_names, validate_mapping
 from sfsync.domain.model import AttributeMapping, ContactSchema, FieldInfo, FieldType
 
 F = FieldType
@@ -125,3 +125,22 @@ class TestCloseNames:
 
     def test_nothing_close_gives_nothing(self):
         assert close_names("Zebra", ["MailingCity", "Email"]) == ()
+
+
+class TestValidateMapping:
+    """What is checked when no describe can be read (the account is not connected)."""
+
+    def test_a_well_formed_mapping_passes(self):
+        mapping = AttributeMapping("favorite_color_c", "Favorite_Color__c")
+        assert validate_mapping(mapping) is mapping
+
+    def test_a_custom_field_needs_an_attribute_ending_in_c(self):
+        with pytest.raises(InvalidAttributeName, match="for example favorite_color_c"):
+            validate_mapping(AttributeMapping("favorite_color", "Favorite_Color__c"))
+
+    @pytest.mark.parametrize(
+        ("name", "field"), [("Bad-Name", "Email"), ("email", "Email FROM User")]
+    )
+    def test_malformed_names_are_refused(self, name, field):
+        with pytest.raises((InvalidAttributeName, InvalidFieldName)):
+            validate_mapping(AttributeMapping(name, field))
