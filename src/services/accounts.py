@@ -100,10 +100,13 @@ def add_checked_attribute(
     return AttributeAdded(mapping, field, connected=connection is not None)
 
 
-_HINTS = {
+_HINTS = {  # what to do about a describe that failed, by the failure's code
     "reauthorization_required": "reconnect the account (sfsync connect)",
+    "salesforce_auth_error": "check SFSYNC_SF_CLIENT_ID and its secret, or reconnect",
+    "salesforce_host_refused": "the stored Salesforce host is not allowed here; reconnect",
     "tls_verification_failed": "set SFSYNC_SF_CA_BUNDLE to trust a private CA",
     "salesforce_unavailable": "try again later",
+    "quota": "wait for the org's API allowance to recover",
 }
 
 
