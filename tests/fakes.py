@@ -228,6 +228,9 @@ class InMemoryAccounts:
         self._tx.known_account(account_id)
         self._tx.state().mappings[(account_id, mapping.name)] = mapping
 
+    def remove_mapping(self, account_id: AccountId, name: str) -> bool:
+        return self._tx.state().mappings.pop((account_id, name), None) is not None
+
 
 @attrs.define
 class InMemoryConnections:

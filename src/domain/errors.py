@@ -47,6 +47,14 @@ class InvalidFieldName(PermanentFailure):
     code = "invalid_field_name"
 
 
+class MappingRefused(InvalidFieldName):
+    """A mapping the org's describe shows cannot work; `suggestions` are field names to try."""
+
+    def __init__(self, message: str, *, code: str, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(message, code=code)
+        self.suggestions = suggestions
+
+
 class CoercionError(DomainError):
     """A value that cannot be converted to or from a Salesforce field type (a per-record error)."""
 

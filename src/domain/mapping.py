@@ -6,6 +6,7 @@ A managed-package namespace stays as a prefix: `ns__Score__c` -> `ns_score_c`.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -15,7 +16,12 @@ from typing import Any
 import attrs
 
 from sfsync.domain.coercion import SUPPORTED_TYPES, from_salesforce, reader
-from sfsync.domain.errors import CoercionError, InvalidAttributeName, InvalidFieldName
+from sfsync.domain.errors import (
+    CoercionError,
+    InvalidAttributeName,
+    InvalidFieldName,
+    MappingRefused,
+)
 from sfsync.domain.model import (
     COMPOUND_TYPES,
     AttributeMapping,
@@ -87,44 +93,118 @@ def attribute_name_for(field_api_name: str) -> str:
     return name
 
 
-def _field_for(mapping: AttributeMapping, schema: ContactSchema) -> FieldInfo:
-    field = schema.get(mapping.field)
-    if field is None:
-        near = [n for n in schema.fields if n.lower() == mapping.field.lower()]
-        hint = f"; did you mean {near[0]}?" if near else ""
-        raise InvalidFieldName(
-            f"the Contact object has no field {mapping.field} (names are case-sensitive{hint})",
-            code="field_missing",
-        )
+MAX_SUGGESTIONS = 3
+
+
+def mappable(field: FieldInfo) -> bool:
+    """Whether an attribute can read `field`: a plain, current field of a type we convert."""
+    return (
+        field.type in SUPPORTED_TYPES
+        and field.type not in COMPOUND_TYPES
+        and not field.deprecated_and_hidden
+    )
+
+
+def close_names(name: str, names: Iterable[str]) -> tuple[str, ...]:
+    """The names most like `name`, ignoring case, best first (difflib's ratio)."""
+    by_lower: dict[str, str] = {}
+    for candidate in sorted(names):
+        by_lower.setdefault(candidate.lower(), candidate)
+    found = difflib.get_close_matches(name.lower(), by_lower, n=MAX_SUGGESTIONS, cutoff=0.6)
+    return tuple(by_lower[lower] for lower in found)
+
+
+def did_you_mean(suggestions: tuple[str, ...]) -> str:
+    """'; did you mean A, B or C?' to end a refusal, or '' without suggestions."""
+    if not suggestions:
+        return ""
+    *first, last = suggestions
+    return f"; did you mean {', '.join(first)} or {last}?" if first else f"; did you mean {last}?"
+
+
+def _unusable(field: FieldInfo, schema: ContactSchema) -> MappingRefused | None:
+    """Why an attribute cannot read `field`, which the describe does hold; None if it can."""
     if field.type in COMPOUND_TYPES:
-        parts = ", ".join(schema.components_of(field.name)) or "its component fields"
-        raise InvalidFieldName(
-            f"{field.name} is a compound field and cannot be mapped; map its components "
-            f"instead: {parts}",
+        parts = schema.components_of(field.name)
+        return MappingRefused(
+            f"{field.name} is a compound field, which a query cannot read as one value; "
+            f"map its components instead: {', '.join(parts) or 'see the Contact object'}",
             code="compound_field",
+            suggestions=tuple(p for p in parts if mappable(schema.fields[p])),
+        )
+    if field.deprecated_and_hidden:
+        return MappingRefused(
+            f"{field.name} is deprecated and hidden by Salesforce and cannot be mapped",
+            code="field_deprecated",
         )
     if field.type not in SUPPORTED_TYPES:
-        raise InvalidFieldName(
+        return MappingRefused(
             f"{field.name} has type {field.type}, which cannot be mapped to an attribute",
             code="unsupported_field_type",
         )
+    return None
+
+
+def _field_for(mapping: AttributeMapping, schema: ContactSchema) -> FieldInfo:
+    field = schema.get(mapping.field)
+    if field is None:
+        lowered = mapping.field.lower()
+        field = next((f for f in schema.fields.values() if f.name.lower() == lowered), None)
+    if field is None:
+        near = close_names(mapping.field, (f.name for f in schema.fields.values() if mappable(f)))
+        raise MappingRefused(
+            f"the Contact object has no field {mapping.field} visible to the connected user "
+            f"(a field hidden by field-level security is left out of the describe)"
+            f"{did_you_mean(near)}",
+            code="field_missing",
+            suggestions=near,
+        )
+    refusal = _unusable(field, schema)
+    if refusal is not None:
+        raise refusal
+    if field.name != mapping.field:
+        raise MappingRefused(
+            f"the Contact field is spelt {field.name}, not {mapping.field} (API names are "
+            f"case-sensitive here){did_you_mean((field.name,))}",
+            code="field_case",
+            suggestions=(field.name,),
+        )
     return field
+
+
+def _require_c(name: str, field: str) -> None:
+    if not name.endswith("_c"):
+        raise InvalidAttributeName(
+            f"attribute {name} reads the custom field {field}, so its name must end in _c "
+            f"(for example {attribute_name_for(field)})"
+        )
+
+
+def validate_mapping(mapping: AttributeMapping) -> AttributeMapping:
+    """The checks that need no org: both names' shapes, and `_c` for a `__c` field."""
+    validate_field_name(mapping.field)
+    validate_attribute_name(mapping.name)
+    if mapping.field.endswith("__c"):
+        _require_c(mapping.name, mapping.field)
+    return mapping
 
 
 def check_mapping(mapping: AttributeMapping, schema: ContactSchema) -> FieldInfo:
     """Refuse a mapping that cannot work in this org; return the field it reads.
 
+    The field must be in the describe under exactly this name (a field hidden by
+    field-level security is absent), not compound, not deprecated-and-hidden, and of a type
+    an attribute can hold; a refusal (`MappingRefused`) names the reason by its code and
+    suggests the closest usable names. Checked when a mapping is added (if the account is
+    connected) and again by every import.
+
     Custom fields must map to a name ending in `_c` (the product page's rule, enforced so
     an attribute's origin stays visible); standard fields may use any snake_case name.
     """
-    validate_field_name(mapping.field)
-    validate_attribute_name(mapping.name)
+    validate_mapping(mapping)
     field = _field_for(mapping, schema)
-    if field.custom and not mapping.name.endswith("_c"):
-        raise InvalidAttributeName(
-            f"attribute {mapping.name} reads the custom field {field.name}, so its name "
-            f"must end in _c (for example {attribute_name_for(field.name)})"
-        )
+    if field.custom:
+        _require_c(mapping.name, field.name)
     return field
 
 

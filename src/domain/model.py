@@ -59,6 +59,7 @@ class FieldInfo:
     custom: bool = False
     compound_field_name: str | None = None
     picklist_values: tuple[str, ...] = ()
+    deprecated_and_hidden: bool = False  # kept in the describe, but not to be used
 
 
 @attrs.frozen

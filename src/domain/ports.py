@@ -183,6 +183,11 @@ class AccountStore(Protocol):
 
     def save_mapping(self, account_id: AccountId, mapping: AttributeMapping) -> None: ...
 
+    def remove_mapping(self, account_id: AccountId, name: str) -> bool:
+        """Forget the mapping of attribute `name`; False when there was none. Values already
+        stored on candidates stay."""
+        ...
+
 
 class ConnectionStore(Protocol):
     def get(self, account_id: AccountId) -> SalesforceConnection | None: ...

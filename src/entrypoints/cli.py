@@ -47,12 +47,13 @@ def health() -> None:
 
 def _register_optional() -> None:
     """Commands that live in their own modules."""
+    from sfsync.entrypoints import account_commands
     from sfsync.entrypoints.commands import COMMANDS
     from sfsync.entrypoints.connect import connect
     from sfsync.entrypoints.demo import demo
     from sfsync.entrypoints.emulator import emulator
 
-    for command in (*COMMANDS, connect, demo, emulator):
+    for command in (*COMMANDS, *account_commands.COMMANDS, connect, demo, emulator):
         cli.add_command(command)
 
 

@@ -1,4 +1,4 @@
-"""Ops commands: accounts, attribute mappings, sync requests, runs and dead letters."""
+"""Ops commands: the worker, keys, sync requests, disconnecting and dead letters."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sfsync.domain.model import (
-    AccountId,
-    AccountSettings,
-    AttributeMapping,
-    DeletionBehaviour,
-    DuplicatePolicy,
-)
+from sfsync.domain.model import AccountId
 from sfsync.entrypoints.settings import Settings
 
 if TYPE_CHECKING:
@@ -51,91 +45,6 @@ def worker() -> None:
         run_worker(container)
     finally:
         container.close()
-
-
-@click.group("account")
-def account() -> None:
-    """Create accounts and change their sync settings."""
-
-
-@account.command("set")
-@click.argument("account_id")
-@click.option(
-    "--only-tagged/--all-contacts",
-    default=False,
-    help="Import only Contacts whose flag field is true.",
-)
-@click.option("--flag-field", default="gq_import__c", show_default=True)
-@click.option(
-    "--deletion-field",
-    default="is_deleted__c",
-    show_default=True,
-    help="Checkbox that marks a Contact deleted ('' for none).",
-)
-@click.option(
-    "--deletion",
-    type=click.Choice([b.value for b in DeletionBehaviour]),
-    default="keep",
-    show_default=True,
-)
-@click.option(
-    "--duplicates",
-    type=click.Choice([p.value for p in DuplicatePolicy]),
-    default="newest",
-    show_default=True,
-)
-@click.option(
-    "--quota-share",
-    type=click.FloatRange(0.01, 1.0),
-    default=0.5,
-    show_default=True,
-    help="Never spend more than this share of the org's daily API calls.",
-)
-def account_set(
-    account_id: str,
-    only_tagged: bool,
-    flag_field: str,
-    deletion_field: str,
-    deletion: str,
-    duplicates: str,
-    quota_share: float,
-) -> None:
-    """Create ACCOUNT_ID or replace its settings."""
-    from sfsync.services.accounts import save_settings
-
-    settings = AccountSettings(
-        account_id=AccountId(account_id),
-        only_import_tagged=only_tagged,
-        import_flag_field=flag_field,
-        deletion_field=deletion_field or None,
-        deletion_behaviour=DeletionBehaviour(deletion),
-        duplicate_policy=DuplicatePolicy(duplicates),
-        quota_share=quota_share,
-    )
-    with open_container() as container:
-        save_settings(container.uow(), settings)
-    click.echo(f"account {account_id} saved")
-
-
-@click.group("attribute")
-def attribute() -> None:
-    """Map candidate attributes to Contact fields."""
-
-
-@attribute.command("add")
-@click.argument("account_id")
-@click.argument("name")
-@click.argument("field")
-def attribute_add(account_id: str, name: str, field: str) -> None:
-    """Map attribute NAME (snake_case, custom ones end in _c) to Contact FIELD (exact API name)."""
-    from sfsync.domain.mapping import validate_attribute_name, validate_field_name
-    from sfsync.services.accounts import add_attribute
-
-    validate_attribute_name(name)  # before any connection: bad input fails fast
-    validate_field_name(field)
-    with open_container() as container:
-        add_attribute(container.uow(), AccountId(account_id), AttributeMapping(name, field))
-    click.echo(f"attribute {name} reads Contact.{field}")
 
 
 @click.command("disconnect")
@@ -319,4 +228,4 @@ class open_container:
         self.container.close()
 
 
-COMMANDS = (keygen, worker, account, attribute, sync, dead_letters, disconnect, rotate_keys)
+COMMANDS = (keygen, worker, sync, dead_letters, disconnect, rotate_keys)

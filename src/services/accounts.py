@@ -1,11 +1,31 @@
-"""Account set-up: settings, the Salesforce connection, attribute mappings."""
+"""Account set-up and what ops see of it: settings, the Salesforce connection, attribute
+mappings (checked against the org's Contact describe when the account is connected)."""
 
 from __future__ import annotations
 
-from sfsync.domain.errors import UnknownAccount
-from sfsync.domain.mapping import check_mapping, validate_attribute_name, validate_field_name
-from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping, ContactSchema
-from sfsync.domain.ports import SalesforceConnection, UnitOfWork
+from collections.abc import Callable
+from datetime import datetime
+
+import attrs
+
+from sfsync.domain.errors import DomainError, PermanentFailure, UnknownAccount
+from sfsync.domain.mapping import (
+    check_mapping,
+    close_names,
+    did_you_mean,
+    validate_attribute_name,
+    validate_mapping,
+)
+from sfsync.domain.model import (
+    AccountId,
+    AccountSettings,
+    AttributeMapping,
+    ContactSchema,
+    FieldInfo,
+    SyncCursor,
+    SyncMarks,
+)
+from sfsync.domain.ports import GatewayFactory, SalesforceConnection, UnitOfWork
 
 
 def save_settings(uow: UnitOfWork, settings: AccountSettings) -> None:
@@ -24,20 +44,151 @@ def save_connection(uow: UnitOfWork, connection: SalesforceConnection) -> None:
         uow.commit()
 
 
+def _known(uow: UnitOfWork, account_id: AccountId) -> AccountSettings:
+    settings = uow.accounts.get_settings(account_id)
+    if settings is None:
+        raise UnknownAccount(f"account {account_id} is not known to sfsync")
+    return settings
+
+
 def add_attribute(
     uow: UnitOfWork,
     account_id: AccountId,
     mapping: AttributeMapping,
     schema: ContactSchema | None = None,
 ) -> AttributeMapping:
-    """Map a candidate attribute to a Contact field; checked against the org when it is known."""
-    validate_attribute_name(mapping.name)
-    validate_field_name(mapping.field)
+    """Map a candidate attribute to a Contact field; checked against `schema` when given."""
+    validate_mapping(mapping)
     if schema is not None:
         check_mapping(mapping, schema)
     with uow:
-        if uow.accounts.get_settings(account_id) is None:
-            raise UnknownAccount(f"account {account_id} is not known to sfsync")
+        _known(uow, account_id)
         uow.accounts.save_mapping(account_id, mapping)
         uow.commit()
     return mapping
+
+
+@attrs.frozen
+class AttributeAdded:
+    mapping: AttributeMapping
+    field: FieldInfo | None  # the describe's field; None: saved without the org's check
+    connected: bool
+
+
+def add_checked_attribute(
+    uow: Callable[[], UnitOfWork],
+    gateways: GatewayFactory,
+    account_id: AccountId,
+    mapping: AttributeMapping,
+    *,
+    check: bool = True,
+) -> AttributeAdded:
+    """Save a mapping once the org's describe accepts it (MappingRefused otherwise).
+
+    Without a connection only what needs no org is checked, and the next import checks the
+    rest. A describe that cannot be read saves nothing (`describe_failed`), unless `check`
+    is False: then the mapping is saved as a disconnected account's would be.
+    """
+    validate_mapping(mapping)
+    with uow() as reading:
+        settings = _known(reading, account_id)
+        connection = reading.connections.get(account_id)
+    field = None
+    if connection is not None and check:
+        field = check_mapping(mapping, _describe(gateways, connection, settings))
+    add_attribute(uow(), account_id, mapping)
+    return AttributeAdded(mapping, field, connected=connection is not None)
+
+
+_HINTS = {  # what to do about a describe that failed, by the failure's code
+    "reauthorization_required": "reconnect the account (sfsync connect)",
+    "salesforce_auth_error": "check SFSYNC_SF_CLIENT_ID and its secret, or reconnect",
+    "salesforce_host_refused": "the stored Salesforce host is not allowed here; reconnect",
+    "tls_verification_failed": "set SFSYNC_SF_CA_BUNDLE to trust a private CA",
+    "salesforce_unavailable": "try again later",
+    "quota": "wait for the org's API allowance to recover",
+}
+
+
+def _describe(
+    gateways: GatewayFactory, connection: SalesforceConnection, settings: AccountSettings
+) -> ContactSchema:
+    """The Contact describe; a failure says only its code (Salesforce's text may hold data)."""
+    if connection.needs_reauth:
+        raise _not_described("reauthorization_required")
+    try:
+        with gateways.open(connection, settings) as gateway:
+            return gateway.describe_contact()
+    except DomainError as err:
+        raise _not_described(err.code) from err
+
+
+def _not_described(code: str) -> PermanentFailure:
+    return PermanentFailure(
+        f"the mapping was not saved: the org's Contact describe could not be read to check it"
+        f" ({code}); {_HINTS.get(code, 'try again')}, or pass --unchecked to save it now and"
+        " let the next import check it",
+        code="describe_failed",
+    )
+
+
+def list_attributes(uow: UnitOfWork, account_id: AccountId) -> list[AttributeMapping]:
+    """The account's mappings, by attribute name."""
+    with uow:
+        _known(uow, account_id)
+        return uow.accounts.mappings(account_id)
+
+
+def remove_attribute(uow: UnitOfWork, account_id: AccountId, name: str) -> None:
+    """Forget a mapping. Candidates keep the values already imported for it."""
+    validate_attribute_name(name)
+    with uow:
+        _known(uow, account_id)
+        if not uow.accounts.remove_mapping(account_id, name):
+            names = [m.name for m in uow.accounts.mappings(account_id)]
+            hint = did_you_mean(close_names(name, names))
+            raise PermanentFailure(
+                f"account {account_id} has no attribute {name}{hint}", code="unknown_attribute"
+            )
+        uow.commit()
+
+
+@attrs.frozen
+class ConnectionSummary:
+    """What may be shown of a connection: where and since when, never a token."""
+
+    instance_url: str
+    login_url: str
+    issued_at: datetime | None  # when the current access token was issued
+    needs_reauth: bool
+
+
+@attrs.frozen
+class AccountOverview:
+    settings: AccountSettings
+    connection: ConnectionSummary | None
+    mappings: tuple[AttributeMapping, ...]
+    cursor: SyncCursor | None  # where the next incremental import starts
+    marks: SyncMarks
+
+
+def show_account(uow: UnitOfWork, account_id: AccountId) -> AccountOverview:
+    """Settings, connection (without tokens), mappings and how far imports got."""
+    with uow:
+        settings = _known(uow, account_id)
+        connection = uow.connections.get(account_id)
+        summary = None
+        if connection is not None:
+            summary = ConnectionSummary(
+                connection.instance_url,
+                connection.login_url,
+                connection.issued_at,
+                connection.needs_reauth,
+            )
+        return AccountOverview(
+            settings,
+            summary,
+            tuple(uow.accounts.mappings(account_id)),
+            uow.runs.cursor(account_id),
+            uow.runs.marks(account_id),
+        )

@@ -90,6 +90,45 @@ class TestMappings:
         with new_uow() as uow:
             assert uow.accounts.mappings(new_account_id()) == []
 
+    def test_remove_forgets_one_mapping_and_says_it_existed(self, new_uow, account):
+        color = AttributeMapping("color_c", "Color__c")
+        with new_uow() as uow:
+            uow.accounts.save_mapping(account, color)
+            uow.accounts.save_mapping(account, AttributeMapping("age_c", "Age__c"))
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.accounts.remove_mapping(account, "age_c") is True
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.accounts.mappings(account) == [color]
+
+    def test_remove_of_an_unknown_mapping_says_so(self, new_uow, account):
+        with new_uow() as uow:
+            assert uow.accounts.remove_mapping(account, "color_c") is False
+
+    def test_remove_touches_only_its_account(self, new_uow, account, new_account_id):
+        other = new_account_id()
+        color = AttributeMapping("color_c", "Color__c")
+        with new_uow() as uow:
+            uow.accounts.save_settings(AccountSettings(account_id=other))
+            uow.accounts.save_mapping(account, color)
+            uow.accounts.save_mapping(other, color)
+            assert uow.accounts.remove_mapping(account, "color_c") is True
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.accounts.mappings(other) == [color]
+            assert uow.accounts.mappings(account) == []
+
+    def test_remove_is_undone_without_commit(self, new_uow, account):
+        color = AttributeMapping("color_c", "Color__c")
+        with new_uow() as uow:
+            uow.accounts.save_mapping(account, color)
+            uow.commit()
+        with new_uow() as uow:
+            uow.accounts.remove_mapping(account, "color_c")
+        with new_uow() as uow:
+            assert uow.accounts.mappings(account) == [color]
+
     def test_mapping_for_unregistered_account_is_refused(self, new_uow, new_account_id):
         with new_uow() as uow, pytest.raises(UnknownAccount):
             uow.accounts.save_mapping(new_account_id(), AttributeMapping("a_c", "A__c"))

@@ -61,3 +61,10 @@ class PsycopgAccounts:
             "ON CONFLICT (account_id, name) DO UPDATE SET field = EXCLUDED.field",
             (account_id, mapping.name, mapping.field),
         )
+
+    def remove_mapping(self, account_id: AccountId, name: str) -> bool:
+        deleted = self._session.execute(
+            "DELETE FROM attribute_mappings WHERE account_id = %s AND name = %s",
+            (account_id, name),
+        )
+        return deleted > 0

@@ -185,4 +185,5 @@ def _field_info(raw: dict) -> FieldInfo:
         custom=bool(raw.get("custom")),
         compound_field_name=raw.get("compoundFieldName"),
         picklist_values=picklist,
+        deprecated_and_hidden=bool(raw.get("deprecatedAndHidden")),
     )

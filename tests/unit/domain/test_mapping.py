@@ -134,7 +134,7 @@ class TestCheckMapping:
     def test_field_name_must_match_exactly(self):
         with pytest.raises(InvalidFieldName, match="did you mean Favorite_Color__c") as err:
             check_mapping(AttributeMapping("favorite_color_c", "favorite_color__c"), SCHEMA)
-        assert err.value.code == "field_missing"
+        assert err.value.code == "field_case"
 
     def test_unknown_field_is_refused(self):
         with pytest.raises(InvalidFieldName, match="no field Shoe_Size__c"):

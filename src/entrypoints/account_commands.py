@@ -1,0 +1,240 @@
+"""Ops commands for accounts and their attribute mappings: set, show; add, list, remove."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import click
+
+from sfsync.domain.model import (
+    AccountId,
+    AccountSettings,
+    AttributeMapping,
+    DeletionBehaviour,
+    DuplicatePolicy,
+)
+from sfsync.entrypoints.commands import open_container
+
+if TYPE_CHECKING:
+    from sfsync.services.accounts import AccountOverview
+
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+
+
+@click.group("account")
+def account() -> None:
+    """Accounts: create one, change its settings, show what it holds."""
+
+
+@account.command("set")
+@click.argument("account_id")
+@click.option(
+    "--only-tagged/--all-contacts",
+    default=False,
+    help="Import only Contacts whose flag field is true.",
+)
+@click.option("--flag-field", default="gq_import__c", show_default=True)
+@click.option(
+    "--deletion-field",
+    default="is_deleted__c",
+    show_default=True,
+    help="Checkbox that marks a Contact deleted ('' for none).",
+)
+@click.option(
+    "--deletion",
+    type=click.Choice([b.value for b in DeletionBehaviour]),
+    default="keep",
+    show_default=True,
+)
+@click.option(
+    "--duplicates",
+    type=click.Choice([p.value for p in DuplicatePolicy]),
+    default="newest",
+    show_default=True,
+)
+@click.option(
+    "--quota-share",
+    type=click.FloatRange(0.01, 1.0),
+    default=0.5,
+    show_default=True,
+    help="Never spend more than this share of the org's daily API calls.",
+)
+def account_set(
+    account_id: str,
+    only_tagged: bool,
+    flag_field: str,
+    deletion_field: str,
+    deletion: str,
+    duplicates: str,
+    quota_share: float,
+) -> None:
+    """Create ACCOUNT_ID or replace its settings."""
+    from sfsync.services.accounts import save_settings
+
+    settings = AccountSettings(
+        account_id=AccountId(account_id),
+        only_import_tagged=only_tagged,
+        import_flag_field=flag_field,
+        deletion_field=deletion_field or None,
+        deletion_behaviour=DeletionBehaviour(deletion),
+        duplicate_policy=DuplicatePolicy(duplicates),
+        quota_share=quota_share,
+    )
+    with open_container() as container:
+        save_settings(container.uow(), settings)
+    click.echo(f"account {account_id} saved")
+
+
+@account.command("show")
+@click.argument("account_id")
+@_JSON
+def account_show(account_id: str, as_json: bool) -> None:
+    """ACCOUNT_ID's settings, connection (never its tokens), attributes and import marks."""
+    from sfsync.services.accounts import show_account
+
+    with open_container() as container:
+        overview = show_account(container.uow(), AccountId(account_id))
+    shown = overview_dict(overview)
+    click.echo(json.dumps(shown, indent=2) if as_json else _text(shown))
+
+
+def overview_dict(overview: AccountOverview) -> dict[str, Any]:
+    """The overview as JSON-ready values; the text form is printed from the same dict."""
+    settings = attrs.asdict(overview.settings, recurse=False)  # enums are str enums
+    del settings["account_id"]
+    connection = None
+    if overview.connection is not None:
+        connection = {
+            "instance_url": overview.connection.instance_url,
+            "login_url": overview.connection.login_url,
+            "token_issued_at": _time(overview.connection.issued_at),
+            "needs_reauth": overview.connection.needs_reauth,
+        }
+    marks, cursor = overview.marks, overview.cursor
+    return {
+        "account_id": overview.settings.account_id,
+        "settings": settings,
+        "connection": connection,
+        "attributes": [_mapping(m) for m in overview.mappings],
+        "import": {
+            "cursor": None if cursor is None else f"{_time(cursor.modstamp)} {cursor.contact_id}",
+            "settled_until": _time(marks.settled_until),
+            "deletes_checked_until": _time(marks.deletes_checked_until),
+            "reconciled_at": _time(marks.reconciled_at),
+            "full_import_pending_since": _time(marks.full_started_at),
+            "fields_read": None if marks.fields is None else list(marks.fields),
+        },
+    }
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _mapping(mapping: AttributeMapping) -> dict[str, str]:
+    return {"name": mapping.name, "field": mapping.field}
+
+
+def _text(shown: dict[str, Any]) -> str:
+    lines = [f"account {shown['account_id']}", "settings:"]
+    lines += [f"  {name}: {_plain(value)}" for name, value in shown["settings"].items()]
+    connection = shown["connection"]
+    if connection is None:
+        lines.append("connection: none (connect it: sfsync connect)")
+    else:
+        lines.append("connection:")
+        lines += [f"  {name}: {_plain(value)}" for name, value in connection.items()]
+    lines.append("attributes:" if shown["attributes"] else "attributes: none")
+    lines += [f"  {m['name']} <- Contact.{m['field']}" for m in shown["attributes"]]
+    lines.append("import:")
+    for name, value in shown["import"].items():
+        text = ", ".join(value) if isinstance(value, list) else _plain(value)
+        lines.append(f"  {name}: {text}")
+    return "\n".join(lines)
+
+
+def _plain(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@click.group("attribute")
+def attribute() -> None:
+    """Attribute mappings (attribute <- Contact field): add, list, remove."""
+
+
+@attribute.command("add")
+@click.argument("account_id")
+@click.argument("name")
+@click.argument("field")
+@click.option(
+    "--unchecked",
+    is_flag=True,
+    help="Save without reading the org's describe (the next import checks the mapping).",
+)
+def attribute_add(account_id: str, name: str, field: str, unchecked: bool) -> None:
+    """Map attribute NAME (snake_case, custom ones end in _c) to Contact FIELD (exact API name).
+
+    When ACCOUNT_ID is connected, FIELD is checked against the org's Contact describe first:
+    a field that is missing or hidden, spelt in another case, compound, deprecated, or of a
+    type an attribute cannot hold is refused, with the closest names to try.
+    """
+    from sfsync.domain.mapping import validate_mapping
+    from sfsync.entrypoints.bootstrap import HttpxGatewayFactory
+    from sfsync.services.accounts import add_checked_attribute
+
+    mapping = validate_mapping(AttributeMapping(name, field))  # fails fast, before any I/O
+    with open_container() as container:
+        gateways = HttpxGatewayFactory(container.settings, container.uow)
+        added = add_checked_attribute(
+            container.uow, gateways, AccountId(account_id), mapping, check=not unchecked
+        )
+    said = f"attribute {name} reads Contact.{field}"
+    if added.field is not None:
+        click.echo(f"{said} ({added.field.type}; checked against the org)")
+        return
+    why = "--unchecked" if added.connected else f"account {account_id} is not connected"
+    click.echo(f"{said}; not checked against the org ({why}): the next import checks it")
+
+
+@attribute.command("list")
+@click.argument("account_id")
+@_JSON
+def attribute_list(account_id: str, as_json: bool) -> None:
+    """ACCOUNT_ID's attribute mappings, by attribute name."""
+    from sfsync.services.accounts import list_attributes
+
+    with open_container() as container:
+        mappings = list_attributes(container.uow(), AccountId(account_id))
+    if as_json:
+        click.echo(json.dumps([_mapping(m) for m in mappings], indent=2))
+    elif not mappings:
+        click.echo(f"account {account_id} has no attribute mappings")
+    else:
+        width = max(len(m.name) for m in mappings)
+        for mapping in mappings:
+            click.echo(f"{mapping.name:<{width}}  {mapping.field}")
+
+
+@attribute.command("remove")
+@click.argument("account_id")
+@click.argument("name")
+def attribute_remove(account_id: str, name: str) -> None:
+    """Stop reading attribute NAME; candidates keep the values already imported for it."""
+    from sfsync.services.accounts import remove_attribute
+
+    with open_container() as container:
+        remove_attribute(container.uow(), AccountId(account_id), name)
+    click.echo(
+        f"attribute {name} removed from account {account_id}; candidates keep the values"
+        " already imported for it"
+    )
+
+
+COMMANDS = (account, attribute)

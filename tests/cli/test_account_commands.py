@@ -1,0 +1,175 @@
+"""account show and attribute add / list / remove as ops run them: real Postgres, and for a
+connected account the emulator's describe over https."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sfsync.adapters.postgres.crypto import TokenCipher
+from sfsync.adapters.postgres.pool import make_pool
+from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
+from sfsync.domain.model import AccountId, AttributeMapping
+from tests.cli.test_cli import one_line, sfsync
+from tests.cli.test_connections import KEY, account, cli_env, connected  # noqa: F401 (fixtures)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["account", "show"], ["attribute", "add"], ["attribute", "list"], ["attribute", "remove"]],
+)
+def test_every_command_has_help(command):
+    result = sfsync(*command, "--help")
+    assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def test_a_custom_field_needs_an_attribute_ending_in_c_before_anything_else():
+    result = sfsync("attribute", "add", "acc_1", "favorite_color", "Favorite_Color__c")
+    assert result.returncode == 1
+    assert "must end in _c (for example favorite_color_c)" in one_line(result)
+
+
+def mappings(database_url: str, account_id: str) -> list[AttributeMapping]:
+    with make_pool(database_url, max_size=1) as pool:
+        with PsycopgUnitOfWork(pool, TokenCipher([KEY])) as uow:
+            return uow.accounts.mappings(AccountId(account_id))
+
+
+@pytest.fixture(name="env")
+def _env(cli_env, sf_org) -> dict[str, str]:  # noqa: F811
+    return cli_env | {"SFSYNC_SF_CA_BUNDLE": sf_org.ca_path}
+
+
+@pytest.mark.integration
+class TestAddToAConnectedAccount:
+    """The org's describe decides; a refusal saves nothing and names what to try."""
+
+    def test_a_misspelt_field_is_refused_with_a_suggestion(self, env, connected):  # noqa: F811
+        account_id, _ = connected
+        result = sfsync("attribute", "add", account_id, "color_c", "Favourite_Color__c", **env)
+        assert result.returncode == 1
+        line = one_line(result)
+        assert "field_missing" in line and "did you mean Favorite_Color__c" in line
+        assert mappings(env["DATABASE_URL"], account_id) == []
+
+    def test_the_wrong_case_is_refused_naming_the_exact_field(self, env, connected):  # noqa: F811
+        account_id, _ = connected
+        result = sfsync("attribute", "add", account_id, "email", "email", **env)
+        assert result.returncode == 1
+        assert "field_case" in one_line(result) and "did you mean Email?" in one_line(result)
+        assert mappings(env["DATABASE_URL"], account_id) == []
+
+    def test_a_compound_field_is_refused_naming_its_parts(self, env, connected):  # noqa: F811
+        account_id, _ = connected
+        result = sfsync("attribute", "add", account_id, "address", "MailingAddress", **env)
+        assert result.returncode == 1
+        line = one_line(result)
+        assert "compound_field" in line and "MailingCity" in line
+        assert mappings(env["DATABASE_URL"], account_id) == []
+
+    def test_a_field_hidden_from_the_user_is_missing(self, env, sf_org, connected):  # noqa: F811
+        account_id, _ = connected
+        sf_org.admin.set_field_security(hidden=["Notes__c"])
+        result = sfsync("attribute", "add", account_id, "notes_c", "Notes__c", **env)
+        assert result.returncode == 1
+        assert "field_missing" in one_line(result) and "field-level security" in one_line(result)
+
+    def test_a_good_field_is_saved_listed_and_removed(self, env, connected):  # noqa: F811
+        account_id, _ = connected
+        added = sfsync(
+            "attribute", "add", account_id, "favorite_color_c", "Favorite_Color__c", **env
+        )
+        assert added.returncode == 0, added.stderr
+        assert "(picklist; checked against the org)" in added.stdout
+        listed = sfsync("attribute", "list", account_id, **env)
+        assert listed.stdout.split() == ["favorite_color_c", "Favorite_Color__c"]
+        as_json = json.loads(sfsync("attribute", "list", account_id, "--json", **env).stdout)
+        assert as_json == [{"name": "favorite_color_c", "field": "Favorite_Color__c"}]
+        removed = sfsync("attribute", "remove", account_id, "favorite_color_c", **env)
+        assert removed.returncode == 0 and "candidates keep the values" in removed.stdout
+        assert mappings(env["DATABASE_URL"], account_id) == []
+
+    def test_a_failed_describe_saves_nothing_and_shows_no_salesforce_text(
+        self,
+        env,
+        sf_org,
+        connected,  # noqa: F811
+    ):
+        account_id, _ = connected
+        sf_org.admin.add_fault(
+            status=400, error_code="NOT_TODAY", message="Ada Lovelace", count=-1, path="/describe"
+        )
+        args = ("attribute", "add", account_id, "favorite_color_c", "Favorite_Color__c")
+        result = sfsync(*args, **env)
+        assert result.returncode == 1
+        line = one_line(result)
+        assert "describe_failed" in line and "--unchecked" in line and "Ada" not in line
+        assert mappings(env["DATABASE_URL"], account_id) == []
+        unchecked = sfsync(*args, "--unchecked", **env)
+        assert unchecked.returncode == 0, unchecked.stderr
+        assert "not checked against the org (--unchecked)" in unchecked.stdout
+        assert mappings(env["DATABASE_URL"], account_id) == [
+            AttributeMapping("favorite_color_c", "Favorite_Color__c")
+        ]
+
+
+@pytest.mark.integration
+class TestWithoutAConnection:
+    def test_add_saves_and_says_it_was_not_checked(self, cli_env, account):  # noqa: F811
+        result = sfsync("attribute", "add", account, "shoe_size_c", "Shoe_Size__c", **cli_env)
+        assert result.returncode == 0, result.stderr
+        assert f"not checked against the org (account {account} is not connected)" in result.stdout
+        assert "the next import checks it" in result.stdout
+
+    def test_list_of_an_account_without_mappings_says_so(self, cli_env, account):  # noqa: F811
+        result = sfsync("attribute", "list", account, **cli_env)
+        assert result.stdout.strip() == f"account {account} has no attribute mappings"
+
+    def test_removing_an_unknown_mapping_is_one_clear_line(self, cli_env, account):  # noqa: F811
+        result = sfsync("attribute", "remove", account, "shoe_size_c", **cli_env)
+        assert result.returncode == 1
+        assert f"account {account} has no attribute shoe_size_c" in one_line(result)
+
+    @pytest.mark.parametrize(
+        "command", [["account", "show"], ["attribute", "list"], ["attribute", "remove"]]
+    )
+    def test_an_unknown_account_is_one_clear_line(self, cli_env, command):  # noqa: F811
+        extra = ["shoe_size_c"] if command[-1] == "remove" else []
+        result = sfsync(*command, "acc_nobody", *extra, **cli_env)
+        assert result.returncode == 1
+        assert "account acc_nobody is not known" in one_line(result)
+
+
+def access_token(database_url: str, account_id: str) -> str:
+    with make_pool(database_url, max_size=1) as pool:
+        with PsycopgUnitOfWork(pool, TokenCipher([KEY])) as uow:
+            connection = uow.connections.get(AccountId(account_id))
+    assert connection is not None
+    return connection.access_token
+
+
+@pytest.mark.integration
+class TestAccountShow:
+    def test_settings_connection_and_mappings_without_a_token(self, env, sf_org, connected):  # noqa: F811
+        account_id, refresh = connected
+        sfsync("attribute", "add", account_id, "age_c", "Age__c", **env)
+        result = sfsync("account", "show", account_id, **env)
+        assert result.returncode == 0, result.stderr
+        text = result.stdout
+        assert f"account {account_id}" in text and "deletion_behaviour: keep" in text
+        assert f"instance_url: {sf_org.base_url}" in text and "needs_reauth: no" in text
+        assert "age_c <- Contact.Age__c" in text
+        shown = json.loads(sfsync("account", "show", account_id, "--json", **env).stdout)
+        assert shown["settings"]["quota_share"] == 0.5
+        assert shown["connection"]["login_url"] == sf_org.base_url
+        assert shown["attributes"] == [{"name": "age_c", "field": "Age__c"}]
+        token = access_token(env["DATABASE_URL"], account_id)
+        for output in (text, json.dumps(shown)):
+            assert refresh not in output and token not in output
+
+    def test_an_unconnected_account_says_how_to_connect(self, cli_env, account):  # noqa: F811
+        result = sfsync("account", "show", account, **cli_env)
+        assert result.returncode == 0, result.stderr
+        assert "connection: none (connect it: sfsync connect)" in result.stdout
+        assert "attributes: none" in result.stdout

@@ -1,0 +1,218 @@
+"""Account services with fakes: mappings checked against the describe, listed, removed; the
+account overview."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NoReturn
+
+import attrs
+import pytest
+
+from sfsync.domain.errors import (
+    InvalidAttributeName,
+    MappingRefused,
+    PermanentFailure,
+    TransientFailure,
+    UnknownAccount,
+)
+from sfsync.domain.model import (
+    AccountId,
+    AccountSettings,
+    AttributeMapping,
+    SalesforceId,
+    SyncCursor,
+    SyncMarks,
+)
+from sfsync.domain.ports import SalesforceConnection
+from sfsync.services.accounts import (
+    ConnectionSummary,
+    add_checked_attribute,
+    list_attributes,
+    remove_attribute,
+    show_account,
+)
+from tests.fake_salesforce import FakeSalesforce
+from tests.fakes import FakeGateways, InMemoryState, InMemoryUnitOfWork
+
+ACCOUNT = AccountId("acc_1")
+COLOR = AttributeMapping("favorite_color_c", "Favorite_Color__c")
+ISSUED = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+CONNECTION = SalesforceConnection(
+    ACCOUNT,
+    "https://acme.my.salesforce.com",
+    "https://login.salesforce.com",
+    "00D!access-secret",
+    "5Aep-refresh-secret",
+    issued_at=ISSUED,
+)
+
+
+class Unreachable:
+    """A gateway whose describe fails as a network outage does (after the adapter's retries)."""
+
+    def describe_contact(self) -> NoReturn:
+        raise TransientFailure(
+            "Salesforce said: <record value here>", code="salesforce_unavailable"
+        )
+
+
+@pytest.fixture(name="state")
+def _state() -> InMemoryState:
+    state = InMemoryState()
+    with InMemoryUnitOfWork(state) as uow:
+        uow.accounts.save_settings(AccountSettings(ACCOUNT))
+        uow.commit()
+    return state
+
+
+def connect(state: InMemoryState, connection: SalesforceConnection = CONNECTION) -> None:
+    with InMemoryUnitOfWork(state) as uow:
+        uow.connections.save(connection)
+        uow.commit()
+
+
+def saved(state: InMemoryState) -> list[AttributeMapping]:
+    with InMemoryUnitOfWork(state) as uow:
+        return uow.accounts.mappings(ACCOUNT)
+
+
+def add(state: InMemoryState, gateways: FakeGateways, mapping: AttributeMapping, **kw):
+    return add_checked_attribute(
+        lambda: InMemoryUnitOfWork(state), gateways, ACCOUNT, mapping, **kw
+    )
+
+
+class TestAddConnected:
+    def test_a_field_the_describe_has_is_saved_with_its_type(self, state):
+        connect(state)
+        gateways = FakeGateways(FakeSalesforce())
+        added = add(state, gateways, COLOR)
+        assert added.connected and added.field is not None and added.field.type == "picklist"
+        assert saved(state) == [COLOR] and gateways.opened == 1
+
+    def test_a_misspelt_field_is_refused_with_a_suggestion_and_not_saved(self, state):
+        connect(state)
+        with pytest.raises(MappingRefused) as err:
+            add(
+                state,
+                FakeGateways(FakeSalesforce()),
+                AttributeMapping("color_c", "Favorit_Color__c"),
+            )
+        assert err.value.suggestions == ("Favorite_Color__c",)
+        assert saved(state) == []
+
+    def test_a_describe_that_fails_saves_nothing_and_says_only_the_code(self, state):
+        connect(state)
+        with pytest.raises(PermanentFailure) as err:
+            add(state, FakeGateways(Unreachable()), COLOR)
+        assert err.value.code == "describe_failed"
+        assert "salesforce_unavailable" in err.value.message and "--unchecked" in err.value.message
+        assert "record value" not in err.value.message
+        assert saved(state) == []
+
+    def test_a_spent_quota_is_a_failed_describe_too(self, state):
+        connect(state)
+        salesforce = FakeSalesforce()
+        salesforce.exhaust_quota()
+        with pytest.raises(PermanentFailure, match=r"\(quota\)"):
+            add(state, FakeGateways(salesforce), COLOR)
+
+    def test_a_connection_needing_reauthorisation_is_not_tried(self, state):
+        connect(state, attrs.evolve(CONNECTION, needs_reauth=True))
+        gateways = FakeGateways(FakeSalesforce())
+        with pytest.raises(PermanentFailure, match="sfsync connect"):
+            add(state, gateways, COLOR)
+        assert gateways.opened == 0
+
+    def test_unchecked_saves_without_reading_the_describe(self, state):
+        connect(state)
+        gateways = FakeGateways(Unreachable())
+        added = add(state, gateways, AttributeMapping("shoe_size_c", "Shoe_Size__c"), check=False)
+        assert (added.field, added.connected, gateways.opened) == (None, True, 0)
+        assert saved(state) == [AttributeMapping("shoe_size_c", "Shoe_Size__c")]
+
+
+class TestAddDisconnected:
+    def test_saved_after_the_syntax_checks_and_marked_unchecked(self, state):
+        gateways = FakeGateways(FakeSalesforce())
+        added = add(state, gateways, AttributeMapping("shoe_size_c", "Shoe_Size__c"))
+        assert (added.field, added.connected, gateways.opened) == (None, False, 0)
+        assert saved(state) == [AttributeMapping("shoe_size_c", "Shoe_Size__c")]
+
+    def test_the_c_rule_needs_no_org(self, state):
+        with pytest.raises(InvalidAttributeName):
+            add(state, FakeGateways(None), AttributeMapping("favorite_color", "Favorite_Color__c"))
+
+    def test_unknown_account_is_refused(self):
+        with pytest.raises(UnknownAccount):
+            add(InMemoryState(), FakeGateways(None), COLOR)
+
+
+class TestListAndRemove:
+    def test_list_gives_the_mappings_by_name(self, state):
+        add(state, FakeGateways(None), COLOR)
+        add(state, FakeGateways(None), AttributeMapping("age_c", "Age__c"))
+        names = [m.name for m in list_attributes(InMemoryUnitOfWork(state), ACCOUNT)]
+        assert names == ["age_c", "favorite_color_c"]
+
+    def test_list_of_an_unknown_account_is_refused(self, state):
+        with pytest.raises(UnknownAccount):
+            list_attributes(InMemoryUnitOfWork(state), AccountId("acc_nobody"))
+
+    def test_remove_forgets_the_mapping(self, state):
+        add(state, FakeGateways(None), COLOR)
+        remove_attribute(InMemoryUnitOfWork(state), ACCOUNT, "favorite_color_c")
+        assert saved(state) == []
+
+    def test_remove_leaves_candidate_values_alone(self, state):
+        """Only the mapping goes: what candidates hold is theirs until the next import."""
+        from sfsync.domain.model import Candidate
+
+        add(state, FakeGateways(None), COLOR)
+        with InMemoryUnitOfWork(state) as uow:
+            uow.candidates.add(
+                Candidate(
+                    "cand_1", ACCOUNT, "a@example.com", attributes={"favorite_color_c": "Red"}
+                )
+            )
+            uow.commit()
+        remove_attribute(InMemoryUnitOfWork(state), ACCOUNT, "favorite_color_c")
+        with InMemoryUnitOfWork(state) as uow:
+            assert uow.candidates.get(ACCOUNT, "cand_1").attributes == {"favorite_color_c": "Red"}
+
+    def test_remove_of_an_unknown_mapping_suggests_the_close_one(self, state):
+        add(state, FakeGateways(None), COLOR)
+        with pytest.raises(PermanentFailure, match="did you mean favorite_color_c") as err:
+            remove_attribute(InMemoryUnitOfWork(state), ACCOUNT, "favourite_color_c")
+        assert err.value.code == "unknown_attribute" and saved(state) == [COLOR]
+
+    def test_remove_on_an_unknown_account_is_refused(self):
+        with pytest.raises(UnknownAccount):
+            remove_attribute(InMemoryUnitOfWork(), ACCOUNT, "favorite_color_c")
+
+
+class TestShowAccount:
+    def test_an_unconnected_account_shows_its_settings_and_mappings(self, state):
+        add(state, FakeGateways(None), COLOR)
+        overview = show_account(InMemoryUnitOfWork(state), ACCOUNT)
+        assert overview.settings == AccountSettings(ACCOUNT)
+        assert (overview.connection, overview.mappings) == (None, (COLOR,))
+        assert (overview.cursor, overview.marks) == (None, SyncMarks())
+
+    def test_a_connection_shows_without_its_tokens(self, state):
+        connect(state)
+        cursor = SyncCursor(ISSUED, SalesforceId("003000000000001AAA"))
+        with InMemoryUnitOfWork(state) as uow:
+            uow.runs.save_cursor(ACCOUNT, cursor)
+            uow.commit()
+        overview = show_account(InMemoryUnitOfWork(state), ACCOUNT)
+        assert overview.connection == ConnectionSummary(
+            "https://acme.my.salesforce.com", "https://login.salesforce.com", ISSUED, False
+        )
+        assert overview.cursor == cursor
+        assert "secret" not in repr(overview)
+
+    def test_an_unknown_account_is_refused(self):
+        with pytest.raises(UnknownAccount):
+            show_account(InMemoryUnitOfWork(), ACCOUNT)
