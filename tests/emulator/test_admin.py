@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from sfsync.adapters.emulator.harness import Emulator
+from sfsync_emulator.harness import Emulator
 
 Q = {"q": "SELECT Id FROM Contact LIMIT 1"}
 

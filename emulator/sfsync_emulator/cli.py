@@ -7,8 +7,8 @@ import contextlib
 
 import click
 
-from sfsync.adapters.emulator.server import serve
-from sfsync.adapters.emulator.state import Config
+from sfsync_emulator.server import serve
+from sfsync_emulator.state import Config
 
 
 @click.command("emulator")

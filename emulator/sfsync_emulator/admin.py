@@ -7,15 +7,15 @@ from typing import Any
 from aiohttp import web
 from attrs import asdict
 
-from sfsync.adapters.emulator.auth import Client
-from sfsync.adapters.emulator.errors import ApiError
-from sfsync.adapters.emulator.fields import Field
-from sfsync.adapters.emulator.http import empty, json_response, read_json
-from sfsync.adapters.emulator.oauth import instance_url
-from sfsync.adapters.emulator.render import json_records
-from sfsync.adapters.emulator.state import Fault, Org
-from sfsync.adapters.emulator.values import coerce, parse_datetime
-from sfsync.adapters.emulator.writes import target
+from sfsync_emulator.auth import Client
+from sfsync_emulator.errors import ApiError
+from sfsync_emulator.fields import Field
+from sfsync_emulator.http import empty, json_response, read_json
+from sfsync_emulator.oauth import instance_url
+from sfsync_emulator.render import json_records
+from sfsync_emulator.state import Fault, Org
+from sfsync_emulator.values import coerce, parse_datetime
+from sfsync_emulator.writes import target
 
 FIELD_KEYS = (
     "type",

@@ -8,8 +8,8 @@ from typing import Any
 
 from attrs import define, field
 
-from sfsync.adapters.emulator.auth import Auth, Client
-from sfsync.adapters.emulator.store import Store
+from sfsync_emulator.auth import Auth, Client
+from sfsync_emulator.store import Store
 
 WRITE_METHODS = ("PATCH", "POST", "PUT", "DELETE")
 WRITE_PATHS = ("/sobjects", "/composite", "/jobs/ingest")

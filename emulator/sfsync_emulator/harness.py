@@ -192,7 +192,7 @@ def run_emulator(
     cmd = [
         sys.executable,
         "-m",
-        "sfsync.entrypoints.emulator",
+        "sfsync_emulator.cli",
         "--host",
         "127.0.0.1",
         "--port",
