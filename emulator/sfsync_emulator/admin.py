@@ -1,7 +1,11 @@
-"""Admin API for tests, the demo and benchmarks: JSON under /__admin/ (never rate-limited)."""
+"""Admin API for tests, the demo and benchmarks: JSON under /__admin/ (never rate-limited).
+
+Every call needs `Authorization: Bearer <admin token>` (the token is in the ready line).
+"""
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from aiohttp import web
@@ -32,6 +36,16 @@ FIELD_KEYS = (
     "createable",
     "filterable",
 )
+
+
+def require_token(request: web.Request, token: str) -> None:
+    given = request.headers.get("Authorization", "").encode()
+    if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+        raise ApiError(
+            401,
+            "INVALID_SESSION_ID",
+            "the admin API needs 'Authorization: Bearer <admin token>' (see the ready line)",
+        )
 
 
 def _values(org: Org, body: dict[str, Any]) -> tuple[dict[str, Any], int | None]:

@@ -79,6 +79,8 @@ def build_app(org: Org) -> web.Application:
             if fault.lock:
                 request["fault"] = fault
         try:
+            if request.path.startswith("/__admin"):
+                admin.require_token(request, org.config.admin_token)
             if fault is not None and fault.status:
                 response = _fault_response(fault)
             else:
@@ -132,6 +134,7 @@ async def serve(config: Config) -> None:
         "client_secret": config.client_secret,
         "redirect_uris": config.redirect_uris,
         "contacts": config.contacts,
+        "admin_token": config.admin_token,
     }
     sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import deque
 from typing import Any
@@ -29,6 +30,7 @@ class Config:
     api_quota: int = 100_000
     session_seconds: int = 7200
     epoch_ms: int | None = None  # fixed "now" for seeded SystemModstamps (reproducible runs)
+    admin_token: str = field(factory=lambda: secrets.token_urlsafe(24), repr=False)
 
 
 @define
