@@ -6,10 +6,10 @@ BIN = $(VENV)/bin
 .PHONY: setup demo test lint typecheck bench
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml emulator/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --constraint constraints.txt --editable '.[dev]'
+	$(BIN)/pip install --quiet --constraint constraints.txt --editable '.[dev]' --editable ./emulator
 	touch $@
 
 demo: setup
@@ -20,7 +20,7 @@ test: setup typecheck
 	$(BIN)/pytest
 
 lint: setup typecheck
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src emulator tests bench
 	$(BIN)/lint-imports
 
 # What it checks, and how strictly: [tool.mypy] in pyproject.toml.

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from sfsync.adapters.emulator.harness import run_emulator
-from sfsync.adapters.emulator.store import Store
+from sfsync_emulator.harness import run_emulator
+from sfsync_emulator.store import Store
 
 FIELDS = ("Id, FirstName, LastName, Email, Phone, SystemModstamp, IsDeleted, gq_import__c, "
           "is_deleted__c, Hobbies__c, Age__c, Favorite_Color__c, Signup_Date__c")

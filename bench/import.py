@@ -38,7 +38,6 @@ from cryptography.fernet import Fernet
 from psycopg.types.json import Jsonb
 from simple_salesforce import Salesforce
 
-from sfsync.adapters.emulator.harness import Emulator, run_emulator
 from sfsync.adapters.postgres.createdb import ensure_database
 from sfsync.adapters.postgres.migrate import migrate
 from sfsync.adapters.rabbitmq.events import EventListener
@@ -51,6 +50,7 @@ from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import Settings
 from sfsync.entrypoints.worker import queue_name
 from sfsync.services.accounts import add_attribute, save_settings
+from sfsync_emulator.harness import Emulator, run_emulator
 
 RESULTS = Path(__file__).parent / "results"
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/sfsync_bench"

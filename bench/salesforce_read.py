@@ -15,12 +15,12 @@ import tracemalloc
 
 import httpx
 
-from sfsync.adapters.emulator.harness import Emulator, run_emulator
 from sfsync.adapters.salesforce.auth import OAuthApp, RefreshTokenAuth, Tokens
 from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
 from sfsync.adapters.salesforce.hosts import SalesforceHosts
 from sfsync.adapters.salesforce.reads import ReadSettings
 from sfsync.domain.ports import ContactQuery
+from sfsync_emulator.harness import Emulator, run_emulator
 
 PATHS = {"rest": 10**12, "bulk": 0}  # bulk_threshold that forces each path
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-pytest_plugins = ["sfsync.adapters.emulator.pytest_plugin"]
+pytest_plugins = ["sfsync_emulator.pytest_plugin"]
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"

@@ -8,6 +8,7 @@ import sys
 import click
 
 from sfsync.domain.errors import DomainError
+from sfsync.entrypoints.plugins import add_plugin_commands
 from sfsync.entrypoints.settings import ConfigError, Settings
 
 
@@ -50,14 +51,13 @@ def _register_optional() -> None:
     from sfsync.entrypoints import account_commands
     from sfsync.entrypoints.commands import COMMANDS
     from sfsync.entrypoints.connect import connect
-    from sfsync.entrypoints.demo import demo
-    from sfsync.entrypoints.emulator import emulator
 
-    for command in (*COMMANDS, *account_commands.COMMANDS, connect, demo, emulator):
+    for command in (*COMMANDS, *account_commands.COMMANDS, connect):
         cli.add_command(command)
 
 
 _register_optional()
+add_plugin_commands(cli)  # `emulator` and `demo` come from sfsync-emulator, when installed
 
 
 def main() -> None:

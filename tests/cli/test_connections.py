@@ -15,7 +15,6 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
-from sfsync.adapters.emulator.harness import Emulator
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.pool import make_pool
 from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
@@ -26,6 +25,7 @@ from sfsync.domain.model import AccountId, AccountSettings
 from sfsync.entrypoints.bootstrap import oauth_app
 from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import Settings
+from sfsync_emulator.harness import Emulator
 from tests.cli.test_cli import one_line, sfsync
 from tests.scratch_db import scratch_database
 

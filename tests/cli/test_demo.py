@@ -8,8 +8,8 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
-from sfsync.entrypoints.demo import demo_environment
 from sfsync.entrypoints.settings import ConfigError
+from sfsync_emulator.demo import demo_environment
 from tests.cli.test_cli import one_line, sfsync
 from tests.scratch_db import scratch_database
 

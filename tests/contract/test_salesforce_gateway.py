@@ -20,14 +20,14 @@ import attrs
 import httpx
 import pytest
 
-from sfsync.adapters.emulator.harness import Emulator
-from sfsync.adapters.emulator.ids import CONTACT, make_id
 from sfsync.adapters.salesforce.auth import JwtBearerAuth, OAuthApp, RefreshTokenAuth, Tokens
 from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
 from sfsync.adapters.salesforce.hosts import SalesforceHosts
 from sfsync.domain.errors import InvalidFieldName, QuotaExhausted
 from sfsync.domain.model import Contact, SalesforceId, SyncCursor
 from sfsync.domain.ports import ContactQuery, ContactUpdate, SalesforceGateway
+from sfsync_emulator.harness import Emulator
+from sfsync_emulator.ids import CONTACT, make_id
 from tests.fake_salesforce import FakeSalesforce
 
 REAL_ORG_VARS = ("SF_LOGIN_URL", "SF_CLIENT_ID", "SF_USERNAME", "SF_JWT_KEY_FILE")

@@ -18,7 +18,6 @@ import attrs
 import pika
 import pytest
 
-from sfsync.adapters.emulator.harness import Emulator
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.rabbitmq.events import EventListener
 from sfsync.adapters.rabbitmq.requests import send_message
@@ -30,6 +29,7 @@ from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import Settings
 from sfsync.entrypoints.worker import queue_name, run_worker
 from sfsync.services.accounts import add_attribute, save_settings
+from sfsync_emulator.harness import Emulator
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 import pytest
 
-from sfsync.adapters.emulator.harness import Emulator
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.rabbitmq.events import EventListener
 from sfsync.adapters.salesforce.hosts import parse_origin
@@ -34,6 +33,7 @@ from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import Settings
 from sfsync.entrypoints.worker import queue_name
 from sfsync.services.accounts import add_attribute, save_settings
+from sfsync_emulator.harness import Emulator
 from tests.e2e.conftest import poll, send_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

@@ -24,7 +24,6 @@ import attrs
 import httpx
 import pytest
 
-from sfsync.adapters.emulator.harness import Emulator
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.locks import PostgresAccountLocks
 from sfsync.adapters.rabbitmq.events import EventListener
@@ -34,6 +33,7 @@ from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oaut
 from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import Settings
 from sfsync.services.accounts import save_settings
+from sfsync_emulator.harness import Emulator
 from tests.e2e.conftest import Harness, poll
 
 pytestmark = pytest.mark.integration

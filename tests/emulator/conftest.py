@@ -6,7 +6,7 @@ import httpx
 import pytest
 from simple_salesforce import Salesforce
 
-from sfsync.adapters.emulator.harness import Emulator
+from sfsync_emulator.harness import Emulator
 
 VERSION = "59.0"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
-from sfsync.adapters.emulator.harness import Emulator
+from sfsync_emulator.harness import Emulator
 
 Q = {"q": "SELECT Id FROM Contact LIMIT 1"}
 
@@ -107,3 +108,24 @@ def test_custom_field_added(api: httpx.Client, org: Emulator) -> None:
     assert api.patch(f"/sobjects/Contact/{rid}", json={"Shoe_Size__c": 42.5}).status_code == 204
     soql = "SELECT Id, Shoe_Size__c FROM Contact WHERE Shoe_Size__c > 40"
     assert api.get("/query", params={"q": soql}).json()["records"][0]["Shoe_Size__c"] == 42.5
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic YWRtaW46YWRtaW4=", "Bearer"])
+def test_admin_calls_without_the_admin_token_get_401(
+    raw: httpx.Client, org: Emulator, header: str | None
+) -> None:
+    headers = {"Authorization": header} if header else {}
+    before = org.admin.state()["contacts"]
+    refused = raw.post("/__admin/contacts", json={"LastName": "Intruder"}, headers=headers)
+    assert refused.status_code == 401
+    assert refused.json()[0]["errorCode"] == "INVALID_SESSION_ID"
+    assert raw.get("/__admin/state", headers=headers).status_code == 401
+    assert org.admin.state()["contacts"] == before  # the harness sends the token
+
+
+def test_an_access_token_of_the_data_api_is_not_the_admin_token(
+    raw: httpx.Client, org: Emulator
+) -> None:
+    headers = {"Authorization": f"Bearer {org.token()}"}
+    assert raw.post("/__admin/token", json={}, headers=headers).status_code == 401
+    assert raw.get("/services/data/v59.0/limits", headers=headers).status_code == 200

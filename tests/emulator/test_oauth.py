@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from sfsync.adapters.emulator.harness import Emulator
+from sfsync_emulator.harness import Emulator
 
 
 def _authorize(raw: httpx.Client, org: Emulator, **extra: str) -> dict[str, list[str]]:

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from sfsync.adapters.emulator.harness import Emulator
+from sfsync_emulator.harness import Emulator
 
 DT_REST = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")
 DT_CSV = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

@@ -7,7 +7,7 @@ import io
 
 from simple_salesforce import Salesforce
 
-from sfsync.adapters.emulator.harness import Emulator
+from sfsync_emulator.harness import Emulator
 
 
 def test_query_all_iter_pages_through_5000_contacts(sf: Salesforce) -> None:

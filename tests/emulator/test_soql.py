@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sfsync.adapters.emulator.harness import Emulator
+from sfsync_emulator.harness import Emulator
 
 
 def _q(api: httpx.Client, soql: str) -> dict:

@@ -10,7 +10,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from sfsync.adapters.emulator.harness import Emulator
 from sfsync.adapters.salesforce.auth import (
     JwtBearerAuth,
     OAuthApp,
@@ -28,6 +27,7 @@ from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettin
 from sfsync.adapters.salesforce.hosts import SalesforceHosts
 from sfsync.adapters.salesforce.reads import ReadSettings
 from sfsync.domain.ports import ContactQuery, ContactUpdate
+from sfsync_emulator.harness import Emulator
 from tests.contract.test_salesforce_gateway import emulator_app, emulator_gateway
 
 pytestmark = pytest.mark.emulator

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from sfsync.adapters.emulator.harness import Emulator
 from sfsync.adapters.salesforce.errors import SalesforceRequestError, SalesforceUnavailable
 from sfsync.domain.ports import ContactUpdate
+from sfsync_emulator.harness import Emulator
 from tests.integration.test_salesforce_adapter import gateway
 
 pytestmark = pytest.mark.emulator

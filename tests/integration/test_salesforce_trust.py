@@ -7,7 +7,6 @@ import ssl
 import certifi
 import pytest
 
-from sfsync.adapters.emulator.harness import Emulator
 from sfsync.adapters.salesforce.errors import SalesforceTlsError
 from sfsync.adapters.salesforce.hosts import parse_origin
 from sfsync.adapters.salesforce.transport import trust_context
@@ -15,6 +14,7 @@ from sfsync.domain.model import AccountId, AccountSettings
 from sfsync.domain.ports import SalesforceConnection
 from sfsync.entrypoints.bootstrap import HttpxGatewayFactory
 from sfsync.entrypoints.settings import Settings
+from sfsync_emulator.harness import Emulator
 from tests.fakes import InMemoryUnitOfWork
 
 pytestmark = pytest.mark.emulator

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sfsync.adapters.emulator.errors import ApiError, not_found
-from sfsync.adapters.emulator.ids import canonical
-from sfsync.adapters.emulator.state import Fault
-from sfsync.adapters.emulator.store import Store
-from sfsync.adapters.emulator.values import coerce
+from sfsync_emulator.errors import ApiError, not_found
+from sfsync_emulator.ids import canonical
+from sfsync_emulator.state import Fault
+from sfsync_emulator.store import Store
+from sfsync_emulator.values import coerce
 
 SKIP = ("attributes", "id", "Id")
 

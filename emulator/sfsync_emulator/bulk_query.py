@@ -8,13 +8,13 @@ import time
 
 from aiohttp import web
 
-from sfsync.adapters.emulator.errors import ApiError, not_found
-from sfsync.adapters.emulator.http import CSV_TYPE, Router, empty, json_response, read_json
-from sfsync.adapters.emulator.ids import JOB, make_id
-from sfsync.adapters.emulator.jobs import Job, job_list, options
-from sfsync.adapters.emulator.query import run
-from sfsync.adapters.emulator.render import csv_header, csv_lines
-from sfsync.adapters.emulator.state import Org
+from sfsync_emulator.errors import ApiError, not_found
+from sfsync_emulator.http import CSV_TYPE, Router, empty, json_response, read_json
+from sfsync_emulator.ids import JOB, make_id
+from sfsync_emulator.jobs import Job, job_list, options
+from sfsync_emulator.query import run
+from sfsync_emulator.render import csv_header, csv_lines
+from sfsync_emulator.state import Org
 
 DEFAULT_PAGE = 100_000
 LIMIT_HEADER = "limit_headers"  # request key: headers a streamed response must carry

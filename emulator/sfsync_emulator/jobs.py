@@ -6,10 +6,10 @@ from typing import Any
 
 from attrs import define, field
 
-from sfsync.adapters.emulator.errors import ApiError
-from sfsync.adapters.emulator.fields import Field
-from sfsync.adapters.emulator.seed import USER_ID
-from sfsync.adapters.emulator.values import format_datetime
+from sfsync_emulator.errors import ApiError
+from sfsync_emulator.fields import Field
+from sfsync_emulator.seed import USER_ID
+from sfsync_emulator.values import format_datetime
 
 DELIMITERS = {
     "COMMA": ",",

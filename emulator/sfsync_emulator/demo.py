@@ -26,7 +26,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sfsync.adapters.emulator.harness import run_emulator
 from sfsync.adapters.postgres.createdb import ensure_database, foreign_content
 from sfsync.adapters.postgres.migrate import migrate
 from sfsync.adapters.rabbitmq.events import EventListener
@@ -39,6 +38,7 @@ from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import DEFAULT_DATABASE_URL, ConfigError, Settings
 from sfsync.entrypoints.worker import queue_name
 from sfsync.services.accounts import add_attribute, save_settings
+from sfsync_emulator.harness import run_emulator
 
 ACCOUNT = AccountId("demo")
 DEMO_DATABASE = "sfsync_demo"

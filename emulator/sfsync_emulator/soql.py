@@ -6,9 +6,9 @@ from typing import Any
 
 from attrs import define, field
 
-from sfsync.adapters.emulator.errors import ApiError
-from sfsync.adapters.emulator.soql_lex import Token, malformed, tokenize, unescape
-from sfsync.adapters.emulator.values import parse_datetime, valid_date
+from sfsync_emulator.errors import ApiError
+from sfsync_emulator.soql_lex import Token, malformed, tokenize, unescape
+from sfsync_emulator.values import parse_datetime, valid_date
 
 KEYWORDS = {
     "select",

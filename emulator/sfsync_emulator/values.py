@@ -6,9 +6,9 @@ import re
 from datetime import date
 from typing import Any
 
-from sfsync.adapters.emulator.errors import ApiError
-from sfsync.adapters.emulator.fields import Field
-from sfsync.adapters.emulator.ids import canonical
+from sfsync_emulator.errors import ApiError
+from sfsync_emulator.fields import Field
+from sfsync_emulator.ids import canonical
 
 _EPOCH_ORD = date(1970, 1, 1).toordinal()
 _DAYS: dict[int, str] = {}

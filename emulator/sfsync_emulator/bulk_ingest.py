@@ -9,15 +9,15 @@ from typing import Any
 
 from aiohttp import web
 
-from sfsync.adapters.emulator.errors import ApiError, not_found
-from sfsync.adapters.emulator.http import CSV_TYPE, Router, empty, json_response, read_json
-from sfsync.adapters.emulator.ids import JOB, make_id
-from sfsync.adapters.emulator.jobs import Job, job_list, options
-from sfsync.adapters.emulator.render import csv_header, csv_quote
-from sfsync.adapters.emulator.state import Fault, Org
-from sfsync.adapters.emulator.store import Store
-from sfsync.adapters.emulator.values import coerce
-from sfsync.adapters.emulator.writes import check_lock, target
+from sfsync_emulator.errors import ApiError, not_found
+from sfsync_emulator.http import CSV_TYPE, Router, empty, json_response, read_json
+from sfsync_emulator.ids import JOB, make_id
+from sfsync_emulator.jobs import Job, job_list, options
+from sfsync_emulator.render import csv_header, csv_quote
+from sfsync_emulator.state import Fault, Org
+from sfsync_emulator.store import Store
+from sfsync_emulator.values import coerce
+from sfsync_emulator.writes import check_lock, target
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 

@@ -6,7 +6,7 @@ import re
 
 from attrs import define
 
-from sfsync.adapters.emulator.errors import ApiError
+from sfsync_emulator.errors import ApiError
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)

@@ -7,7 +7,7 @@ import time
 
 from attrs import define, field
 
-from sfsync.adapters.emulator.ids import ORG, make_id
+from sfsync_emulator.ids import ORG, make_id
 
 ORG_ID = make_id(ORG, 1)
 USERNAME = "emulator@sfsync.local"

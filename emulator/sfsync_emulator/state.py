@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import deque
 from typing import Any
 
 from attrs import define, field
 
-from sfsync.adapters.emulator.auth import Auth, Client
-from sfsync.adapters.emulator.store import Store
+from sfsync_emulator.auth import Auth, Client
+from sfsync_emulator.store import Store
 
 WRITE_METHODS = ("PATCH", "POST", "PUT", "DELETE")
 WRITE_PATHS = ("/sobjects", "/composite", "/jobs/ingest")
@@ -29,6 +30,7 @@ class Config:
     api_quota: int = 100_000
     session_seconds: int = 7200
     epoch_ms: int | None = None  # fixed "now" for seeded SystemModstamps (reproducible runs)
+    admin_token: str = field(factory=lambda: secrets.token_urlsafe(24), repr=False)
 
 
 @define

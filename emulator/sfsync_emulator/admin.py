@@ -1,21 +1,25 @@
-"""Admin API for tests, the demo and benchmarks: JSON under /__admin/ (never rate-limited)."""
+"""Admin API for tests, the demo and benchmarks: JSON under /__admin/ (never rate-limited).
+
+Every call needs `Authorization: Bearer <admin token>` (the token is in the ready line).
+"""
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from aiohttp import web
 from attrs import asdict
 
-from sfsync.adapters.emulator.auth import Client
-from sfsync.adapters.emulator.errors import ApiError
-from sfsync.adapters.emulator.fields import Field
-from sfsync.adapters.emulator.http import empty, json_response, read_json
-from sfsync.adapters.emulator.oauth import instance_url
-from sfsync.adapters.emulator.render import json_records
-from sfsync.adapters.emulator.state import Fault, Org
-from sfsync.adapters.emulator.values import coerce, parse_datetime
-from sfsync.adapters.emulator.writes import target
+from sfsync_emulator.auth import Client
+from sfsync_emulator.errors import ApiError
+from sfsync_emulator.fields import Field
+from sfsync_emulator.http import empty, json_response, read_json
+from sfsync_emulator.oauth import instance_url
+from sfsync_emulator.render import json_records
+from sfsync_emulator.state import Fault, Org
+from sfsync_emulator.values import coerce, parse_datetime
+from sfsync_emulator.writes import target
 
 FIELD_KEYS = (
     "type",
@@ -32,6 +36,16 @@ FIELD_KEYS = (
     "createable",
     "filterable",
 )
+
+
+def require_token(request: web.Request, token: str) -> None:
+    given = request.headers.get("Authorization", "").encode()
+    if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+        raise ApiError(
+            401,
+            "INVALID_SESSION_ID",
+            "the admin API needs 'Authorization: Bearer <admin token>' (see the ready line)",
+        )
 
 
 def _values(org: Org, body: dict[str, Any]) -> tuple[dict[str, Any], int | None]:

@@ -4,15 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 
 import click
 
-from sfsync.adapters.emulator.server import serve
-from sfsync.adapters.emulator.state import Config
+from sfsync_emulator.server import serve
+from sfsync_emulator.state import Config
+
+EXPOSED = (
+    "warning: --host {host} is not a loopback address. The emulator has no real security: it"
+    " hands out fake credentials (the client secret, tokens) and its admin API, which can"
+    " change every record, to anyone on the network who can reach this port."
+)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 @click.command("emulator")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind; anything but loopback exposes it to the network (warned).",
+)
 @click.option(
     "--port",
     default=8085,
@@ -59,6 +80,12 @@ from sfsync.adapters.emulator.state import Config
     help="Fixed 'now' (ms since 1970) the seeded SystemModstamps lead up to, so two "
     "runs with the same seed serve identical data. Default: the real time.",
 )
+@click.option(
+    "--admin-token",
+    envvar="SFSYNC_EMULATOR_ADMIN_TOKEN",
+    default=None,
+    help="Bearer token the admin API requires (default: a new random one, in the ready line).",
+)
 def emulator(
     host: str,
     port: int,
@@ -72,8 +99,11 @@ def emulator(
     api_quota: int,
     session_seconds: int,
     epoch_ms: int | None,
+    admin_token: str | None,
 ) -> None:
     """Run a local Salesforce org emulator (REST, Bulk 2.0, OAuth, admin API)."""
+    if not is_loopback(host):
+        click.echo(EXPOSED.format(host=host), err=True)
     config = Config(
         host=host,
         port=port,
@@ -88,6 +118,8 @@ def emulator(
         session_seconds=session_seconds,
         epoch_ms=epoch_ms,
     )
+    if admin_token:
+        config.admin_token = admin_token
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
 

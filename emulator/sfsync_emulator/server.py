@@ -11,11 +11,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sfsync.adapters.emulator import admin, bulk_ingest, bulk_query, describe, oauth, rest
-from sfsync.adapters.emulator.errors import ApiError, not_found
-from sfsync.adapters.emulator.http import Router, error_response, json_response
-from sfsync.adapters.emulator.state import Config, Fault, Org
-from sfsync.adapters.emulator.tls import server_context
+from sfsync_emulator import admin, bulk_ingest, bulk_query, describe, oauth, rest
+from sfsync_emulator.errors import ApiError, not_found
+from sfsync_emulator.http import Router, error_response, json_response
+from sfsync_emulator.state import Config, Fault, Org
+from sfsync_emulator.tls import server_context
 
 _VERSION = re.compile(r"/services/data/v(\d+)\.(\d+)(?:/(.*))?$")
 _FAULT_CODES = {
@@ -79,6 +79,8 @@ def build_app(org: Org) -> web.Application:
             if fault.lock:
                 request["fault"] = fault
         try:
+            if request.path.startswith("/__admin"):
+                admin.require_token(request, org.config.admin_token)
             if fault is not None and fault.status:
                 response = _fault_response(fault)
             else:
@@ -132,6 +134,7 @@ async def serve(config: Config) -> None:
         "client_secret": config.client_secret,
         "redirect_uris": config.redirect_uris,
         "contacts": config.contacts,
+        "admin_token": config.admin_token,
     }
     sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from sfsync.adapters.emulator.fields import Field
-from sfsync.adapters.emulator.store import Store
-from sfsync.adapters.emulator.values import format_datetime
+from sfsync_emulator.fields import Field
+from sfsync_emulator.store import Store
+from sfsync_emulator.values import format_datetime
 
 _ADDRESS_KEYS = (
     "city",

@@ -13,9 +13,9 @@ from bisect import bisect_left, insort
 from collections.abc import Callable
 from typing import Any
 
-from sfsync.adapters.emulator.ids import CONTACT, make_id, number_of
-from sfsync.adapters.emulator.schema import Schema
-from sfsync.adapters.emulator.seed import USER_ID, Seed
+from sfsync_emulator.ids import CONTACT, make_id, number_of
+from sfsync_emulator.schema import Schema
+from sfsync_emulator.seed import USER_ID, Seed
 
 Getter = Callable[[int], Any]
 

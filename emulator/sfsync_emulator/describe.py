@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sfsync.adapters.emulator.fields import SOAP_TYPES, Field
-from sfsync.adapters.emulator.schema import Schema
+from sfsync_emulator.fields import SOAP_TYPES, Field
+from sfsync_emulator.schema import Schema
 
 OLDEST, NEWEST = 31, 66
 _SEASONS = ("Winter", "Spring", "Summer")

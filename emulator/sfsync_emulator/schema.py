@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from attrs import define, field
 
-from sfsync.adapters.emulator.errors import ApiError, invalid_field, not_writable
-from sfsync.adapters.emulator.fields import (
+from sfsync_emulator.errors import ApiError, invalid_field, not_writable
+from sfsync_emulator.fields import (
     KNOWN_TYPES,
     Field,
     seeded_custom_fields,

@@ -8,11 +8,11 @@ from typing import Any
 
 from attrs import define
 
-from sfsync.adapters.emulator.errors import ApiError
-from sfsync.adapters.emulator.fields import Field
-from sfsync.adapters.emulator.ids import canonical
-from sfsync.adapters.emulator.soql import Literal, Query, parse
-from sfsync.adapters.emulator.store import Store
+from sfsync_emulator.errors import ApiError
+from sfsync_emulator.fields import Field
+from sfsync_emulator.ids import canonical
+from sfsync_emulator.soql import Literal, Query, parse
+from sfsync_emulator.store import Store
 
 Pred = Callable[[int], bool]
 _LITERAL_FOR = {

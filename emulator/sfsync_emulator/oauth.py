@@ -14,10 +14,10 @@ from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from sfsync.adapters.emulator.auth import ORG_ID, USERNAME, Client
-from sfsync.adapters.emulator.http import empty, json_response, oauth_error
-from sfsync.adapters.emulator.seed import USER_ID
-from sfsync.adapters.emulator.state import Org
+from sfsync_emulator.auth import ORG_ID, USERNAME, Client
+from sfsync_emulator.http import empty, json_response, oauth_error
+from sfsync_emulator.seed import USER_ID
+from sfsync_emulator.state import Org
 
 ID_URL = f"https://login.salesforce.com/id/{ORG_ID}/{USER_ID}"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"

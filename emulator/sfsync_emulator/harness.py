@@ -27,8 +27,9 @@ from attrs import define
 class AdminClient:
     """Thin httpx wrapper over /__admin/ (see docs/emulator.md for the endpoints)."""
 
-    def __init__(self, base_url: str, verify: ssl.SSLContext | bool):
-        self.http = httpx.Client(base_url=base_url, verify=verify, timeout=300)
+    def __init__(self, base_url: str, verify: ssl.SSLContext | bool, token: str):
+        auth = {"Authorization": f"Bearer {token}"}
+        self.http = httpx.Client(base_url=base_url, verify=verify, headers=auth, timeout=300)
 
     def _call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
         response = self.http.request(method, "/__admin/" + path, json=body, params=params)
@@ -192,7 +193,7 @@ def run_emulator(
     cmd = [
         sys.executable,
         "-m",
-        "sfsync.entrypoints.emulator",
+        "sfsync_emulator.cli",
         "--host",
         "127.0.0.1",
         "--port",
@@ -211,7 +212,7 @@ def run_emulator(
         ready = _read_ready(proc, startup_timeout)
         ca = ready["ca_path"]
         verify = ssl.create_default_context(cafile=ca) if ca else True
-        admin = AdminClient(ready["base_url"], verify)
+        admin = AdminClient(ready["base_url"], verify, ready["admin_token"])
         yield Emulator(
             ready["base_url"],
             ca,

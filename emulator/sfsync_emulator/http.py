@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sfsync.adapters.emulator.errors import ApiError
+from sfsync_emulator.errors import ApiError
 
 JSON_TYPE = "application/json;charset=UTF-8"
 CSV_TYPE = "text/csv"

@@ -14,8 +14,8 @@ from typing import Any
 
 from attrs import define
 
-from sfsync.adapters.emulator.fields import COLORS, HOBBIES
-from sfsync.adapters.emulator.ids import CONTACT, USER, make_id
+from sfsync_emulator.fields import COLORS, HOBBIES
+from sfsync_emulator.ids import CONTACT, USER, make_id
 
 DAY_MS = 86_400_000
 SPAN_MS = 90 * DAY_MS  # seeded SystemModstamps spread over the past 90 days

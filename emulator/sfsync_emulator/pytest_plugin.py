@@ -1,6 +1,6 @@
 """Pytest fixtures: one emulator per session, reset before each test that asks for it.
 
-Use from a conftest.py:  from sfsync.adapters.emulator.pytest_plugin import sf_emulator, sf_org
+Use from a conftest.py:  from sfsync_emulator.pytest_plugin import sf_emulator, sf_org
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sfsync.adapters.emulator.harness import Emulator, run_emulator
+from sfsync_emulator.harness import Emulator, run_emulator
 
 SESSION_CONTACTS = 5000
 

@@ -6,15 +6,15 @@ import time
 
 from aiohttp import web
 
-from sfsync.adapters.emulator import describe
-from sfsync.adapters.emulator.errors import ApiError, not_found
-from sfsync.adapters.emulator.http import Router, empty, json_response, read_json
-from sfsync.adapters.emulator.ids import LOCATOR, make_id
-from sfsync.adapters.emulator.query import run
-from sfsync.adapters.emulator.render import json_records
-from sfsync.adapters.emulator.state import Cursor, Org
-from sfsync.adapters.emulator.values import format_datetime, parse_datetime
-from sfsync.adapters.emulator.writes import (
+from sfsync_emulator import describe
+from sfsync_emulator.errors import ApiError, not_found
+from sfsync_emulator.http import Router, empty, json_response, read_json
+from sfsync_emulator.ids import LOCATOR, make_id
+from sfsync_emulator.query import run
+from sfsync_emulator.render import json_records
+from sfsync_emulator.state import Cursor, Org
+from sfsync_emulator.values import format_datetime, parse_datetime
+from sfsync_emulator.writes import (
     check_lock,
     collection_create,
     collection_update,
