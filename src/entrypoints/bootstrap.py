@@ -100,6 +100,7 @@ class Container:
     def cipher(self) -> TokenCipher:
         with self._lock:
             if self._cipher is None:
+                self._refuse_if_closed()
                 self._cipher = TokenCipher(token_keys(self.settings))
             return self._cipher
 
@@ -143,7 +144,8 @@ class Container:
         return salesforce_http(self.settings.sf_ca_bundle)
 
     def rotate_keys(self, batch_size: int) -> RotationReport:
-        return rotate_tokens(self.pool, self.cipher, batch_size)
+        cipher = self.cipher  # first, as in uow()
+        return rotate_tokens(self.pool, cipher, batch_size)
 
     def broker(self) -> tuple[ContractBroker, dict[str, Any]]:
         """A broker with our encoder, middleware and actors (the encoder is process-global).
