@@ -41,13 +41,13 @@ def keygen() -> None:
 
 @click.command("worker")
 @click.pass_obj
-def worker(app: Container) -> None:
+def worker(container: Container) -> None:
     """Consume sync requests from RabbitMQ until SIGTERM."""
-    settings = app.settings
+    settings = container.settings
     configure_logging(settings.log_format, settings.log_level)
-    with build(settings) as container:  # the worker's own: its pool is sized for its threads
+    with build(settings) as sized:  # a container of its own: a pool sized for its threads
         tune_process()
-        run_worker(container)
+        run_worker(sized)
 
 
 @click.group("account")
