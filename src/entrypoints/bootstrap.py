@@ -129,6 +129,10 @@ class Container:
             encode_creates=copy_rows,
         )
 
+    def gateways(self) -> HttpxGatewayFactory:
+        """Opens a Salesforce gateway for a stored connection (describe, reads)."""
+        return HttpxGatewayFactory(self.settings, self.uow)
+
     def dead_letters(self) -> PsycopgDeadLetters:
         return PsycopgDeadLetters(self.pool)
 
