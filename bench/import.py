@@ -45,10 +45,9 @@ from sfsync.adapters.rabbitmq.requests import MessageSender
 from sfsync.domain import model
 from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping
 from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oauth_app
-from sfsync.entrypoints.commands import sync_request
+from sfsync.entrypoints.codec import sync_request
 from sfsync.entrypoints.connect import connect_without_browser
-from sfsync.entrypoints.settings import Settings
-from sfsync.entrypoints.worker import queue_name
+from sfsync.entrypoints.settings import Settings, queue_name
 from sfsync.services.accounts import add_attribute, save_settings
 from sfsync_emulator.harness import Emulator, run_emulator
 

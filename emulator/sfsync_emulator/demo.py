@@ -33,10 +33,9 @@ from sfsync.adapters.rabbitmq.requests import send_message
 from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping, DeletionBehaviour
 from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oauth_app
-from sfsync.entrypoints.commands import sync_request
+from sfsync.entrypoints.codec import sync_request
 from sfsync.entrypoints.connect import connect_without_browser
-from sfsync.entrypoints.settings import DEFAULT_DATABASE_URL, ConfigError, Settings
-from sfsync.entrypoints.worker import queue_name
+from sfsync.entrypoints.settings import DEFAULT_DATABASE_URL, ConfigError, Settings, queue_name
 from sfsync.services.accounts import add_attribute, save_settings
 from sfsync_emulator.harness import run_emulator
 

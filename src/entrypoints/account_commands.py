@@ -16,7 +16,7 @@ from sfsync.domain.model import (
     DeletionBehaviour,
     DuplicatePolicy,
 )
-from sfsync.entrypoints.commands import open_container
+from sfsync.entrypoints.bootstrap import Container
 
 if TYPE_CHECKING:
     from sfsync.services.accounts import AccountOverview
@@ -62,7 +62,9 @@ def account() -> None:
     show_default=True,
     help="Never spend more than this share of the org's daily API calls.",
 )
+@click.pass_obj
 def account_set(
+    container: Container,
     account_id: str,
     only_tagged: bool,
     flag_field: str,
@@ -83,20 +85,19 @@ def account_set(
         duplicate_policy=DuplicatePolicy(duplicates),
         quota_share=quota_share,
     )
-    with open_container() as container:
-        save_settings(container.uow(), settings)
+    save_settings(container.uow(), settings)
     click.echo(f"account {account_id} saved")
 
 
 @account.command("show")
 @click.argument("account_id")
 @_JSON
-def account_show(account_id: str, as_json: bool) -> None:
+@click.pass_obj
+def account_show(container: Container, account_id: str, as_json: bool) -> None:
     """ACCOUNT_ID's settings, connection (never its tokens), attributes and import marks."""
     from sfsync.services.accounts import show_account
 
-    with open_container() as container:
-        overview = show_account(container.uow(), AccountId(account_id))
+    overview = show_account(container.uow(), AccountId(account_id))
     shown = overview_dict(overview)
     click.echo(json.dumps(shown, indent=2) if as_json else _text(shown))
 
@@ -178,7 +179,10 @@ def attribute() -> None:
     is_flag=True,
     help="Save without reading the org's describe (the next import checks the mapping).",
 )
-def attribute_add(account_id: str, name: str, field: str, unchecked: bool) -> None:
+@click.pass_obj
+def attribute_add(
+    container: Container, account_id: str, name: str, field: str, unchecked: bool
+) -> None:
     """Map attribute NAME (snake_case, custom ones end in _c) to Contact FIELD (exact API name).
 
     When ACCOUNT_ID is connected, FIELD is checked against the org's Contact describe first:
@@ -186,15 +190,12 @@ def attribute_add(account_id: str, name: str, field: str, unchecked: bool) -> No
     type an attribute cannot hold is refused, with the closest names to try.
     """
     from sfsync.domain.mapping import validate_mapping
-    from sfsync.entrypoints.bootstrap import HttpxGatewayFactory
     from sfsync.services.accounts import add_checked_attribute
 
     mapping = validate_mapping(AttributeMapping(name, field))  # fails fast, before any I/O
-    with open_container() as container:
-        gateways = HttpxGatewayFactory(container.settings, container.uow)
-        added = add_checked_attribute(
-            container.uow, gateways, AccountId(account_id), mapping, check=not unchecked
-        )
+    added = add_checked_attribute(
+        container.uow, container.gateways(), AccountId(account_id), mapping, check=not unchecked
+    )
     said = f"attribute {name} reads Contact.{field}"
     if added.field is not None:
         click.echo(f"{said} ({added.field.type}; checked against the org)")
@@ -206,12 +207,12 @@ def attribute_add(account_id: str, name: str, field: str, unchecked: bool) -> No
 @attribute.command("list")
 @click.argument("account_id")
 @_JSON
-def attribute_list(account_id: str, as_json: bool) -> None:
+@click.pass_obj
+def attribute_list(container: Container, account_id: str, as_json: bool) -> None:
     """ACCOUNT_ID's attribute mappings, by attribute name."""
     from sfsync.services.accounts import list_attributes
 
-    with open_container() as container:
-        mappings = list_attributes(container.uow(), AccountId(account_id))
+    mappings = list_attributes(container.uow(), AccountId(account_id))
     if as_json:
         click.echo(json.dumps([_mapping(m) for m in mappings], indent=2))
     elif not mappings:
@@ -225,12 +226,12 @@ def attribute_list(account_id: str, as_json: bool) -> None:
 @attribute.command("remove")
 @click.argument("account_id")
 @click.argument("name")
-def attribute_remove(account_id: str, name: str) -> None:
+@click.pass_obj
+def attribute_remove(container: Container, account_id: str, name: str) -> None:
     """Stop reading attribute NAME; candidates keep the values already imported for it."""
     from sfsync.services.accounts import remove_attribute
 
-    with open_container() as container:
-        remove_attribute(container.uow(), AccountId(account_id), name)
+    remove_attribute(container.uow(), AccountId(account_id), name)
     click.echo(
         f"attribute {name} removed from account {account_id}; candidates keep the values"
         " already imported for it"

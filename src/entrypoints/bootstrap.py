@@ -1,36 +1,48 @@
-"""The composition root: the only module that builds adapters and hands them to services."""
+"""The composition root: the only module that builds adapters and hands them to services.
+
+A Container builds each adapter on first use, so a command opens only what it needs (`sync`
+no Postgres, `dead-letters list` no token keys) and close() releases what was built. The CLI
+makes one per process from the environment; the worker, the demo and tests `build` one.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
+import dramatiq
+import httpx
 import pika.exceptions
 import structlog
+from dramatiq.middleware import Retries, TimeLimit
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from sfsync.adapters.postgres.candidate_pages import copy_rows
 from sfsync.adapters.postgres.crypto import TokenCipher
+from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
+from sfsync.adapters.postgres.key_rotation import RotationReport, rotate_tokens
 from sfsync.adapters.postgres.locks import PostgresAccountLocks
 from sfsync.adapters.postgres.pool import make_pool
 from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
+from sfsync.adapters.rabbitmq.broker import ContractBroker, check_queues
+from sfsync.adapters.rabbitmq.encoder import ContractEncoder
+from sfsync.adapters.rabbitmq.middleware import DeadLetterRecorder
 from sfsync.adapters.rabbitmq.publisher import EVENTS_EXCHANGE, PikaEventPublisher
-from sfsync.adapters.salesforce.auth import OAuthApp, RefreshTokenAuth, Tokens
-from sfsync.adapters.salesforce.client import ClientSettings
-from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
-from sfsync.adapters.salesforce.hosts import SalesforceHosts
-from sfsync.adapters.salesforce.reads import ReadSettings
+from sfsync.adapters.rabbitmq.requests import send_message
+from sfsync.adapters.salesforce.auth import OAuthApp
 from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.adapters.structlog_run_log import StructlogRunLog
-from sfsync.domain.model import AccountSettings
-from sfsync.domain.ports import SalesforceConnection, UnitOfWork
-from sfsync.entrypoints.settings import ConfigError, Settings
+from sfsync.entrypoints.actors import HANDLED_TYPES, register_actors
+from sfsync.entrypoints.gateways import HttpxGatewayFactory, oauth_app
+from sfsync.entrypoints.settings import ConfigError, Settings, queue_name
 from sfsync.services.import_steps import ImportDeps
 
 log = structlog.get_logger(__name__)
+OPS_POOL_SIZE = 2  # a command uses one connection at a time
 
 
 class SystemClock:
@@ -44,98 +56,73 @@ def events_exchange(settings: Settings) -> str:
     return f"{prefix}.{EVENTS_EXCHANGE}" if prefix else EVENTS_EXCHANGE
 
 
-def salesforce_hosts(settings: Settings) -> SalesforceHosts:
-    """Salesforce's own hosts plus the configured origins: who may receive credentials."""
-    return SalesforceHosts(frozenset(settings.sf_allowed_origins))
-
-
-def oauth_app(settings: Settings, login_url: str) -> OAuthApp:
-    """The connected app on `login_url`; HostRefused when that host may not get secrets."""
-    return OAuthApp(
-        login_url,
-        settings.sf_client_id,
-        settings.sf_client_secret or None,
-        settings.sf_redirect_uri,
-        hosts=salesforce_hosts(settings),
-    )
-
-
-def token_cipher(settings: Settings) -> TokenCipher:
+def token_keys(settings: Settings) -> tuple[str, ...]:
+    """The keys tokens are sealed and envelopes signed with; ConfigError without one."""
     if not settings.encryption_keys:
         raise ConfigError("SFSYNC_ENCRYPTION_KEYS is required (generate one: sfsync keygen)")
-    return TokenCipher(settings.encryption_keys)
-
-
-@attrs.frozen
-class HttpxGatewayFactory:
-    """Opens HttpxSalesforce for a connection; renewed tokens are saved at once."""
-
-    settings: Settings
-    uow: Callable[[], UnitOfWork]
-
-    @contextmanager
-    def open(
-        self, connection: SalesforceConnection, account: AccountSettings
-    ) -> Iterator[HttpxSalesforce]:
-        app = oauth_app(self.settings, connection.login_url)  # a stored bad host fails the run
-        instance_url = app.hosts.instance_url(connection.instance_url)
-        tokens = Tokens(connection.access_token, instance_url, connection.refresh_token)
-        auth = RefreshTokenAuth(
-            app,
-            tokens,
-            on_tokens=lambda new: self._save_tokens(connection, new),
-            on_reauth_required=lambda: self._needs_reauth(connection),
-        )
-        config = SalesforceSettings(
-            client=ClientSettings(
-                api_version=self.settings.salesforce_api_version, max_share=account.quota_share
-            ),
-            reads=ReadSettings(bulk_threshold=self.settings.bulk_threshold),
-        )
-        http = salesforce_http(self.settings.sf_ca_bundle, timeout=config.client.timeout)
-        gateway = HttpxSalesforce(auth, config, http=http)
-        try:
-            yield gateway
-        finally:
-            gateway.close()
-
-    def _save_tokens(self, connection: SalesforceConnection, new: Tokens) -> None:
-        with self.uow() as uow:
-            current = uow.connections.get(connection.account_id) or connection
-            uow.connections.save(
-                attrs.evolve(
-                    current,
-                    access_token=new.access_token,
-                    instance_url=new.instance_url,
-                    refresh_token=new.refresh_token or current.refresh_token,
-                    issued_at=datetime.now(UTC),
-                )
-            )
-            uow.commit()
-
-    def _needs_reauth(self, connection: SalesforceConnection) -> None:
-        with self.uow() as uow:
-            uow.connections.mark_needs_reauth(connection.account_id)
-            uow.commit()
+    return settings.encryption_keys
 
 
 @attrs.define
 class Container:
-    """Everything a process needs, built once; close() releases pools and connections."""
+    """Every adapter a process uses, each built on first use; close() releases what was built.
 
-    settings: Settings
-    pool: ConnectionPool
-    cipher: TokenCipher
-    publisher: PikaEventPublisher
-    _closed: threading.Event = attrs.Factory(threading.Event)
+    Token keys are asked for only where tokens are read or written (a unit of work, key
+    rotation, the worker), Postgres only by what reads or writes it.
+    """
+
+    load_settings: Callable[[], Settings]
+    pool_size: int | None = None  # None: sized for the worker's threads
+    _settings: Settings | None = attrs.field(default=None, init=False)
+    _pool: ConnectionPool | None = attrs.field(default=None, init=False)
+    _cipher: TokenCipher | None = attrs.field(default=None, init=False)
+    _publisher: PikaEventPublisher | None = attrs.field(default=None, init=False)
+    _closed: bool = attrs.field(default=False, init=False)
+    _lock: threading.RLock = attrs.field(factory=threading.RLock, init=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = self.load_settings()
+        return self._settings
+
+    @property
+    def pool(self) -> ConnectionPool:
+        with self._lock:
+            if self._pool is None:
+                self._refuse_if_closed()
+                size = self.pool_size or self.settings.worker_threads * 2 + 2
+                self._pool = make_pool(
+                    self.settings.database_url, min_size=min(size, 4), max_size=size
+                )
+            return self._pool
+
+    @property
+    def cipher(self) -> TokenCipher:
+        with self._lock:
+            if self._cipher is None:
+                self._refuse_if_closed()
+                self._cipher = TokenCipher(token_keys(self.settings))
+            return self._cipher
+
+    @property
+    def publisher(self) -> PikaEventPublisher:
+        with self._lock:
+            if self._publisher is None:
+                self._refuse_if_closed()
+                self._publisher = PikaEventPublisher(
+                    self.settings.amqp_url, events_exchange(self.settings)
+                )
+            return self._publisher
 
     def uow(self) -> PsycopgUnitOfWork:
-        return PsycopgUnitOfWork(self.pool, self.cipher)
+        cipher = self.cipher  # first: without keys, fail before Postgres is opened
+        return PsycopgUnitOfWork(self.pool, cipher)
 
     def import_deps(self) -> ImportDeps:
         return ImportDeps(
             uow=self.uow,
-            gateways=HttpxGatewayFactory(self.settings, self.uow),
+            gateways=self.gateways(),
             publisher=self.publisher,
             clock=SystemClock(),
             locks=PostgresAccountLocks(self.pool),
@@ -143,6 +130,47 @@ class Container:
             write_page=self.settings.write_page,
             encode_creates=copy_rows,
         )
+
+    def gateways(self) -> HttpxGatewayFactory:
+        """Opens a Salesforce gateway for a stored connection (describe, reads)."""
+        return HttpxGatewayFactory(self.settings, self.uow)
+
+    def dead_letters(self) -> PsycopgDeadLetters:
+        return PsycopgDeadLetters(self.pool)
+
+    def send_request(self, message: Mapping[str, object]) -> None:
+        """Send a contract message to our queue, the way the web app does."""
+        send_message(self.settings.amqp_url, queue_name(self.settings), message)
+
+    def oauth_app(self, login_url: str) -> OAuthApp:
+        return oauth_app(self.settings, login_url)
+
+    def salesforce_http(self) -> httpx.Client:
+        """A client for the OAuth flow (connect, disconnect); the caller closes it."""
+        return salesforce_http(self.settings.sf_ca_bundle)
+
+    def rotate_keys(self, batch_size: int) -> RotationReport:
+        cipher = self.cipher  # first, as in uow()
+        return rotate_tokens(self.pool, cipher, batch_size)
+
+    def broker(self) -> tuple[ContractBroker, dict[str, Any]]:
+        """A broker with our encoder, middleware and actors (the encoder is process-global).
+
+        Only the middleware our actors use: Retries and TimeLimit (their options), and the
+        dead-letter record. dramatiq's other defaults are left out on purpose: Callbacks and
+        Pipelines would act on options no publisher may set, AgeLimit and ShutdownNotifications
+        have nothing to do without `max_age` and `notify_shutdown`.
+        """
+        settings = self.settings
+        queue = queue_name(settings)
+        encoder = ContractEncoder(queue, HANDLED_TYPES, token_keys(settings))
+        check_queues(settings.amqp_url, queue)  # one clear line if someone declared them first
+        middleware = [TimeLimit(), Retries(), DeadLetterRecorder(self.dead_letters().record)]
+        broker = ContractBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)
+        dramatiq.set_encoder(encoder)
+        actors = register_actors(broker, queue, self.import_deps(), settings.retries)
+        broker.declare_queue(queue, ensure=True)
+        return broker, actors
 
     def warm_up(self) -> None:
         """Pay the one-off costs before the first message does: the pool's connections, the
@@ -159,18 +187,33 @@ class Container:
             log.warning("warm_up.rabbitmq_not_ready", error=type(err).__name__)
 
     def close(self) -> None:
-        if not self._closed.is_set():
-            self._closed.set()
-            self.publisher.close()
-            self.pool.close()
+        """Close what was built; nothing is built afterwards. Safe to call again."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            publisher, pool = self._publisher, self._pool
+        if publisher is not None:
+            publisher.close()
+        if pool is not None:
+            pool.close()
+
+    def __enter__(self) -> Container:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise RuntimeError("the container is closed")
 
 
 def build(settings: Settings, *, pool_size: int | None = None) -> Container:
-    cipher = token_cipher(settings)
-    size = pool_size or settings.worker_threads * 2 + 2
-    return Container(
-        settings=settings,
-        pool=make_pool(settings.database_url, min_size=min(size, 4), max_size=size),
-        cipher=cipher,
-        publisher=PikaEventPublisher(settings.amqp_url, events_exchange(settings)),
-    )
+    return Container(lambda: settings, pool_size=pool_size)
+
+
+def from_environment(environ: Mapping[str, str] = os.environ) -> Container:
+    """The CLI's container: settings are read on first use, so `--help` and `keygen` work
+    whatever the environment holds."""
+    return Container(lambda: Settings.from_env(environ), pool_size=OPS_POOL_SIZE)

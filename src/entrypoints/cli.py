@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from sfsync.domain.errors import DomainError
+from sfsync.entrypoints.bootstrap import Container, from_environment
 from sfsync.entrypoints.plugins import add_plugin_commands
-from sfsync.entrypoints.settings import ConfigError, Settings
-
-
-def load_settings() -> Settings:
-    return Settings.from_env(os.environ)
+from sfsync.entrypoints.settings import ConfigError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sfsync")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """sfsync: keep research candidates and a Salesforce org in sync."""
+    if ctx.obj is None:  # tests may hand in their own
+        ctx.obj = from_environment()
+    ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command()
-def migrate() -> None:
+@click.pass_obj
+def migrate(container: Container) -> None:
     """Apply database migrations (safe to run again: a no-op when up to date)."""
     from sfsync.adapters.postgres.createdb import ensure_database
     from sfsync.adapters.postgres.migrate import migrate as apply
 
-    settings = load_settings()
+    settings = container.settings
     if ensure_database(settings.database_url):
         click.echo("created the database")
     applied = apply(settings.database_url)
@@ -38,11 +39,12 @@ def migrate() -> None:
 
 
 @cli.command()
-def health() -> None:
+@click.pass_obj
+def health(container: Container) -> None:
     """Check that Postgres and RabbitMQ answer and the schema is current."""
     from sfsync.entrypoints.health import check_all
 
-    for line in check_all(load_settings()):
+    for line in check_all(container.settings):
         click.echo(line)
 
 
@@ -50,9 +52,8 @@ def _register_optional() -> None:
     """Commands that live in their own modules."""
     from sfsync.entrypoints import account_commands
     from sfsync.entrypoints.commands import COMMANDS
-    from sfsync.entrypoints.connect import connect
 
-    for command in (*COMMANDS, *account_commands.COMMANDS, connect):
+    for command in (*COMMANDS, *account_commands.COMMANDS):
         cli.add_command(command)
 
 

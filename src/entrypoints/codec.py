@@ -1,5 +1,7 @@
 """cattrs at the edge: contract JSON <-> message classes; errors name fields, never values.
 
+`sync_request` builds the JSON another service would send (the CLI, the demo, benchmarks).
+
 A reason is built only from texts we wrote (InvalidField, raised by our structure hooks and
 the messages' validators) and field paths; any other exception shows as its kind.
 """
@@ -7,7 +9,8 @@ the messages' validators) and field paths; any other exception shows as its kind
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import cattrs
@@ -110,3 +113,20 @@ def decode(body: bytes | str | dict[str, Any]) -> SyncRequested | CandidateSigne
     except (ClassValidationError, ValueError, TypeError) as err:
         # attrs validators raise plain ValueError outside cattrs' error group
         raise InvalidMessage(f"invalid {kind} message: " + "; ".join(_reasons(err))) from None
+
+
+def sync_request(
+    account_id: str, *, full: bool = False, candidate_id: str | None = None, trigger: str = "manual"
+) -> dict[str, object]:
+    """A sync.requested message as the web app sends it."""
+    return {
+        "type": "sync.requested",
+        "version": 1,
+        "id": str(uuid.uuid4()),
+        "requested_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "account_id": account_id,
+        "scope": "import",
+        "candidate_id": candidate_id,
+        "trigger": "candidate_page" if candidate_id else trigger,
+        "full_resync": full,
+    }

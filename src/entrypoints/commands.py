@@ -1,25 +1,28 @@
-"""Ops commands: the worker, keys, sync requests, disconnecting and dead letters."""
+"""Ops commands: the worker, keys, connections, sync requests and dead letters.
+
+Each command takes the process's Container (`click.pass_obj`; the `sfsync` group makes it
+and closes it at exit) and asks it for the adapters it needs, built on first use.
+"""
 
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import click
 
+from sfsync.adapters.salesforce.auth import authorize_url, check_login_host
+from sfsync.domain.errors import UnknownAccount
 from sfsync.domain.model import AccountId
-from sfsync.entrypoints.settings import Settings
-
-if TYPE_CHECKING:
-    from sfsync.entrypoints.bootstrap import Container
-
-
-def _settings() -> Settings:
-    from sfsync.entrypoints.cli import load_settings
-
-    return load_settings()
+from sfsync.entrypoints.bootstrap import Container, build
+from sfsync.entrypoints.codec import sync_request
+from sfsync.entrypoints.connect import (
+    code_from_redirect,
+    disconnect_account,
+    finish_connection,
+    wait_for_callback,
+)
+from sfsync.entrypoints.logs import configure_logging
+from sfsync.entrypoints.worker import run_worker, tune_process
 
 
 @click.command("keygen")
@@ -31,20 +34,14 @@ def keygen() -> None:
 
 
 @click.command("worker")
-def worker() -> None:
+@click.pass_obj
+def worker(container: Container) -> None:
     """Consume sync requests from RabbitMQ until SIGTERM."""
-    from sfsync.entrypoints.bootstrap import build
-    from sfsync.entrypoints.logs import configure_logging
-    from sfsync.entrypoints.worker import run_worker, tune_process
-
-    settings = _settings()
+    settings = container.settings
     configure_logging(settings.log_format, settings.log_level)
-    container = build(settings)
-    try:
+    with build(settings) as sized:  # a container of its own: a pool sized for its threads
         tune_process()
-        run_worker(container)
-    finally:
-        container.close()
+        run_worker(sized)
 
 
 @click.command("disconnect")
@@ -54,19 +51,12 @@ def worker() -> None:
     is_flag=True,
     help="Delete the stored tokens even when Salesforce cannot be told to revoke them.",
 )
-def disconnect(account_id: str, forget: bool) -> None:
+@click.pass_obj
+def disconnect(container: Container, account_id: str, forget: bool) -> None:
     """Revoke ACCOUNT_ID's tokens at Salesforce, then delete them (the account stays)."""
-    from sfsync.adapters.salesforce.transport import salesforce_http
-    from sfsync.entrypoints.bootstrap import oauth_app
-    from sfsync.entrypoints.connect import disconnect_account
-
-    with open_container() as container, salesforce_http(container.settings.sf_ca_bundle) as http:
+    with container.salesforce_http() as http:
         outcome = disconnect_account(
-            container.uow,
-            http,
-            lambda login_url: oauth_app(container.settings, login_url),
-            AccountId(account_id),
-            forget=forget,
+            container.uow, http, container.oauth_app, AccountId(account_id), forget=forget
         )
     if outcome.revoked:
         click.echo(
@@ -82,12 +72,10 @@ def disconnect(account_id: str, forget: bool) -> None:
 
 @click.command("rotate-keys")
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=200, show_default=True)
-def rotate_keys(batch_size: int) -> None:
+@click.pass_obj
+def rotate_keys(container: Container, batch_size: int) -> None:
     """Re-encrypt every stored token with the first key of SFSYNC_ENCRYPTION_KEYS."""
-    from sfsync.adapters.postgres.key_rotation import rotate_tokens
-
-    with open_container() as container:
-        report = rotate_tokens(container.pool, container.cipher, batch_size)
+    report = container.rotate_keys(batch_size)
     click.echo(
         f"re-encrypted {report.rotated} connection(s); {report.current} already current;"
         f" {len(report.failed)} could not be decrypted"
@@ -104,31 +92,12 @@ def rotate_keys(batch_size: int) -> None:
 @click.argument("account_id")
 @click.option("--full", is_flag=True, help="Re-read every Contact instead of what changed.")
 @click.option("--candidate", "candidate_id", default=None, help="Sync only this candidate.")
-def sync(account_id: str, full: bool, candidate_id: str | None) -> None:
+@click.pass_obj
+def sync(container: Container, account_id: str, full: bool, candidate_id: str | None) -> None:
     """Request an import, as the web app's button does (a sync.requested message)."""
-    from sfsync.adapters.rabbitmq.requests import send_message
-    from sfsync.entrypoints.worker import queue_name
-
-    settings = _settings()
     message = sync_request(account_id, full=full, candidate_id=candidate_id)
-    send_message(settings.amqp_url, queue_name(settings), message)
+    container.send_request(message)
     click.echo(f"requested {message['id']}")
-
-
-def sync_request(
-    account_id: str, *, full: bool = False, candidate_id: str | None = None, trigger: str = "manual"
-) -> dict[str, object]:
-    return {
-        "type": "sync.requested",
-        "version": 1,
-        "id": str(uuid.uuid4()),
-        "requested_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "account_id": account_id,
-        "scope": "import",
-        "candidate_id": candidate_id,
-        "trigger": "candidate_page" if candidate_id else trigger,
-        "full_resync": full,
-    }
 
 
 @click.group("dead-letters")
@@ -138,28 +107,24 @@ def dead_letters() -> None:
 
 @dead_letters.command("list")
 @click.option("--limit", default=20, show_default=True)
-def dead_letters_list(limit: int) -> None:
+@click.pass_obj
+def dead_letters_list(container: Container, limit: int) -> None:
     """The most recent dead letters and why they failed (bodies are left out)."""
-    from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
-
-    with open_container() as container:
-        for row in PsycopgDeadLetters(container.pool).list(limit):
-            click.echo(json.dumps(row, default=str))
+    for row in container.dead_letters().list(limit):
+        click.echo(json.dumps(row, default=str))
 
 
 @dead_letters.command("show")
 @click.argument("entry_id", type=int)
-def dead_letters_show(entry_id: int) -> None:
+@click.pass_obj
+def dead_letters_show(container: Container, entry_id: int) -> None:
     """One dead letter with its message body (may hold personal data: handle with care).
 
     A body that was not storable JSON shows as `raw_text` (its bytes as text, undecodable
     bytes as \\xNN); control and invisible characters are escaped, so nothing in a
     body can drive the terminal.
     """
-    from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
-
-    with open_container() as container:
-        row = PsycopgDeadLetters(container.pool).get(entry_id)
+    row = container.dead_letters().get(entry_id)
     if row is None:
         raise click.ClickException(f"no dead letter {entry_id}")
     raw = row.pop("raw")
@@ -176,31 +141,27 @@ def _visible(text: str) -> str:
 
 @dead_letters.command("replay")
 @click.argument("entry_id", type=int)
-def dead_letters_replay(entry_id: int) -> None:
+@click.pass_obj
+def dead_letters_replay(container: Container, entry_id: int) -> None:
     """Send a dead letter's message to the queue again, once its cause is fixed."""
-    from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
-    from sfsync.adapters.rabbitmq.requests import send_message
-    from sfsync.entrypoints.worker import queue_name
-
-    with open_container() as container:
-        store = PsycopgDeadLetters(container.pool)
-        row = store.get(entry_id)
-        if row is None:
-            raise click.ClickException(f"no dead letter {entry_id}")
-        message = _request_in(row["body"])
-        if row["raw"] is not None:
-            raise click.ClickException(
-                f"dead letter {entry_id} is not JSON sfsync can store ({row['reason']});"
-                " it cannot be replayed"
-            )
-        if not isinstance(message, dict):
-            raise click.ClickException(
-                f"dead letter {entry_id} is not a JSON object; it cannot be replayed"
-            )
-        if message.get("type") == "sync.requested":
-            message = {**message, "replay": True}  # a run that ended failed carries on
-        send_message(container.settings.amqp_url, queue_name(container.settings), message)
-        store.mark_replayed(entry_id)
+    store = container.dead_letters()
+    row = store.get(entry_id)
+    if row is None:
+        raise click.ClickException(f"no dead letter {entry_id}")
+    message = _request_in(row["body"])
+    if row["raw"] is not None:
+        raise click.ClickException(
+            f"dead letter {entry_id} is not JSON sfsync can store ({row['reason']});"
+            " it cannot be replayed"
+        )
+    if not isinstance(message, dict):
+        raise click.ClickException(
+            f"dead letter {entry_id} is not a JSON object; it cannot be replayed"
+        )
+    if message.get("type") == "sync.requested":
+        message = {**message, "replay": True}  # a run that ended failed carries on
+    container.send_request(message)
+    store.mark_replayed(entry_id)
     click.echo(f"replayed dead letter {entry_id} (message {row['message_id']})")
 
 
@@ -215,17 +176,41 @@ def _request_in(body: object) -> object:
     return body
 
 
-class open_container:
-    """`with open_container() as c:` builds the adapters from the environment and closes them."""
+@click.command("connect")
+@click.argument("account_id")
+@click.option(
+    "--login-url",
+    default="https://login.salesforce.com",
+    show_default=True,
+    help="https://test.salesforce.com for a sandbox, or your My Domain URL.",
+)
+@click.option("--no-browser", is_flag=True, help="Only print the login URL; open it yourself.")
+@click.pass_obj
+def connect(container: Container, account_id: str, login_url: str, no_browser: bool) -> None:
+    """Connect ACCOUNT_ID to Salesforce (opens the login page, waits for the redirect)."""
+    app = container.oauth_app(login_url)  # a bad login URL stops here, before anything waits
+    with container.uow() as uow:
+        if uow.accounts.get_settings(AccountId(account_id)) is None:
+            raise UnknownAccount(
+                f"account {account_id} is not known to sfsync (create it: sfsync account set)"
+            )
+    with container.salesforce_http() as http:
+        check_login_host(http, app)  # TLS or network trouble shows before anyone logs in
+        request = authorize_url(app)
+        click.echo(f"Open this URL and log in:\n{request.url}")
+        if not no_browser:
+            click.launch(request.url)
+        code = code_from_redirect(wait_for_callback(container.settings.sf_redirect_uri), request)
+        finish_connection(container.uow(), http, app, AccountId(account_id), request, code)
+    click.echo(f"account {account_id} is connected")
 
-    def __enter__(self) -> Container:
-        from sfsync.entrypoints.bootstrap import build
 
-        self.container = build(_settings(), pool_size=2)
-        return self.container
-
-    def __exit__(self, *exc: object) -> None:
-        self.container.close()
-
-
-COMMANDS = (keygen, worker, sync, dead_letters, disconnect, rotate_keys)
+COMMANDS = (
+    keygen,
+    worker,
+    sync,
+    dead_letters,
+    connect,
+    disconnect,
+    rotate_keys,
+)

@@ -1,8 +1,9 @@
 """Connecting an account to Salesforce (the OAuth web-server flow with PKCE), and back.
 
 `sfsync connect` sends a person to Salesforce's login page and catches the redirect on a
-local callback server; the demo answers the emulator's authorize page without a browser.
-`sfsync disconnect` revokes the tokens at Salesforce, then forgets them.
+local callback server (`wait_for_callback`); the demo answers the emulator's authorize page
+without a browser. `sfsync disconnect` revokes the tokens at Salesforce, then forgets them.
+The commands themselves are in commands.py; they hand in the HTTP client and app.
 """
 
 from __future__ import annotations
@@ -14,19 +15,16 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
-import click
 import httpx
 
 from sfsync.adapters.salesforce.auth import (
     AuthorizationRequest,
     OAuthApp,
     authorize_url,
-    check_login_host,
     exchange_code,
     revoke,
 )
-from sfsync.adapters.salesforce.transport import salesforce_http
-from sfsync.domain.errors import DomainError, PermanentFailure, UnknownAccount
+from sfsync.domain.errors import DomainError, PermanentFailure
 from sfsync.domain.model import AccountId
 from sfsync.domain.ports import SalesforceConnection, UnitOfWork
 from sfsync.services.accounts import save_connection
@@ -156,35 +154,3 @@ def wait_for_callback(redirect_uri: str, timeout: float = 300) -> str:
     if not seen:
         raise PermanentFailure("no OAuth callback arrived in time", code="callback_timeout")
     return seen[0]
-
-
-@click.command("connect")
-@click.argument("account_id")
-@click.option(
-    "--login-url",
-    default="https://login.salesforce.com",
-    show_default=True,
-    help="https://test.salesforce.com for a sandbox, or your My Domain URL.",
-)
-@click.option("--no-browser", is_flag=True, help="Only print the login URL; open it yourself.")
-def connect(account_id: str, login_url: str, no_browser: bool) -> None:
-    """Connect ACCOUNT_ID to Salesforce (opens the login page, waits for the redirect)."""
-    from sfsync.entrypoints.bootstrap import oauth_app
-    from sfsync.entrypoints.commands import _settings, open_container
-
-    settings = _settings()
-    app = oauth_app(settings, login_url)  # a bad login URL stops here, before anything waits
-    with open_container() as container, salesforce_http(settings.sf_ca_bundle) as http:
-        with container.uow() as uow:
-            if uow.accounts.get_settings(AccountId(account_id)) is None:
-                raise UnknownAccount(
-                    f"account {account_id} is not known to sfsync (create it: sfsync account set)"
-                )
-        check_login_host(http, app)  # TLS or network trouble shows before anyone logs in
-        request = authorize_url(app)
-        click.echo(f"Open this URL and log in:\n{request.url}")
-        if not no_browser:
-            click.launch(request.url)
-        code = code_from_redirect(wait_for_callback(settings.sf_redirect_uri), request)
-        finish_connection(container.uow(), http, app, AccountId(account_id), request, code)
-    click.echo(f"account {account_id} is connected")

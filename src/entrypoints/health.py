@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sfsync.entrypoints.settings import Settings
+from sfsync.entrypoints.settings import Settings, queue_name
 
 
 def check_all(settings: Settings) -> Iterator[str]:
@@ -20,7 +20,6 @@ def check_rabbitmq(settings: Settings) -> Iterator[str]:
     """RabbitMQ answers, and our three queues have the worker's arguments (raises naming
     the one that has not)."""
     from sfsync.adapters.rabbitmq.broker import check_queues
-    from sfsync.entrypoints.worker import queue_name
 
     queue = queue_name(settings)
     missing = check_queues(settings.amqp_url, queue)

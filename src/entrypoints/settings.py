@@ -12,6 +12,7 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/sfsync"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+BASE_QUEUE = "sfsync"
 
 
 class ConfigError(Exception):
@@ -100,6 +101,11 @@ class Settings:
             sf_allowed_origins=_origins(environ, "SFSYNC_SF_ALLOWED_ORIGINS"),
             retries=RetrySettings.from_env(environ),
         )
+
+
+def queue_name(settings: Settings) -> str:
+    """Where publishers send contract messages (routing key on the default exchange)."""
+    return f"{settings.queue_prefix}.{BASE_QUEUE}" if settings.queue_prefix else BASE_QUEUE
 
 
 def _url(environ: Mapping[str, str], var: str, default: str, schemes: tuple[str, ...]) -> str:

@@ -30,8 +30,7 @@ from sfsync.adapters.salesforce.hosts import parse_origin
 from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping
 from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oauth_app
 from sfsync.entrypoints.connect import connect_without_browser
-from sfsync.entrypoints.settings import Settings
-from sfsync.entrypoints.worker import queue_name
+from sfsync.entrypoints.settings import Settings, queue_name
 from sfsync.services.accounts import add_attribute, save_settings
 from sfsync_emulator.harness import Emulator
 from tests.e2e.conftest import poll, send_raw

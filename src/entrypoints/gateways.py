@@ -1,0 +1,91 @@
+"""Part of the composition root: the Salesforce side, a gateway per connection.
+
+bootstrap.py hands these to the services; nothing else builds Salesforce adapters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import attrs
+
+from sfsync.adapters.salesforce.auth import OAuthApp, RefreshTokenAuth, Tokens
+from sfsync.adapters.salesforce.client import ClientSettings
+from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettings
+from sfsync.adapters.salesforce.hosts import SalesforceHosts
+from sfsync.adapters.salesforce.reads import ReadSettings
+from sfsync.adapters.salesforce.transport import salesforce_http
+from sfsync.domain.model import AccountSettings
+from sfsync.domain.ports import SalesforceConnection, UnitOfWork
+from sfsync.entrypoints.settings import Settings
+
+
+def salesforce_hosts(settings: Settings) -> SalesforceHosts:
+    """Salesforce's own hosts plus the configured origins: who may receive credentials."""
+    return SalesforceHosts(frozenset(settings.sf_allowed_origins))
+
+
+def oauth_app(settings: Settings, login_url: str) -> OAuthApp:
+    """The connected app on `login_url`; HostRefused when that host may not get secrets."""
+    return OAuthApp(
+        login_url,
+        settings.sf_client_id,
+        settings.sf_client_secret or None,
+        settings.sf_redirect_uri,
+        hosts=salesforce_hosts(settings),
+    )
+
+
+@attrs.frozen
+class HttpxGatewayFactory:
+    """Opens HttpxSalesforce for a connection; renewed tokens are saved at once."""
+
+    settings: Settings
+    uow: Callable[[], UnitOfWork]
+
+    @contextmanager
+    def open(
+        self, connection: SalesforceConnection, account: AccountSettings
+    ) -> Iterator[HttpxSalesforce]:
+        app = oauth_app(self.settings, connection.login_url)  # a stored bad host fails the run
+        instance_url = app.hosts.instance_url(connection.instance_url)
+        tokens = Tokens(connection.access_token, instance_url, connection.refresh_token)
+        auth = RefreshTokenAuth(
+            app,
+            tokens,
+            on_tokens=lambda new: self._save_tokens(connection, new),
+            on_reauth_required=lambda: self._needs_reauth(connection),
+        )
+        config = SalesforceSettings(
+            client=ClientSettings(
+                api_version=self.settings.salesforce_api_version, max_share=account.quota_share
+            ),
+            reads=ReadSettings(bulk_threshold=self.settings.bulk_threshold),
+        )
+        http = salesforce_http(self.settings.sf_ca_bundle, timeout=config.client.timeout)
+        gateway = HttpxSalesforce(auth, config, http=http)
+        try:
+            yield gateway
+        finally:
+            gateway.close()
+
+    def _save_tokens(self, connection: SalesforceConnection, new: Tokens) -> None:
+        with self.uow() as uow:
+            current = uow.connections.get(connection.account_id) or connection
+            uow.connections.save(
+                attrs.evolve(
+                    current,
+                    access_token=new.access_token,
+                    instance_url=new.instance_url,
+                    refresh_token=new.refresh_token or current.refresh_token,
+                    issued_at=datetime.now(UTC),
+                )
+            )
+            uow.commit()
+
+    def _needs_reauth(self, connection: SalesforceConnection) -> None:
+        with self.uow() as uow:
+            uow.connections.mark_needs_reauth(connection.account_id)
+            uow.commit()
