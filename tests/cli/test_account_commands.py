@@ -11,8 +11,8 @@ from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.pool import make_pool
 from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
 from sfsync.domain.model import AccountId, AttributeMapping
+from tests.cli.conftest import KEY
 from tests.cli.test_cli import one_line, sfsync
-from tests.cli.test_connections import KEY, account, cli_env, connected  # noqa: F401 (fixtures)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def mappings(database_url: str, account_id: str) -> list[AttributeMapping]:
 
 
 @pytest.fixture(name="env")
-def _env(cli_env, sf_org) -> dict[str, str]:  # noqa: F811
+def _env(cli_env, sf_org) -> dict[str, str]:
     return cli_env | {"SFSYNC_SF_CA_BUNDLE": sf_org.ca_path}
 
 
@@ -45,7 +45,7 @@ def _env(cli_env, sf_org) -> dict[str, str]:  # noqa: F811
 class TestAddToAConnectedAccount:
     """The org's describe decides; a refusal saves nothing and names what to try."""
 
-    def test_a_misspelt_field_is_refused_with_a_suggestion(self, env, connected):  # noqa: F811
+    def test_a_misspelt_field_is_refused_with_a_suggestion(self, env, connected):
         account_id, _ = connected
         result = sfsync("attribute", "add", account_id, "color_c", "Favourite_Color__c", **env)
         assert result.returncode == 1
@@ -53,14 +53,14 @@ class TestAddToAConnectedAccount:
         assert "field_missing" in line and "did you mean Favorite_Color__c" in line
         assert mappings(env["DATABASE_URL"], account_id) == []
 
-    def test_the_wrong_case_is_refused_naming_the_exact_field(self, env, connected):  # noqa: F811
+    def test_the_wrong_case_is_refused_naming_the_exact_field(self, env, connected):
         account_id, _ = connected
         result = sfsync("attribute", "add", account_id, "email", "email", **env)
         assert result.returncode == 1
         assert "field_case" in one_line(result) and "did you mean Email?" in one_line(result)
         assert mappings(env["DATABASE_URL"], account_id) == []
 
-    def test_a_compound_field_is_refused_naming_its_parts(self, env, connected):  # noqa: F811
+    def test_a_compound_field_is_refused_naming_its_parts(self, env, connected):
         account_id, _ = connected
         result = sfsync("attribute", "add", account_id, "address", "MailingAddress", **env)
         assert result.returncode == 1
@@ -68,14 +68,14 @@ class TestAddToAConnectedAccount:
         assert "compound_field" in line and "MailingCity" in line
         assert mappings(env["DATABASE_URL"], account_id) == []
 
-    def test_a_field_hidden_from_the_user_is_missing(self, env, sf_org, connected):  # noqa: F811
+    def test_a_field_hidden_from_the_user_is_missing(self, env, sf_org, connected):
         account_id, _ = connected
         sf_org.admin.set_field_security(hidden=["Notes__c"])
         result = sfsync("attribute", "add", account_id, "notes_c", "Notes__c", **env)
         assert result.returncode == 1
         assert "field_missing" in one_line(result) and "field-level security" in one_line(result)
 
-    def test_a_good_field_is_saved_listed_and_removed(self, env, connected):  # noqa: F811
+    def test_a_good_field_is_saved_listed_and_removed(self, env, connected):
         account_id, _ = connected
         added = sfsync(
             "attribute", "add", account_id, "favorite_color_c", "Favorite_Color__c", **env
@@ -94,7 +94,7 @@ class TestAddToAConnectedAccount:
         self,
         env,
         sf_org,
-        connected,  # noqa: F811
+        connected,
     ):
         account_id, _ = connected
         sf_org.admin.add_fault(
@@ -116,17 +116,17 @@ class TestAddToAConnectedAccount:
 
 @pytest.mark.integration
 class TestWithoutAConnection:
-    def test_add_saves_and_says_it_was_not_checked(self, cli_env, account):  # noqa: F811
+    def test_add_saves_and_says_it_was_not_checked(self, cli_env, account):
         result = sfsync("attribute", "add", account, "shoe_size_c", "Shoe_Size__c", **cli_env)
         assert result.returncode == 0, result.stderr
         assert f"not checked against the org (account {account} is not connected)" in result.stdout
         assert "the next import checks it" in result.stdout
 
-    def test_list_of_an_account_without_mappings_says_so(self, cli_env, account):  # noqa: F811
+    def test_list_of_an_account_without_mappings_says_so(self, cli_env, account):
         result = sfsync("attribute", "list", account, **cli_env)
         assert result.stdout.strip() == f"account {account} has no attribute mappings"
 
-    def test_removing_an_unknown_mapping_is_one_clear_line(self, cli_env, account):  # noqa: F811
+    def test_removing_an_unknown_mapping_is_one_clear_line(self, cli_env, account):
         result = sfsync("attribute", "remove", account, "shoe_size_c", **cli_env)
         assert result.returncode == 1
         assert f"account {account} has no attribute shoe_size_c" in one_line(result)
@@ -134,7 +134,7 @@ class TestWithoutAConnection:
     @pytest.mark.parametrize(
         "command", [["account", "show"], ["attribute", "list"], ["attribute", "remove"]]
     )
-    def test_an_unknown_account_is_one_clear_line(self, cli_env, command):  # noqa: F811
+    def test_an_unknown_account_is_one_clear_line(self, cli_env, command):
         extra = ["shoe_size_c"] if command[-1] == "remove" else []
         result = sfsync(*command, "acc_nobody", *extra, **cli_env)
         assert result.returncode == 1
@@ -151,7 +151,7 @@ def access_token(database_url: str, account_id: str) -> str:
 
 @pytest.mark.integration
 class TestAccountShow:
-    def test_settings_connection_and_mappings_without_a_token(self, env, sf_org, connected):  # noqa: F811
+    def test_settings_connection_and_mappings_without_a_token(self, env, sf_org, connected):
         account_id, refresh = connected
         sfsync("attribute", "add", account_id, "age_c", "Age__c", **env)
         result = sfsync("account", "show", account_id, **env)
@@ -168,7 +168,7 @@ class TestAccountShow:
         for output in (text, json.dumps(shown)):
             assert refresh not in output and token not in output
 
-    def test_an_unconnected_account_says_how_to_connect(self, cli_env, account):  # noqa: F811
+    def test_an_unconnected_account_says_how_to_connect(self, cli_env, account):
         result = sfsync("account", "show", account, **cli_env)
         assert result.returncode == 0, result.stderr
         assert "connection: none (connect it: sfsync connect)" in result.stdout

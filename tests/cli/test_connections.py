@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -13,7 +12,6 @@ from collections.abc import Iterator
 import httpx
 import psycopg
 import pytest
-from cryptography.fernet import Fernet
 
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.pool import make_pool
@@ -23,13 +21,10 @@ from sfsync.adapters.salesforce.errors import ReauthorizationRequired
 from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.domain.model import AccountId, AccountSettings
 from sfsync.entrypoints.bootstrap import oauth_app
-from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import Settings
 from sfsync_emulator.harness import Emulator
 from tests.cli.test_cli import one_line, sfsync
 from tests.scratch_db import scratch_database
-
-KEY = Fernet.generate_key().decode()
 
 
 def test_a_login_url_without_scheme_is_refused_at_once():
@@ -58,29 +53,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def cli_env(migrated_database_url: str, sf_emulator: Emulator) -> dict[str, str]:
-    """What an operator would export to use the emulator as their org, minus the CA."""
-    return {
-        "DATABASE_URL": migrated_database_url,
-        "SFSYNC_ENCRYPTION_KEYS": KEY,
-        "SFSYNC_SF_CLIENT_ID": sf_emulator.client_id,
-        "SFSYNC_SF_CLIENT_SECRET": sf_emulator.client_secret,
-        "SFSYNC_SF_REDIRECT_URI": sf_emulator.redirect_uri,
-        "SFSYNC_SF_ALLOWED_ORIGINS": sf_emulator.base_url,
-    }
-
-
-@pytest.fixture
-def account(migrated_database_url: str) -> AccountId:
-    account_id = AccountId(f"acc_{secrets.token_hex(4)}")
-    with make_pool(migrated_database_url, max_size=1) as pool:
-        with PsycopgUnitOfWork(pool, TokenCipher([KEY])) as uow:
-            uow.accounts.save_settings(AccountSettings(account_id))
-            uow.commit()
-    return account_id
 
 
 def stored(database_url: str, account_id: str) -> tuple | None:
@@ -146,19 +118,6 @@ class TestConnectTrust:
         assert f"account {account} is connected" in out
         login, instance = stored(cli_env["DATABASE_URL"], account)
         assert login == instance == sf_org.base_url
-
-
-@pytest.fixture
-def connected(cli_env, sf_org, account) -> Iterator[tuple[AccountId, str]]:
-    """`account` connected to the emulator; yields it with its refresh token."""
-    settings = Settings.from_env(cli_env | {"SFSYNC_SF_CA_BUNDLE": sf_org.ca_path})
-    with make_pool(cli_env["DATABASE_URL"], max_size=1) as pool:
-        uow = lambda: PsycopgUnitOfWork(pool, TokenCipher([KEY]))  # noqa: E731
-        with salesforce_http(sf_org.ca_path) as http:
-            app = oauth_app(settings, sf_org.base_url)
-            connection = connect_without_browser(uow(), http, app, account)
-    yield account, connection.refresh_token
-    sf_org.admin.clear_faults()
 
 
 def refresh_works(emu: Emulator, settings: Settings, refresh_token: str) -> bool:
