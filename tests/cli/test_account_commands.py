@@ -305,3 +305,19 @@ def test_tokens_under_a_dropped_key_still_show_everything_else(cli_env, account)
         "account", "show", account, **cli_env | {"SFSYNC_ENCRYPTION_KEYS": f"{KEY},{old_key}"}
     )
     assert "tokens_readable: yes" in with_old_key.stdout
+
+
+@pytest.mark.integration
+def test_a_connection_salesforce_refused_says_to_reconnect(cli_env, account):
+    refused = SalesforceConnection(
+        AccountId(account),
+        "https://acme.my.salesforce.com",
+        "https://login.salesforce.com",
+        "00D!access",
+        "5Aep-refresh",
+        needs_reauth=True,
+    )
+    store(cli_env["DATABASE_URL"], connection=refused)
+    result = sfsync("account", "show", account, **cli_env)
+    assert "needs_reauth: yes" in result.stdout and "tokens_readable: yes" in result.stdout
+    assert "! Salesforce refused the tokens: reconnect (sfsync connect)" in result.stdout
