@@ -31,6 +31,7 @@ from sfsync.domain.model import (
 from sfsync.domain.ports import (
     AccountLocks,
     Clock,
+    ConnectionSummary,
     EventPublisher,
     GatewayFactory,
     RunIds,
@@ -68,6 +69,8 @@ class InMemoryState:
     settings: dict[AccountId, AccountSettings] = attrs.Factory(dict)
     mappings: dict[tuple[AccountId, str], AttributeMapping] = attrs.Factory(dict)
     connections: dict[AccountId, SalesforceConnection] = attrs.Factory(dict)
+    # accounts whose stored tokens no configured key opens (as if their key was dropped)
+    unreadable_tokens: set[AccountId] = attrs.Factory(set)
     candidates: dict[str, Candidate] = attrs.Factory(dict)
     runs: dict[str, RunRecord] = attrs.Factory(dict)
     cursors: dict[AccountId, SyncCursor] = attrs.Factory(dict)
@@ -237,11 +240,26 @@ class InMemoryConnections:
     _tx: _Transaction
 
     def get(self, account_id: AccountId) -> SalesforceConnection | None:
+        if account_id in self._tx.state().unreadable_tokens:
+            raise PermanentFailure(
+                "stored token cannot be decrypted with the configured keys",
+                code="token_decryption_failed",
+            )
         return self._tx.state().connections.get(account_id)
+
+    def summary(self, account_id: AccountId) -> ConnectionSummary | None:
+        found = self._tx.state().connections.get(account_id)
+        if found is None:
+            return None
+        readable = account_id not in self._tx.state().unreadable_tokens
+        return ConnectionSummary(
+            found.instance_url, found.login_url, found.issued_at, found.needs_reauth, readable
+        )
 
     def save(self, connection: SalesforceConnection) -> None:
         self._tx.known_account(connection.account_id)
         self._tx.state().connections[connection.account_id] = connection
+        self._tx.state().unreadable_tokens.discard(connection.account_id)  # sealed anew
 
     def mark_needs_reauth(self, account_id: AccountId) -> None:
         connections = self._tx.state().connections
@@ -249,6 +267,7 @@ class InMemoryConnections:
             connections[account_id] = attrs.evolve(connections[account_id], needs_reauth=True)
 
     def delete(self, account_id: AccountId) -> bool:
+        self._tx.state().unreadable_tokens.discard(account_id)
         return self._tx.state().connections.pop(account_id, None) is not None
 
 
@@ -294,6 +313,15 @@ class InMemoryRuns:
         return next(
             (r for r in runs if (r.account_id, r.request_id) == (account_id, request_id)), None
         )
+
+    def recent(self, account_id: AccountId, limit: int) -> list[RunRecord]:
+        started = [
+            (r.started_at, r.id, r)
+            for r in self._tx.state().runs.values()
+            if r.account_id == account_id and r.started_at is not None
+        ]
+        started.sort(key=lambda s: s[:2], reverse=True)
+        return [r for *_, r in started[:limit]]
 
     def cursor(self, account_id: AccountId) -> SyncCursor | None:
         return self._tx.state().cursors.get(account_id)

@@ -119,6 +119,17 @@ class SalesforceConnection:
     needs_reauth: bool = False
 
 
+@attrs.frozen
+class ConnectionSummary:
+    """What may be shown of a connection: where and since when, never a token."""
+
+    instance_url: str
+    login_url: str
+    issued_at: datetime | None  # when the current access token was issued
+    needs_reauth: bool
+    tokens_readable: bool  # False: no configured key opens the stored tokens
+
+
 class CandidateStore(Protocol):
     def get(self, account_id: AccountId, candidate_id: str) -> Candidate | None: ...
 
@@ -190,7 +201,15 @@ class AccountStore(Protocol):
 
 
 class ConnectionStore(Protocol):
-    def get(self, account_id: AccountId) -> SalesforceConnection | None: ...
+    def get(self, account_id: AccountId) -> SalesforceConnection | None:
+        """The connection with its tokens opened; PermanentFailure (token_decryption_failed)
+        when no configured key opens them."""
+        ...
+
+    def summary(self, account_id: AccountId) -> ConnectionSummary | None:
+        """The connection without its tokens; works whatever keys are configured, and says
+        whether they open the stored tokens."""
+        ...
 
     def save(self, connection: SalesforceConnection) -> None: ...
 
@@ -235,6 +254,11 @@ class SyncRunStore(Protocol):
     def get(self, run_id: str) -> RunRecord | None: ...
 
     def find_by_request(self, account_id: AccountId, request_id: str) -> RunRecord | None: ...
+
+    def recent(self, account_id: AccountId, limit: int) -> Sequence[RunRecord]:
+        """The account's last `limit` runs, newest start first (ties: the greater id first).
+        A run with no start time is left out: every run is written once it started."""
+        ...
 
     def cursor(self, account_id: AccountId) -> SyncCursor | None: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,10 @@ from sfsync.domain.model import (
     DuplicatePolicy,
 )
 from sfsync.entrypoints.bootstrap import Container
+from sfsync.services.reports import COUNT_KEYS
 
 if TYPE_CHECKING:
+    from sfsync.domain.ports import RunRecord
     from sfsync.services.accounts import AccountOverview
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
@@ -91,13 +94,21 @@ def account_set(
 
 @account.command("show")
 @click.argument("account_id")
+@click.option(
+    "--runs",
+    type=click.IntRange(0, 50),
+    default=5,
+    show_default=True,
+    help="How many of the last runs to show.",
+)
 @_JSON
 @click.pass_obj
-def account_show(container: Container, account_id: str, as_json: bool) -> None:
-    """ACCOUNT_ID's settings, connection (never its tokens), attributes and import marks."""
+def account_show(container: Container, account_id: str, runs: int, as_json: bool) -> None:
+    """ACCOUNT_ID's settings, connection (never its tokens), attributes, import marks and
+    last runs (codes and counts, never a record's data)."""
     from sfsync.services.accounts import show_account
 
-    overview = show_account(container.uow(), AccountId(account_id))
+    overview = show_account(container.uow(), AccountId(account_id), runs)
     shown = overview_dict(overview)
     click.echo(json.dumps(shown, indent=2) if as_json else _text(shown))
 
@@ -113,6 +124,7 @@ def overview_dict(overview: AccountOverview) -> dict[str, Any]:
             "login_url": overview.connection.login_url,
             "token_issued_at": _time(overview.connection.issued_at),
             "needs_reauth": overview.connection.needs_reauth,
+            "tokens_readable": overview.connection.tokens_readable,
         }
     marks, cursor = overview.marks, overview.cursor
     return {
@@ -128,7 +140,36 @@ def overview_dict(overview: AccountOverview) -> dict[str, Any]:
             "full_import_pending_since": _time(marks.full_started_at),
             "fields_read": None if marks.fields is None else list(marks.fields),
         },
+        "runs": [_run(run) for run in overview.runs],
     }
+
+
+def _run(run: RunRecord) -> dict[str, Any]:
+    """A run by its codes and numbers; its errors' messages and record ids are left out."""
+    codes: dict[str, int] = {}
+    for error in run.errors:
+        code = str(error.get("code") or "unknown")
+        codes[code] = codes.get(code, 0) + 1
+    return {
+        "id": run.id,
+        "scope": run.scope,
+        "mode": run.mode or None,
+        "status": run.status,
+        "started_at": _time(run.started_at),
+        "finished_at": _time(run.finished_at),
+        "processed": run.processed,
+        "expected": run.expected,
+        "counts": _in_order(run.counts),
+        "error_codes": codes,  # code -> errors kept with it (a run keeps the first 500)
+    }
+
+
+_COUNT_ORDER = {name: n for n, name in enumerate((*COUNT_KEYS, "skipped", "errors"))}
+
+
+def _in_order(counts: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's counts in the report's order (Postgres' jsonb keeps its own), others last."""
+    return dict(sorted(counts.items(), key=lambda kv: (_COUNT_ORDER.get(kv[0], 99), kv[0])))
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -148,13 +189,53 @@ def _text(shown: dict[str, Any]) -> str:
     else:
         lines.append("connection:")
         lines += [f"  {name}: {_plain(value)}" for name, value in connection.items()]
+        if not connection["tokens_readable"]:
+            lines.append(f"  ! {_UNREADABLE}")
+        elif connection["needs_reauth"]:
+            lines.append("  ! Salesforce refused the tokens: reconnect (sfsync connect)")
     lines.append("attributes:" if shown["attributes"] else "attributes: none")
     lines += [f"  {m['name']} <- Contact.{m['field']}" for m in shown["attributes"]]
     lines.append("import:")
     for name, value in shown["import"].items():
         text = ", ".join(value) if isinstance(value, list) else _plain(value)
         lines.append(f"  {name}: {text}")
+    lines.append("runs (newest first):" if shown["runs"] else "runs: none")
+    for run in shown["runs"]:
+        lines += _run_text(run)
     return "\n".join(lines)
+
+
+_UNREADABLE = (
+    "no configured key opens the stored tokens: add the key they were written with to"
+    " SFSYNC_ENCRYPTION_KEYS, or reconnect (sfsync connect)"
+)
+
+
+def _run_text(run: dict[str, Any]) -> list[str]:
+    expected = "" if run["expected"] is None else f" of {run['expected']}"
+    lines = [
+        f"  {run['id']}  {run['scope']}  {_plain(run['mode'])}  {run['status']}",
+        f"    started {_plain(run['started_at'])}  finished {_plain(run['finished_at'])}",
+        f"    processed {run['processed']}{expected}",
+    ]
+    counts = ", ".join(_counted(run["counts"]))
+    if counts:
+        lines.append(f"    counts: {counts}")
+    if run["error_codes"]:
+        codes = ", ".join(f"{code} ({n})" for code, n in run["error_codes"].items())
+        lines.append(f"    error codes: {codes}")
+    return lines
+
+
+def _counted(counts: dict[str, Any], prefix: str = "") -> list[str]:
+    """`name n` for every count that is not zero; nested counts (skipped) as `skipped.reason`."""
+    out: list[str] = []
+    for name, value in counts.items():
+        if isinstance(value, dict):
+            out += _counted(value, f"{prefix}{name}.")
+        elif value:
+            out.append(f"{prefix}{name} {value}")
+    return out
 
 
 def _plain(value: object) -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 
 import click
 
 from sfsync.domain.errors import DomainError
 from sfsync.entrypoints.bootstrap import Container, from_environment
+from sfsync.entrypoints.logs import configure_logging
 from sfsync.entrypoints.plugins import add_plugin_commands
-from sfsync.entrypoints.settings import ConfigError
+from sfsync.entrypoints.settings import LOG_LEVELS, ConfigError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,8 +64,22 @@ _register_optional()
 add_plugin_commands(cli)  # `emulator` and `demo` come from sfsync-emulator, when installed
 
 
+def configure_cli_logging(environ: Mapping[str, str] = os.environ) -> None:
+    """What a command logs (a Salesforce call retried, say) goes through sfsync's pipeline
+    to stderr: console lines from warning up, unless SFSYNC_LOG_LEVEL asks for another level
+    or SFSYNC_LOG_FORMAT for json. A bad value is left to the settings to report; `worker`
+    configures its own from its settings."""
+    level = environ.get("SFSYNC_LOG_LEVEL", "").strip().lower()
+    log_format = environ.get("SFSYNC_LOG_FORMAT", "").strip().lower()
+    configure_logging(
+        "json" if log_format == "json" else "console",
+        level if level in LOG_LEVELS else "warning",
+    )
+
+
 def main() -> None:
     """Run the CLI; expected failures become one clear line and a non-zero exit."""
+    configure_cli_logging()  # here, once per process: tests invoking `cli` keep their own
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

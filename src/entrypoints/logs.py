@@ -290,7 +290,9 @@ def configure_logging(
     stream = stream or sys.stderr
     use_json = log_format == "json" or (log_format == "auto" and not stream.isatty())
     renderer: Any = (
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=stream.isatty())  # no escapes in a file
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,

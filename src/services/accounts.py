@@ -4,7 +4,6 @@ mappings (checked against the org's Contact describe when the account is connect
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 import attrs
 
@@ -25,7 +24,13 @@ from sfsync.domain.model import (
     SyncCursor,
     SyncMarks,
 )
-from sfsync.domain.ports import GatewayFactory, SalesforceConnection, UnitOfWork
+from sfsync.domain.ports import (
+    ConnectionSummary,
+    GatewayFactory,
+    RunRecord,
+    SalesforceConnection,
+    UnitOfWork,
+)
 
 
 def save_settings(uow: UnitOfWork, settings: AccountSettings) -> None:
@@ -153,14 +158,7 @@ def remove_attribute(uow: UnitOfWork, account_id: AccountId, name: str) -> None:
         uow.commit()
 
 
-@attrs.frozen
-class ConnectionSummary:
-    """What may be shown of a connection: where and since when, never a token."""
-
-    instance_url: str
-    login_url: str
-    issued_at: datetime | None  # when the current access token was issued
-    needs_reauth: bool
+RUNS_SHOWN = 5  # the last runs `show_account` returns unless asked for another number
 
 
 @attrs.frozen
@@ -170,25 +168,21 @@ class AccountOverview:
     mappings: tuple[AttributeMapping, ...]
     cursor: SyncCursor | None  # where the next incremental import starts
     marks: SyncMarks
+    runs: tuple[RunRecord, ...] = ()  # the last runs, newest first
 
 
-def show_account(uow: UnitOfWork, account_id: AccountId) -> AccountOverview:
-    """Settings, connection (without tokens), mappings and how far imports got."""
+def show_account(
+    uow: UnitOfWork, account_id: AccountId, runs: int = RUNS_SHOWN
+) -> AccountOverview:
+    """Settings, connection (never its tokens), mappings, how far imports got and the last
+    `runs` runs. Works when no configured key opens the tokens: the summary says so."""
     with uow:
         settings = _known(uow, account_id)
-        connection = uow.connections.get(account_id)
-        summary = None
-        if connection is not None:
-            summary = ConnectionSummary(
-                connection.instance_url,
-                connection.login_url,
-                connection.issued_at,
-                connection.needs_reauth,
-            )
         return AccountOverview(
             settings,
-            summary,
+            uow.connections.summary(account_id),
             tuple(uow.accounts.mappings(account_id)),
             uow.runs.cursor(account_id),
             uow.runs.marks(account_id),
+            tuple(uow.runs.recent(account_id, runs)),
         )

@@ -4,6 +4,7 @@ connected account the emulator's describe over https."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,6 +12,7 @@ from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.pool import make_pool
 from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
 from sfsync.domain.model import AccountId, AttributeMapping
+from sfsync.domain.ports import RunRecord, SalesforceConnection
 from tests.cli.conftest import KEY
 from tests.cli.test_cli import one_line, sfsync
 
@@ -164,6 +166,7 @@ class TestAccountShow:
         assert shown["settings"]["quota_share"] == 0.5
         assert shown["connection"]["login_url"] == sf_org.base_url
         assert shown["attributes"] == [{"name": "age_c", "field": "Age__c"}]
+        assert shown["connection"]["tokens_readable"] is True and "tokens_readable: yes" in text
         token = access_token(env["DATABASE_URL"], account_id)
         for output in (text, json.dumps(shown)):
             assert refresh not in output and token not in output
@@ -173,3 +176,148 @@ class TestAccountShow:
         assert result.returncode == 0, result.stderr
         assert "connection: none (connect it: sfsync connect)" in result.stdout
         assert "attributes: none" in result.stdout
+
+
+STARTED = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+
+
+def a_run(account_id: str, hour: int, **changes: object) -> RunRecord:
+    values: dict[str, object] = {
+        "id": f"run_{account_id}_{hour}",
+        "account_id": AccountId(account_id),
+        "request_id": f"req_{hour}",
+        "scope": "import",
+        "status": "succeeded",
+        "started_at": STARTED + timedelta(hours=hour),
+        "finished_at": STARTED + timedelta(hours=hour, minutes=5),
+        "processed": 10,
+        "expected": 10,
+        "mode": "incremental",
+        "counts": {"seen": 10, "created": 0, "updated": 10, "skipped": {}, "errors": 0},
+    }
+    return RunRecord(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def store(database_url: str, *, key: str = KEY, runs=(), connection=None, mapping=None):
+    with make_pool(database_url, max_size=1) as pool:
+        with PsycopgUnitOfWork(pool, TokenCipher([key])) as uow:
+            for run in runs:
+                uow.runs.start(run)
+            if connection is not None:
+                uow.connections.save(connection)
+            if mapping is not None:
+                account_id, attribute = mapping
+                uow.accounts.save_mapping(account_id, attribute)
+            uow.commit()
+
+
+FAILED = {
+    "status": "partial",
+    "mode": "full",
+    "processed": 3,
+    "expected": 4,
+    "counts": {"seen": 3, "created": 1, "skipped": {"no_email": 1}, "errors": 3},
+    "errors": (
+        {"code": "INVALID_EMAIL", "message": "ada@example.com", "salesforce_id": "003AdaAAA"},
+        {"code": "INVALID_EMAIL", "message": "Ada Lovelace", "salesforce_id": "003BobAAA"},
+        {"code": "coercion_error", "message": "age_c: Lovelace", "fields": ["Age__c"]},
+    ),
+}
+
+
+@pytest.mark.integration
+class TestAccountShowRuns:
+    def test_the_last_five_runs_newest_first_by_codes_and_counts(self, cli_env, account):
+        runs = [a_run(account, hour) for hour in range(6)]
+        runs[5] = a_run(account, 5, **FAILED)
+        store(cli_env["DATABASE_URL"], runs=runs)
+        result = sfsync("account", "show", account, **cli_env)
+        assert result.returncode == 0, result.stderr
+        text = result.stdout
+        assert text.index(f"run_{account}_5") < text.index(f"run_{account}_4")
+        assert f"run_{account}_0" not in text  # the sixth newest
+        assert f"  run_{account}_5  import  full  partial" in text
+        assert "    processed 3 of 4" in text
+        assert "    counts: seen 3, created 1, skipped.no_email 1, errors 3" in text
+        assert "    error codes: INVALID_EMAIL (2), coercion_error (1)" in text
+        for private in ("ada@", "Lovelace", "003AdaAAA", "003BobAAA"):
+            assert private not in text
+
+    def test_json_has_the_same_and_runs_sets_how_many(self, cli_env, account):
+        store(cli_env["DATABASE_URL"], runs=[a_run(account, 0), a_run(account, 1, **FAILED)])
+        result = sfsync("account", "show", account, "--json", "--runs", "1", **cli_env)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["runs"] == [
+            {
+                "id": f"run_{account}_1",
+                "scope": "import",
+                "mode": "full",
+                "status": "partial",
+                "started_at": "2026-11-27T19:00:00+00:00",
+                "finished_at": "2026-11-27T19:05:00+00:00",
+                "processed": 3,
+                "expected": 4,
+                "counts": FAILED["counts"],
+                "error_codes": {"INVALID_EMAIL": 2, "coercion_error": 1},
+            }
+        ]
+        assert "Lovelace" not in result.stdout and "003Ada" not in result.stdout
+
+    def test_no_runs_and_out_of_range_runs(self, cli_env, account):
+        assert "runs: none" in sfsync("account", "show", account, **cli_env).stdout
+        refused = sfsync("account", "show", account, "--runs", "51", **cli_env)
+        assert refused.returncode == 2 and "--runs" in refused.stderr
+
+
+@pytest.mark.integration
+def test_tokens_under_a_dropped_key_still_show_everything_else(cli_env, account):
+    """The admin needs `account show` most when the keys changed: it shows all but the tokens
+    and says what to do."""
+    connection = SalesforceConnection(
+        AccountId(account),
+        "https://acme.my.salesforce.com",
+        "https://login.salesforce.com",
+        "00D!access-token-under-the-old-key",
+        "5Aep-refresh-token-under-the-old-key",
+        issued_at=STARTED,
+    )
+    old_key = TokenCipher.generate_key()
+    store(
+        cli_env["DATABASE_URL"],
+        key=old_key,
+        runs=[a_run(account, 0)],
+        connection=connection,
+        mapping=(account, AttributeMapping("age_c", "Age__c")),
+    )
+    result = sfsync("account", "show", account, **cli_env)  # configured: KEY, not old_key
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "deletion_behaviour: keep" in text and "age_c <- Contact.Age__c" in text
+    assert "instance_url: https://acme.my.salesforce.com" in text
+    assert "tokens_readable: no" in text
+    assert "add the key they were written with to SFSYNC_ENCRYPTION_KEYS" in text
+    assert "or reconnect (sfsync connect)" in text
+    assert f"run_{account}_0  import  incremental  succeeded" in text
+    assert "token-under" not in text
+    shown = json.loads(sfsync("account", "show", account, "--json", **cli_env).stdout)
+    assert shown["connection"]["tokens_readable"] is False
+    with_old_key = sfsync(
+        "account", "show", account, **cli_env | {"SFSYNC_ENCRYPTION_KEYS": f"{KEY},{old_key}"}
+    )
+    assert "tokens_readable: yes" in with_old_key.stdout
+
+
+@pytest.mark.integration
+def test_a_connection_salesforce_refused_says_to_reconnect(cli_env, account):
+    refused = SalesforceConnection(
+        AccountId(account),
+        "https://acme.my.salesforce.com",
+        "https://login.salesforce.com",
+        "00D!access",
+        "5Aep-refresh",
+        needs_reauth=True,
+    )
+    store(cli_env["DATABASE_URL"], connection=refused)
+    result = sfsync("account", "show", account, **cli_env)
+    assert "needs_reauth: yes" in result.stdout and "tokens_readable: yes" in result.stdout
+    assert "! Salesforce refused the tokens: reconnect (sfsync connect)" in result.stdout

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
-from sfsync.domain.errors import UnknownAccount
+from sfsync.domain.errors import PermanentFailure, UnknownAccount
 from sfsync.domain.model import (
     AccountSettings,
     AttributeMapping,
     DeletionBehaviour,
     DuplicatePolicy,
 )
-from sfsync.domain.ports import SalesforceConnection
+from sfsync.domain.ports import ConnectionSummary, SalesforceConnection, UnitOfWork
+from tests.fakes import InMemoryUnitOfWork
 
 ISSUED = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 
@@ -28,6 +30,43 @@ def a_connection(account_id, **changes) -> SalesforceConnection:
         "issued_at": ISSUED,
     }
     return SalesforceConnection(**{**values, **changes})
+
+
+def summary_of(connection: SalesforceConnection, *, readable: bool = True) -> ConnectionSummary:
+    return ConnectionSummary(
+        connection.instance_url,
+        connection.login_url,
+        connection.issued_at,
+        connection.needs_reauth,
+        tokens_readable=readable,
+    )
+
+
+@pytest.fixture
+def save_under_a_lost_key(
+    new_uow: Callable[[], UnitOfWork], request: pytest.FixtureRequest
+) -> Callable[[SalesforceConnection], None]:
+    """Stores a connection as if sealed with a key that has since been dropped."""
+
+    def save(connection: SalesforceConnection) -> None:
+        uow = new_uow()
+        if isinstance(uow, InMemoryUnitOfWork):
+            with uow:
+                uow.connections.save(connection)
+                uow.commit()
+            uow.state.unreadable_tokens.add(connection.account_id)
+            return
+        from sfsync.adapters.postgres.crypto import TokenCipher
+        from sfsync.adapters.postgres.pool import make_pool
+        from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
+
+        lost_key = TokenCipher([TokenCipher.generate_key()])
+        with make_pool(request.getfixturevalue("migrated_database_url"), max_size=1) as pool:
+            with PsycopgUnitOfWork(pool, lost_key) as lost:
+                lost.connections.save(connection)
+                lost.commit()
+
+    return save
 
 
 class TestSettings:
@@ -215,3 +254,39 @@ class TestConnections:
             uow.commit()
         with new_uow() as uow:
             assert uow.connections.get(other) == a_connection(other)
+
+
+class TestConnectionSummary:
+    def test_shows_where_and_since_when_and_that_the_tokens_open(self, new_uow, account):
+        connection = a_connection(account, needs_reauth=True)
+        with new_uow() as uow:
+            uow.connections.save(connection)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.connections.summary(account) == summary_of(connection)
+
+    def test_an_unconnected_account_has_none(self, new_uow, account):
+        with new_uow() as uow:
+            assert uow.connections.summary(account) is None
+
+    def test_tokens_no_configured_key_opens_are_reported_not_raised(
+        self, new_uow, account, save_under_a_lost_key
+    ):
+        connection = a_connection(account, refresh_token=None)
+        save_under_a_lost_key(connection)
+        with new_uow() as uow:
+            assert uow.connections.summary(account) == summary_of(connection, readable=False)
+            with pytest.raises(PermanentFailure) as raised:
+                uow.connections.get(account)
+        assert raised.value.code == "token_decryption_failed"
+
+    def test_saving_fresh_tokens_makes_them_readable_again(
+        self, new_uow, account, save_under_a_lost_key
+    ):
+        save_under_a_lost_key(a_connection(account))
+        with new_uow() as uow:
+            uow.connections.save(a_connection(account))
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.connections.summary(account) == summary_of(a_connection(account))
+            assert uow.connections.get(account) == a_connection(account)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
 
 from sfsync.domain.errors import Conflict, PermanentFailure
-from sfsync.domain.model import SalesforceId, SyncCursor
+from sfsync.domain.model import AccountSettings, SalesforceId, SyncCursor
 from sfsync.domain.ports import RunRecord
 
 STARTED = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
@@ -118,6 +118,69 @@ class TestRuns:
         start(new_uow, run)
         with new_uow() as uow, pytest.raises(Conflict):
             uow.runs.start(a_run(account, id=run.id))
+
+
+class TestRecent:
+    def test_newest_start_first_up_to_the_limit(self, new_uow, account):
+        runs = [a_run(account, started_at=STARTED + timedelta(hours=h)) for h in (1, 3, 0, 2)]
+        for run in runs:
+            start(new_uow, run)
+        with new_uow() as uow:
+            assert list(uow.runs.recent(account, 3)) == [runs[1], runs[3], runs[0]]
+            assert list(uow.runs.recent(account, 10)) == [runs[1], runs[3], runs[0], runs[2]]
+
+    def test_a_run_reads_back_as_get_gives_it(self, new_uow, account):
+        run = a_run(account)
+        start(new_uow, run)
+        finished = attrs.evolve(
+            run,
+            status="partial",
+            finished_at=FINISHED,
+            processed=3,
+            expected=4,
+            counts={"seen": 3, "created": 1, "skipped": {"no_email": 2}, "errors": 1},
+            errors=({"code": "INVALID_EMAIL", "salesforce_id": "003A", "fields": ["Email"]},),
+            mode="full",
+        )
+        with new_uow() as uow:
+            uow.runs.finish(finished)
+            uow.commit()
+        with new_uow() as uow:
+            assert list(uow.runs.recent(account, 5)) == [finished] == [uow.runs.get(run.id)]
+
+    def test_runs_starting_together_are_ordered_by_id(self, new_uow, account):
+        runs = [a_run(account, id=f"run_{account}_{n}") for n in (1, 3, 2)]
+        for run in runs:
+            start(new_uow, run)
+        with new_uow() as uow:
+            assert [r.id for r in uow.runs.recent(account, 3)] == [
+                f"run_{account}_{n}" for n in (3, 2, 1)
+            ]
+
+    def test_other_accounts_runs_are_left_out(self, new_uow, account, new_account_id):
+        other = new_account_id()
+        with new_uow() as uow:
+            uow.accounts.save_settings(AccountSettings(account_id=other))
+            uow.commit()
+        mine = a_run(account)
+        start(new_uow, mine)
+        start(new_uow, a_run(other, started_at=STARTED + timedelta(days=1)))
+        with new_uow() as uow:
+            assert list(uow.runs.recent(account, 5)) == [mine]
+
+    def test_a_run_not_started_is_left_out(self, new_uow, account):
+        started = a_run(account)
+        start(new_uow, a_run(account, status="queued", started_at=None))
+        start(new_uow, started)
+        with new_uow() as uow:
+            assert list(uow.runs.recent(account, 5)) == [started]
+
+    def test_no_runs_and_a_zero_limit_give_nothing(self, new_uow, account):
+        with new_uow() as uow:
+            assert list(uow.runs.recent(account, 5)) == []
+        start(new_uow, a_run(account))
+        with new_uow() as uow:
+            assert list(uow.runs.recent(account, 0)) == []
 
 
 class TestCursor:

@@ -3,10 +3,13 @@ and column) before they are written."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.session import Session
+from sfsync.domain.errors import PermanentFailure
 from sfsync.domain.model import AccountId
-from sfsync.domain.ports import SalesforceConnection
+from sfsync.domain.ports import ConnectionSummary, SalesforceConnection
 
 
 class PsycopgConnections:
@@ -15,27 +18,48 @@ class PsycopgConnections:
         self._cipher = cipher
 
     def get(self, account_id: AccountId) -> SalesforceConnection | None:
-        row = self._session.fetchone(
-            "SELECT instance_url, login_url, access_token_enc, refresh_token_enc, issued_at,"
-            " needs_reauth FROM salesforce_connections WHERE account_id = %s",
-            (account_id,),
-        )
+        row = self._row(account_id)
         if row is None:
             return None
         instance_url, login_url, access_enc, refresh_enc, issued_at, needs_reauth = row
+        access, refresh = self._open(account_id, access_enc, refresh_enc)
         return SalesforceConnection(
             account_id=account_id,
             instance_url=instance_url,
             login_url=login_url,
-            access_token=self._cipher.decrypt(access_enc, account_id=account_id, kind="access"),
-            refresh_token=(
-                self._cipher.decrypt(refresh_enc, account_id=account_id, kind="refresh")
-                if refresh_enc is not None
-                else None
-            ),
+            access_token=access,
+            refresh_token=refresh,
             issued_at=issued_at,
             needs_reauth=needs_reauth,
         )
+
+    def summary(self, account_id: AccountId) -> ConnectionSummary | None:
+        """Opens the tokens only to say whether it can; they never leave this method."""
+        row = self._row(account_id)
+        if row is None:
+            return None
+        instance_url, login_url, access_enc, refresh_enc, issued_at, needs_reauth = row
+        try:
+            self._open(account_id, access_enc, refresh_enc)
+            readable = True
+        except PermanentFailure:  # token_decryption_failed: no key opens them
+            readable = False
+        return ConnectionSummary(instance_url, login_url, issued_at, needs_reauth, readable)
+
+    def _row(self, account_id: AccountId) -> tuple[Any, ...] | None:
+        return self._session.fetchone(
+            "SELECT instance_url, login_url, access_token_enc, refresh_token_enc, issued_at,"
+            " needs_reauth FROM salesforce_connections WHERE account_id = %s",
+            (account_id,),
+        )
+
+    def _open(
+        self, account_id: AccountId, access_enc: bytes, refresh_enc: bytes | None
+    ) -> tuple[str, str | None]:
+        access = self._cipher.decrypt(access_enc, account_id=account_id, kind="access")
+        if refresh_enc is None:
+            return access, None
+        return access, self._cipher.decrypt(refresh_enc, account_id=account_id, kind="refresh")
 
     def save(self, connection: SalesforceConnection) -> None:
         account_id, refresh = connection.account_id, connection.refresh_token

@@ -54,6 +54,14 @@ class PsycopgRuns:
         )
         return _record(row) if row else None
 
+    def recent(self, account_id: AccountId, limit: int) -> list[RunRecord]:
+        rows = self._session.fetchall(  # sync_runs_account_started_idx, read backwards
+            f"SELECT {_COLUMNS} FROM sync_runs WHERE account_id = %s AND started_at IS NOT NULL"
+            " ORDER BY started_at DESC, id DESC LIMIT %s",
+            (account_id, limit),
+        )
+        return [_record(row) for row in rows]
+
     def cursor(self, account_id: AccountId) -> SyncCursor | None:
         row = self._session.fetchone(
             "SELECT cursor_modstamp, cursor_contact_id FROM sync_state WHERE account_id = %s",

@@ -3,7 +3,7 @@ account overview."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 import attrs
@@ -24,9 +24,8 @@ from sfsync.domain.model import (
     SyncCursor,
     SyncMarks,
 )
-from sfsync.domain.ports import SalesforceConnection
+from sfsync.domain.ports import ConnectionSummary, RunRecord, SalesforceConnection
 from sfsync.services.accounts import (
-    ConnectionSummary,
     add_checked_attribute,
     list_attributes,
     remove_attribute,
@@ -208,7 +207,11 @@ class TestShowAccount:
             uow.commit()
         overview = show_account(InMemoryUnitOfWork(state), ACCOUNT)
         assert overview.connection == ConnectionSummary(
-            "https://acme.my.salesforce.com", "https://login.salesforce.com", ISSUED, False
+            "https://acme.my.salesforce.com",
+            "https://login.salesforce.com",
+            ISSUED,
+            needs_reauth=False,
+            tokens_readable=True,
         )
         assert overview.cursor == cursor
         assert "secret" not in repr(overview)
@@ -216,3 +219,39 @@ class TestShowAccount:
     def test_an_unknown_account_is_refused(self):
         with pytest.raises(UnknownAccount):
             show_account(InMemoryUnitOfWork(), ACCOUNT)
+
+    def test_the_last_five_runs_newest_first_unless_asked_for_more(self, state):
+        runs = [run(hour) for hour in range(7)]
+        with InMemoryUnitOfWork(state) as uow:
+            for started in runs:
+                uow.runs.start(started)
+            uow.commit()
+        newest_first = runs[::-1]
+        assert show_account(InMemoryUnitOfWork(state), ACCOUNT).runs == tuple(newest_first[:5])
+        assert show_account(InMemoryUnitOfWork(state), ACCOUNT, runs=50).runs == tuple(
+            newest_first
+        )
+        assert show_account(InMemoryUnitOfWork(state), ACCOUNT, runs=0).runs == ()
+
+    def test_tokens_no_key_opens_leave_the_rest_shown(self, state):
+        connect(state)
+        add(state, FakeGateways(None), COLOR, check=False)
+        with InMemoryUnitOfWork(state) as uow:
+            uow.runs.start(run(0))
+            uow.commit()
+        state.unreadable_tokens.add(ACCOUNT)  # the key they were sealed with was dropped
+        overview = show_account(InMemoryUnitOfWork(state), ACCOUNT)
+        assert overview.connection is not None
+        assert overview.connection.tokens_readable is False
+        assert (overview.mappings, len(overview.runs)) == ((COLOR,), 1)
+
+
+def run(hour: int) -> RunRecord:
+    return RunRecord(
+        id=f"run_{hour}",
+        account_id=ACCOUNT,
+        request_id=f"req_{hour}",
+        scope="import",
+        status="succeeded",
+        started_at=ISSUED + timedelta(hours=hour),
+    )
