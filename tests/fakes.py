@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from sfsync.domain.errors import Conflict, PermanentFailure, UnknownAccount
-from sfsync.domain.mapping import attribute_to_json
 from sfsync.domain.model import (
     AccountId,
     AccountSettings,
@@ -41,6 +40,7 @@ from sfsync.domain.ports import (
     SalesforceGateway,
     UnitOfWork,
 )
+from sfsync.domain.stored_values import attribute_to_json
 
 
 @attrs.define

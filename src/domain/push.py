@@ -12,8 +12,8 @@ from typing import Any
 
 import attrs
 
-from sfsync.domain.mapping import attribute_to_json
 from sfsync.domain.model import COMPOUND_TYPES, AccountSettings, Candidate, FieldInfo
+from sfsync.domain.stored_values import attribute_to_json
 
 
 class PushRefusal(enum.StrEnum):

@@ -30,7 +30,6 @@ from sfsync.domain.import_filter import (
     resolve_duplicate,
     should_import,
 )
-from sfsync.domain.mapping import stored_reader
 from sfsync.domain.model import (
     AccountSettings,
     AttributeMapping,
@@ -40,6 +39,7 @@ from sfsync.domain.model import (
     SalesforceId,
     normalize_email,
 )
+from sfsync.domain.stored_values import stored_reader
 
 
 @attrs.frozen

@@ -11,8 +11,8 @@ from psycopg.types.json import Jsonb
 from sfsync.adapters.postgres import candidate_pages
 from sfsync.adapters.postgres.session import Session
 from sfsync.domain.errors import PermanentFailure
-from sfsync.domain.mapping import attribute_to_json
 from sfsync.domain.model import AccountId, Candidate, SalesforceId, normalize_email
+from sfsync.domain.stored_values import attribute_to_json
 
 _COLUMNS = (
     "id, account_id, email, first_name, last_name, name, salesforce_id,"

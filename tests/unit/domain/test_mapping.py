@@ -9,9 +9,7 @@ import pytest
 from sfsync.domain.errors import CoercionError, InvalidAttributeName, InvalidFieldName
 from sfsync.domain.mapping import (
     FieldError,
-    attribute_from_json,
     attribute_name_for,
-    attribute_to_json,
     check_mapping,
     contact_to_attributes,
     validate_attribute_name,
@@ -25,6 +23,7 @@ from sfsync.domain.model import (
     FieldType,
     SalesforceId,
 )
+from sfsync.domain.stored_values import attribute_from_json, attribute_to_json
 
 F = FieldType
 SCHEMA = ContactSchema(
@@ -272,7 +271,7 @@ class TestStoredJson:
 )
 def test_stored_reader_gives_the_stored_json_form(field_type, raw):
     from sfsync.domain.coercion import from_salesforce
-    from sfsync.domain.mapping import attribute_to_json, stored_reader
+    from sfsync.domain.stored_values import attribute_to_json, stored_reader
 
     info = FieldInfo("Thing__c", field_type)
     assert stored_reader(info)(raw) == attribute_to_json(from_salesforce(info, raw))

@@ -13,9 +13,7 @@ from sfsync.domain.coercion import SUPPORTED_TYPES, from_salesforce, to_salesfor
 from sfsync.domain.errors import CoercionError, InvalidAttributeName, InvalidFieldName
 from sfsync.domain.import_filter import dedupe_batch, should_import
 from sfsync.domain.mapping import (
-    attribute_from_json,
     attribute_name_for,
-    attribute_to_json,
     check_mapping,
     validate_attribute_name,
     validate_field_name,
@@ -32,6 +30,7 @@ from sfsync.domain.model import (
     SalesforceId,
     normalize_email,
 )
+from sfsync.domain.stored_values import attribute_from_json, attribute_to_json
 
 F = FieldType
 FAST = settings(max_examples=40, deadline=None)

@@ -1,8 +1,8 @@
 import pytest
 
 from sfsync.domain.errors import CoercionError
-from sfsync.domain.mapping import stored_reader
 from sfsync.domain.model import FieldInfo, FieldType
+from sfsync.domain.stored_values import stored_reader
 from sfsync.services import import_plan
 from sfsync.services.import_plan import remembered
 
