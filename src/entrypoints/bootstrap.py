@@ -12,7 +12,6 @@ import pika.exceptions
 import structlog
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from sfsync.adapters.postgres.candidate_pages import copy_rows
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.locks import PostgresAccountLocks
 from sfsync.adapters.postgres.pool import make_pool
@@ -139,7 +138,6 @@ class Container:
             clock=SystemClock(),
             locks=PostgresAccountLocks(self.pool),
             write_page=self.settings.write_page,
-            encode_creates=copy_rows,
         )
 
     def warm_up(self) -> None:
