@@ -52,7 +52,12 @@ from sfsync.services.accounts import add_attribute, save_settings
 from sfsync_emulator.harness import Emulator, run_emulator
 
 RESULTS = Path(__file__).parent / "results"
-DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/sfsync_bench"
+# Overridable so that two checkouts on one machine can benchmark without sharing queues
+# or tables (floor_candidates, naive_contacts).
+DATABASE_URL = os.environ.get(
+    "SFSYNC_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/sfsync_bench"
+)
+QUEUE_PREFIX = os.environ.get("SFSYNC_BENCH_QUEUE_PREFIX", "bench")
 MAPPED = (
     "Favorite_Color__c",
     "Hobbies__c",
@@ -93,7 +98,7 @@ def worker_env(emu: Emulator, key: str, threads: int) -> dict[str, str]:
     return os.environ | {
         "DATABASE_URL": DATABASE_URL,
         "SFSYNC_ENCRYPTION_KEYS": key,
-        "SFSYNC_QUEUE_PREFIX": "bench",
+        "SFSYNC_QUEUE_PREFIX": QUEUE_PREFIX,
         "SFSYNC_SF_CLIENT_ID": emu.client_id,
         "SFSYNC_SF_CLIENT_SECRET": emu.client_secret,
         "SFSYNC_SF_REDIRECT_URI": emu.redirect_uri,

@@ -148,10 +148,9 @@ class InMemoryCandidates:
         deletes: Sequence[str],
         *,
         creates: Sequence[Candidate] = (),
-        encoded_creates: object = None,
     ) -> None:
         """Like the bulk write in Postgres: uniqueness is checked once the page is written;
-        `creates` are only a hint, written like upserts (this store encodes nothing)."""
+        `creates` are only a hint, written like upserts."""
         upserts = [*upserts, *creates]
         self._tx.known_account(account_id)
         candidates = self._tx.state().candidates

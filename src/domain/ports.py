@@ -160,14 +160,11 @@ class CandidateStore(Protocol):
         deletes: Sequence[str],
         *,
         creates: Sequence[Candidate] = (),
-        encoded_creates: object = None,
     ) -> None:
         """Write a page in bulk: delete by id, then insert or update whole rows by id.
 
         `creates` are candidates the caller believes new: written like `upserts`, but a
         store may insert them the cheap way first (and fall back if one exists after all).
-        `encoded_creates` is what the store's own encoder (wired in as
-        `ImportDeps.encode_creates`) made of `creates` ahead of time, or None.
         """
         ...
 

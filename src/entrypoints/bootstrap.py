@@ -21,7 +21,6 @@ import structlog
 from dramatiq.middleware import Retries, TimeLimit
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from sfsync.adapters.postgres.candidate_pages import copy_rows
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
 from sfsync.adapters.postgres.key_rotation import RotationReport, rotate_tokens
@@ -128,7 +127,6 @@ class Container:
             locks=PostgresAccountLocks(self.pool),
             run_log=StructlogRunLog(),
             write_page=self.settings.write_page,
-            encode_creates=copy_rows,
         )
 
     def gateways(self) -> HttpxGatewayFactory:

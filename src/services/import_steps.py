@@ -67,8 +67,6 @@ class ImportDeps:
     run_log: RunLog
     new_id: Callable[[], str] = attrs.Factory(lambda: RandomIds("cand_"))
     write_page: int = 2000  # Contacts planned and written together (about four in memory)
-    # The store's encoding of new candidates (CandidateStore.apply_changes), if it has one
-    encode_creates: Callable[[Sequence[Candidate]], object] | None = None
 
 
 def import_context(
@@ -123,24 +121,18 @@ def apply_page(
 
 @attrs.frozen
 class PageChanges:
-    """What a page writes. `encoded_creates` is the store's own encoding of the new
-    candidates, made ahead on the planning thread (the writer's thread is the import's
-    bottleneck), or None."""
+    """What a page writes: candidates updated, deleted (by id) and created."""
 
     updates: list[Candidate]
     deletes: list[str]
     creates: list[Candidate]
-    encoded_creates: object = None
 
 
-def page_changes(
-    plan: BatchPlan, encode: Callable[[Sequence[Candidate]], object] | None = None
-) -> PageChanges:
+def page_changes(plan: BatchPlan) -> PageChanges:
     created = plan.created
     updates = [c for i, c in plan.upserts.items() if i not in created]
     creates = [c for i, c in plan.upserts.items() if i in created]
-    encoded = encode(creates) if encode is not None and creates else None
-    return PageChanges(updates, plan.deletes, creates, encoded)
+    return PageChanges(updates, plan.deletes, creates)
 
 
 def write_plan(
@@ -153,11 +145,7 @@ def write_plan(
     """Commit a page's changes with the run as of this page (counts, errors, position) and,
     when given, the account's watermark."""
     uow.candidates.apply_changes(
-        account_id,
-        changes.updates,
-        changes.deletes,
-        creates=changes.creates,
-        encoded_creates=changes.encoded_creates,
+        account_id, changes.updates, changes.deletes, creates=changes.creates
     )
     uow.runs.checkpoint(run)
     if cursor is not None:

@@ -74,7 +74,7 @@ class PageWriter:
         plan = plan_batch(batch, self._existing(batch, lookup), self.ctx, self.deps.new_id)
         self._planned += 1
         self._recent[self._planned] = plan
-        changes = page_changes(plan, self.deps.encode_creates)  # here, not on the writer
+        changes = page_changes(plan)
         self.wait()  # one page in flight: the previous one is committed before this starts
         self.report.add(plan)
         cursor = furthest(batch)

@@ -195,15 +195,28 @@ def test_apply_changes_round_trips_hostile_text(new_uow, account, hostile):
     assert found == candidate
 
 
-def test_new_candidates_encoded_ahead_are_written_the_same(new_uow, account):
-    from sfsync.adapters.postgres.candidate_pages import copy_rows
-
+def test_a_page_of_many_creates_round_trips(new_uow, account):
+    """Enough new candidates to take several COPY writes, hostile text among them."""
     new = [
-        a_candidate(account, 1),
-        attrs.evolve(a_candidate(account, 2), first_name="tab\there", attributes={"n": "\\N"}),
+        attrs.evolve(a_candidate(account, n), first_name="tab\there", attributes={"n": "\\N"})
+        if n % 97 == 0
+        else a_candidate(account, n)
+        for n in range(1, 1202)
     ]
+    apply(new_uow, account, creates=new)
     with new_uow() as uow:
-        uow.candidates.apply_changes(account, [], [], creates=new, encoded_creates=copy_rows(new))
-        uow.commit()
+        assert uow.candidates.count(account) == len(new)
+        assert [uow.candidates.get(account, c.id) for c in new[::97]] == new[::97]
+
+
+def test_a_create_of_a_late_chunk_that_exists_is_written_as_an_update(new_uow, account):
+    """A clash found after earlier rows were sent still leaves the page whole."""
+    existing = a_candidate(account, 1200)
+    add(new_uow, existing)
+    changed = attrs.evolve(existing, first_name="Augusta")
+    new = [a_candidate(account, n) for n in range(1, 1200)]
+    apply(new_uow, account, creates=[*new, changed])
     with new_uow() as uow:
-        assert [uow.candidates.get(account, c.id) for c in new] == new
+        assert uow.candidates.count(account) == 1200
+        assert uow.candidates.get(account, existing.id) == changed
+        assert uow.candidates.get(account, new[-1].id) == new[-1]

@@ -89,7 +89,6 @@ def apply_changes(
     upserts: Sequence[Candidate],
     deletes: Sequence[str],
     creates: Sequence[Candidate] = (),
-    encoded_creates: object = None,
 ) -> None:
     """Deletes, then upserts through the stage, then `creates` by COPY straight into the
     table (no stage, no conflict handling: a third of the cost). If one of them exists
@@ -106,35 +105,37 @@ def apply_changes(
             )
         if upserts:  # first: an update may free an email a new candidate takes
             _upsert(conn, upserts)
-        rows = encoded_creates if isinstance(encoded_creates, str) else None
-        if creates and not _inserted(session, rows or copy_rows(creates)):
+        if creates and not _inserted(session, creates):
             _upsert(conn, creates)
 
 
 def _upsert(conn: psycopg.Connection[Any], candidates: Sequence[Candidate]) -> None:
     conn.execute(STAGE)
     with conn.cursor().copy(f"COPY candidate_stage ({COLUMNS}) FROM STDIN") as copy:
-        copy.write(copy_rows(candidates))
+        _send(copy, candidates)
     conn.execute(UPSERT)  # the deferrable unique keys are checked once, at its end
     conn.execute("TRUNCATE candidate_stage")  # a second page in the same transaction
 
 
-def copy_rows(candidates: Sequence[Candidate]) -> str:
-    """The COPY text of `candidates`: the import encodes a page's new candidates with this
-    while the page before is written (`ImportDeps.encode_creates`)."""
-    return "".join(_copy_line(c) for c in candidates)
-
-
-def _inserted(session: Session, rows: str) -> bool:
-    """COPY new candidates (`rows`, their COPY text) into the table; False, with nothing
-    written, if one clashes."""
+def _inserted(session: Session, candidates: Sequence[Candidate]) -> bool:
+    """COPY new candidates into the table; False, with nothing written, if one clashes."""
     try:
         with session.savepoint() as conn:
             with conn.cursor().copy(f"COPY candidates ({COLUMNS}) FROM STDIN") as copy:
-                copy.write(rows)
+                _send(copy, candidates)
     except psycopg.errors.UniqueViolation:
         return False
     return True
+
+
+CHUNK = 250  # rows encoded per COPY write: about 100 kB
+
+
+def _send(copy: psycopg.Copy, candidates: Sequence[Candidate]) -> None:
+    """Encode and send COPY text a chunk at a time: Postgres parses each chunk while the
+    next one is encoded (the writer thread, an import's bottleneck, never waits for both)."""
+    for start in range(0, len(candidates), CHUNK):
+        copy.write("".join(map(_copy_line, candidates[start : start + CHUNK])))
 
 
 GONE = (

@@ -82,11 +82,8 @@ class PsycopgCandidates:
         deletes: Sequence[str],
         *,
         creates: Sequence[Candidate] = (),
-        encoded_creates: object = None,
     ) -> None:
-        candidate_pages.apply_changes(
-            self._session, account_id, upserts, deletes, creates, encoded_creates
-        )
+        candidate_pages.apply_changes(self._session, account_id, upserts, deletes, creates)
 
     def record_seen(
         self, account_id: AccountId, run_id: str, stamps: Sequence[tuple[str, datetime]]
