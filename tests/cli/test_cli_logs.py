@@ -7,17 +7,15 @@ import io
 import json
 import logging
 import re
-import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
-import stamina
 import structlog
 
 from sfsync.entrypoints.cli import configure_cli_logging
 from sfsync.entrypoints.logs import configure_logging
 from tests.cli.test_cli import sfsync
+from tests.logging_reset import logging_restored
 
 # structlog's console renderer, without colours: "<time>Z [<level>] <event> [<logger>] k=v"
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z \[(\w+) *\] ([\w.]+) +\[([\w.]+)\] (.*)$")
@@ -75,13 +73,8 @@ class TestSalesforceDown:
 @pytest.fixture(name="pipeline")
 def _pipeline() -> Iterator[None]:
     """Puts back what configure_logging changes for the whole process."""
-    hooks = (sys.excepthook, threading.excepthook, sys.unraisablehook)
-    yield
-    sys.excepthook, threading.excepthook, sys.unraisablehook = hooks
-    stamina.instrumentation.set_on_retry_hooks(None)
-    structlog.reset_defaults()
-    logging.getLogger().handlers.clear()
-    logging.getLogger().setLevel(logging.WARNING)
+    with logging_restored():
+        yield
 
 
 @pytest.mark.usefixtures("pipeline")

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import stamina
-import structlog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +18,7 @@ from sfsync.domain.model import AccountId
 from sfsync.domain.ports import RunIds, RunLog
 from sfsync.entrypoints.logs import configure_logging
 from tests.fakes import RecordingRunLog
+from tests.logging_reset import logging_restored
 
 Call = tuple[str, RunIds, dict[str, Any]]
 IDS = RunIds(AccountId("acc_7f3a"), "9b1d6c2e-3f4a-4b5c-8d6e-7f8091a2b3c4", "run:2024.1-a")
@@ -90,15 +86,10 @@ class LogLines:
 
 @pytest.fixture
 def log_lines() -> Iterator[LogLines]:
-    hooks = (sys.excepthook, threading.excepthook, sys.unraisablehook)
     captured = LogLines()
-    configure_logging("json", "debug", captured.stream)
-    yield captured
-    sys.excepthook, threading.excepthook, sys.unraisablehook = hooks
-    stamina.instrumentation.set_on_retry_hooks(None)
-    structlog.reset_defaults()
-    logging.getLogger().handlers.clear()
-    logging.getLogger().setLevel(logging.WARNING)
+    with logging_restored():
+        configure_logging("json", "debug", captured.stream)
+        yield captured
 
 
 @pytest.fixture(params=["fake", "structlog"])

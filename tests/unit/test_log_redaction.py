@@ -5,6 +5,7 @@ import pytest
 import structlog
 
 from sfsync.entrypoints.logs import configure_logging, redact
+from tests.logging_reset import logging_restored
 
 
 def test_secret_keys_are_replaced():
@@ -30,9 +31,8 @@ def test_bearer_tokens_in_messages_are_masked():
 
 @pytest.fixture
 def json_logs(capsys):
-    yield capsys
-    structlog.reset_defaults()
-    logging.getLogger().handlers.clear()
+    with logging_restored():
+        yield capsys
 
 
 def test_stdlib_and_structlog_lines_are_json_and_redacted(json_logs):

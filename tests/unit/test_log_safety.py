@@ -32,6 +32,7 @@ from sfsync.domain.errors import DomainError, InvalidMessage, TransientFailure
 from sfsync.entrypoints import logs
 from sfsync.entrypoints.codec import decode
 from sfsync.entrypoints.logs import configure_logging
+from tests.logging_reset import logging_restored
 
 EMAIL = "ada.lovelace@example.com"
 NAME = "Augusta Lovelace"
@@ -54,15 +55,10 @@ class Captured:
 
 @pytest.fixture
 def captured() -> Iterator[Captured]:
-    hooks = (sys.excepthook, threading.excepthook, sys.unraisablehook)
     captured = Captured()
-    configure_logging("json", "debug", captured.stream)
-    yield captured
-    sys.excepthook, threading.excepthook, sys.unraisablehook = hooks
-    stamina.instrumentation.set_on_retry_hooks(None)
-    structlog.reset_defaults()
-    logging.getLogger().handlers.clear()
-    logging.getLogger().setLevel(logging.WARNING)
+    with logging_restored():
+        configure_logging("json", "debug", captured.stream)
+        yield captured
 
 
 def _event(lines: list[dict[str, Any]], text: str) -> dict[str, Any]:
