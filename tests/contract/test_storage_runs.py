@@ -34,6 +34,25 @@ def start(new_uow, run: RunRecord) -> None:
         uow.commit()
 
 
+def finish(new_uow, run: RunRecord) -> RunRecord:
+    """Finish `run` as `partial` with a full report; return what was saved."""
+    finished = attrs.evolve(
+        run,
+        status="partial",
+        finished_at=FINISHED,
+        processed=3,
+        expected=4,
+        counts={"seen": 3, "created": 1, "skipped": {"no_email": 2}, "errors": 1},
+        errors=({"code": "INVALID_EMAIL", "salesforce_id": "003A", "fields": ["Email"]},),
+        fields_read=("Id", "Email"),
+        mode="full",
+    )
+    with new_uow() as uow:
+        uow.runs.finish(finished)
+        uow.commit()
+    return finished
+
+
 class TestRuns:
     def test_started_run_reads_back_equal(self, new_uow, account):
         run = a_run(account, expected=None)
@@ -76,19 +95,7 @@ class TestRuns:
     def test_finish_records_the_report(self, new_uow, account):
         run = a_run(account)
         start(new_uow, run)
-        finished = attrs.evolve(
-            run,
-            status="partial",
-            finished_at=FINISHED,
-            processed=3,
-            expected=3,
-            counts={"seen": 3, "created": 1, "skipped": {"no_email": 2}},
-            errors=({"code": "INVALID_EMAIL", "message": "bad", "salesforce_id": "003A"},),
-            fields_read=("Id", "Email"),
-        )
-        with new_uow() as uow:
-            uow.runs.finish(finished)
-            uow.commit()
+        finished = finish(new_uow, run)
         with new_uow() as uow:
             assert uow.runs.get(run.id) == finished
 
@@ -132,19 +139,7 @@ class TestRecent:
     def test_a_run_reads_back_as_get_gives_it(self, new_uow, account):
         run = a_run(account)
         start(new_uow, run)
-        finished = attrs.evolve(
-            run,
-            status="partial",
-            finished_at=FINISHED,
-            processed=3,
-            expected=4,
-            counts={"seen": 3, "created": 1, "skipped": {"no_email": 2}, "errors": 1},
-            errors=({"code": "INVALID_EMAIL", "salesforce_id": "003A", "fields": ["Email"]},),
-            mode="full",
-        )
-        with new_uow() as uow:
-            uow.runs.finish(finished)
-            uow.commit()
+        finished = finish(new_uow, run)
         with new_uow() as uow:
             assert list(uow.runs.recent(account, 5)) == [finished] == [uow.runs.get(run.id)]
 
