@@ -424,7 +424,7 @@ class InMemoryConsent:
         if found is None or found.account_id != account_id:
             return []
         kept = [c for c in self._tx.state().consent if c.candidate_id == candidate_id]
-        return sorted(kept, key=lambda change: change.changed_at)  # stable: appended order
+        return sorted(kept, key=lambda change: change.at)  # stable: appended order
 
 
 @attrs.define

@@ -298,7 +298,7 @@ class ConsentChange:
     candidate_id: str
     unsubscribed: bool
     source: ConsentSource
-    changed_at: datetime
+    at: datetime
 
 
 @attrs.frozen

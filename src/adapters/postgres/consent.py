@@ -32,7 +32,7 @@ class PsycopgConsent:
                 [change.candidate_id for change in changes],
                 [change.unsubscribed for change in changes],
                 [change.source.value for change in changes],
-                [change.changed_at for change in changes],
+                [change.at for change in changes],
                 account_id,
             ),
         )
