@@ -9,7 +9,7 @@ schema and raise the same error families.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,8 +31,11 @@ from sfsync.domain.ports import (
     AccountLocks,
     Clock,
     ConnectionSummary,
+    ConsentChange,
     EventPublisher,
     GatewayFactory,
+    PushAck,
+    PushFailure,
     RunIds,
     RunLog,
     RunRecord,
@@ -77,6 +80,15 @@ class InMemoryState:
     marks: dict[AccountId, SyncMarks] = attrs.Factory(dict)
     seen: dict[str, dict[str, datetime]] = attrs.Factory(dict)  # reconcile runs
     processed: set[str] = attrs.Factory(set)
+    # push storage, by candidate id (gone with the candidate, as the tables cascade)
+    push_state: dict[str, PushAck] = attrs.Factory(dict)
+    consent: list[ConsentChange] = attrs.Factory(list)  # in the order appended
+    push_failures: dict[str, PushFailure] = attrs.Factory(dict)
+
+    def forget_push_rows(self, candidate_id: str) -> None:
+        self.push_state.pop(candidate_id, None)
+        self.push_failures.pop(candidate_id, None)
+        self.consent = [c for c in self.consent if c.candidate_id != candidate_id]
 
 
 @attrs.define
@@ -92,6 +104,13 @@ class _Transaction:
     def known_account(self, account_id: AccountId) -> None:
         if account_id not in self.state().settings:
             raise UnknownAccount("the account is not registered (save its settings first)")
+
+    def known_candidates(self, account_id: AccountId, candidate_ids: Iterable[str]) -> None:
+        candidates = self.state().candidates
+        for candidate_id in candidate_ids:
+            found = candidates.get(candidate_id)
+            if found is None or found.account_id != account_id:
+                raise PermanentFailure("candidate not found in this account", code="not_found")
 
 
 @attrs.define
@@ -126,6 +145,7 @@ class InMemoryCandidates:
         if self.get(account_id, candidate_id) is None:
             return False
         del self._tx.state().candidates[candidate_id]
+        self._tx.state().forget_push_rows(candidate_id)
         return True
 
     def count(self, account_id: AccountId) -> int:
@@ -157,6 +177,7 @@ class InMemoryCandidates:
         for candidate_id in deletes:
             if self.get(account_id, candidate_id) is not None:
                 del candidates[candidate_id]
+                self._tx.state().forget_push_rows(candidate_id)
         for candidate in upserts:
             current = candidates.get(candidate.id)
             if candidate.account_id != account_id or (
@@ -355,6 +376,109 @@ class InMemoryProcessedMessages:
         return True
 
 
+# --- push storage ---
+
+
+def _distinct(candidate_ids: Iterable[str]) -> None:
+    ids = list(candidate_ids)
+    if len(set(ids)) != len(ids):
+        raise PermanentFailure("a page names a candidate twice", code="invalid_data")
+
+
+@attrs.define
+class InMemoryPushState:
+    _tx: _Transaction
+
+    def acknowledged(
+        self, account_id: AccountId, candidate_ids: Sequence[str]
+    ) -> dict[str, PushAck]:
+        kept = self._tx.state().push_state
+        return {i: kept[i] for i in candidate_ids if i in kept and self._owns(account_id, i)}
+
+    def acknowledge(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
+        _distinct(ack.candidate_id for ack in acks)
+        self._tx.known_candidates(account_id, (ack.candidate_id for ack in acks))
+        kept = self._tx.state().push_state
+        for ack in acks:
+            values = {name: attribute_to_json(v) for name, v in ack.values.items()}
+            before = kept.get(ack.candidate_id)
+            if before is not None and before.contact_id == ack.contact_id:
+                values = {**before.values, **values}
+            kept[ack.candidate_id] = attrs.evolve(ack, values=values)
+
+    def _owns(self, account_id: AccountId, candidate_id: str) -> bool:
+        found = self._tx.state().candidates.get(candidate_id)
+        return found is not None and found.account_id == account_id
+
+
+@attrs.define
+class InMemoryConsent:
+    _tx: _Transaction
+
+    def append(self, account_id: AccountId, changes: Sequence[ConsentChange]) -> None:
+        self._tx.known_candidates(account_id, (change.candidate_id for change in changes))
+        self._tx.state().consent.extend(changes)
+
+    def history(self, account_id: AccountId, candidate_id: str) -> list[ConsentChange]:
+        found = self._tx.state().candidates.get(candidate_id)
+        if found is None or found.account_id != account_id:
+            return []
+        kept = [c for c in self._tx.state().consent if c.candidate_id == candidate_id]
+        return sorted(kept, key=lambda change: change.at)  # stable: appended order
+
+
+@attrs.define
+class InMemoryPushFailures:
+    _tx: _Transaction
+
+    def record(self, account_id: AccountId, failures: Sequence[PushFailure], at: datetime) -> None:
+        _distinct(f.candidate_id for f in failures)
+        self._tx.known_candidates(account_id, (f.candidate_id for f in failures))
+        kept = self._tx.state().push_failures
+        for failure in failures:
+            before = kept.get(failure.candidate_id)
+            again = before is not None and before.contact_id == failure.contact_id
+            kept[failure.candidate_id] = attrs.evolve(
+                failure,
+                attempts=before.attempts + 1 if before is not None and again else 1,
+                first_seen=before.first_seen if before is not None and again else at,
+                last_seen=at,
+            )
+
+    def for_candidates(
+        self, account_id: AccountId, candidate_ids: Sequence[str]
+    ) -> dict[str, PushFailure]:
+        mine = self._mine(account_id)
+        return {i: mine[i] for i in candidate_ids if i in mine}
+
+    def retryable(
+        self, account_id: AccountId, limit: int, after: str | None = None
+    ) -> list[PushFailure]:
+        mine = self._mine(account_id)
+        ids = sorted(i for i, f in mine.items() if f.retryable and i > (after or ""))
+        return [mine[i] for i in ids[:limit]]
+
+    def clear(self, account_id: AccountId, candidate_ids: Sequence[str]) -> None:
+        for candidate_id in set(candidate_ids) & set(self._mine(account_id)):
+            del self._tx.state().push_failures[candidate_id]
+
+    def give_up(self, account_id: AccountId, candidate_ids: Sequence[str]) -> None:
+        kept = self._tx.state().push_failures
+        for candidate_id in set(candidate_ids) & set(self._mine(account_id)):
+            kept[candidate_id] = attrs.evolve(kept[candidate_id], retryable=False)
+
+    def _mine(self, account_id: AccountId) -> dict[str, PushFailure]:
+        candidates = self._tx.state().candidates
+        return {
+            i: f
+            for i, f in self._tx.state().push_failures.items()
+            if i in candidates and candidates[i].account_id == account_id
+        }
+
+
+# --- end of push storage ---
+
+
 @attrs.define(init=False)
 class InMemoryUnitOfWork:
     """A unit of work over `state`; `commits` counts successful commits."""
@@ -366,6 +490,9 @@ class InMemoryUnitOfWork:
     connections: InMemoryConnections
     runs: InMemoryRuns
     messages: InMemoryProcessedMessages
+    push_state: InMemoryPushState
+    consent: InMemoryConsent
+    push_failures: InMemoryPushFailures
     _tx: _Transaction
 
     def __init__(self, state: InMemoryState | None = None) -> None:
@@ -377,6 +504,9 @@ class InMemoryUnitOfWork:
         self.connections = InMemoryConnections(self._tx)
         self.runs = InMemoryRuns(self._tx)
         self.messages = InMemoryProcessedMessages(self._tx)
+        self.push_state = InMemoryPushState(self._tx)
+        self.consent = InMemoryConsent(self._tx)
+        self.push_failures = InMemoryPushFailures(self._tx)
 
     def __enter__(self) -> InMemoryUnitOfWork:
         if self._tx.working is not None:

@@ -26,6 +26,7 @@ from sfsync.domain.model import (
     Contact,
     ContactSchema,
     FieldInfo,
+    MappingDirection,
 )
 
 MAX_ATTRIBUTE_NAME = 63  # Postgres identifier length, so a name can always become a column
@@ -203,6 +204,19 @@ def check_mapping(mapping: AttributeMapping, schema: ContactSchema) -> FieldInfo
     if field.custom:
         _require_c(mapping.name, field.name)
     return field
+
+
+def check_writable(mapping: AttributeMapping, field: FieldInfo) -> None:
+    """Refuse an export or two-way mapping whose field the connected user cannot edit
+    (`field_not_updateable`: read-only, formula, or edit access withheld). Checked when a
+    mapping is added; the import reads such a field all the same."""
+    if mapping.direction != MappingDirection.IMPORT and not field.updateable:
+        raise MappingRefused(
+            f"{field.name} is not updateable by the connected user (read-only, a formula, "
+            f"or no edit access), so attribute {mapping.name} cannot be pushed to it; grant "
+            f"edit access to the field, or map it with --direction import",
+            code="field_not_updateable",
+        )
 
 
 @attrs.frozen

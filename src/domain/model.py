@@ -128,12 +128,19 @@ class DeletionBehaviour(enum.StrEnum):
     UNSUBSCRIBE = "unsubscribe"  # keep, but mark opted out
 
 
+class MappingDirection(enum.StrEnum):
+    IMPORT = "import"
+    EXPORT = "export"
+    TWO_WAY = "two_way"
+
+
 @attrs.frozen
 class AttributeMapping:
     """A candidate attribute whose value is read from one Contact field."""
 
     name: str  # snake_case attribute name, e.g. favorite_color_c
     field: str  # exact Salesforce API name, e.g. Favorite_Color__c
+    direction: MappingDirection = MappingDirection.IMPORT
 
 
 @attrs.frozen

@@ -6,6 +6,7 @@ tests/fakes.py that passes the same contract tests as the real adapter.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -272,6 +273,112 @@ class ProcessedMessages(Protocol):
         ...
 
 
+# --- Push storage: what Salesforce acknowledged, consent history, per-record failures ---
+
+
+class ConsentSource(enum.StrEnum):
+    SFSYNC = "sfsync"  # the candidate unsubscribed (or resubscribed) here
+    SALESFORCE = "salesforce"  # read from the Contact's unsubscribe field
+
+
+@attrs.frozen
+class PushAck:
+    """What Salesforce acknowledged for one candidate's Contact: field API name -> value
+    as pushed (JSON form), when, and the Contact's SystemModstamp after it if known."""
+
+    candidate_id: str
+    contact_id: SalesforceId
+    values: Mapping[str, Any] = attrs.field(repr=False)
+    acknowledged_at: datetime
+    contact_modstamp: datetime | None = None
+
+
+@attrs.frozen
+class ConsentChange:
+    candidate_id: str
+    unsubscribed: bool
+    source: ConsentSource
+    at: datetime
+
+
+@attrs.frozen
+class PushFailure:
+    """One failed update of a candidate's Contact, as Salesforce reported it.
+
+    `message` is Salesforce's text and may echo record values: only the push failure store
+    keeps it; runs, events and logs take the code and fields."""
+
+    candidate_id: str
+    contact_id: SalesforceId
+    code: str  # Salesforce's errorCode, e.g. ENTITY_IS_DELETED
+    fields: tuple[str, ...] = ()
+    message: str = attrs.field(default="", repr=False)
+    retryable: bool = True
+    # Kept by the store (ignored when recording): failures in a row for this Contact, and
+    # when the first and the last of them happened.
+    attempts: int = 1
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+
+class PushStateStore(Protocol):
+    def acknowledged(
+        self, account_id: AccountId, candidate_ids: Sequence[str]
+    ) -> dict[str, PushAck]:
+        """The acknowledgements of a page of candidates, by candidate id (one query)."""
+        ...
+
+    def acknowledge(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
+        """Save a page of acknowledgements, each candidate once. Values merge field by field
+        into what was acknowledged for the same Contact, and replace what was acknowledged
+        for another; time and SystemModstamp are replaced. `not_found` for a candidate the
+        account does not hold."""
+        ...
+
+
+class ConsentStore(Protocol):
+    def append(self, account_id: AccountId, changes: Sequence[ConsentChange]) -> None:
+        """Keep consent changes (never updated); `not_found` for another account's
+        candidate."""
+        ...
+
+    def history(self, account_id: AccountId, candidate_id: str) -> list[ConsentChange]:
+        """A candidate's consent changes, oldest first (ties: in the order appended)."""
+        ...
+
+
+class PushFailureStore(Protocol):
+    def record(self, account_id: AccountId, failures: Sequence[PushFailure], at: datetime) -> None:
+        """Keep a page of failures that happened `at`, each candidate once (their attempts
+        and times are the store's). A candidate that failed before for the same Contact
+        counts one more attempt and keeps its first_seen; code, fields, message and
+        `retryable` are replaced. `not_found` for another account's candidate."""
+        ...
+
+    def for_candidates(
+        self, account_id: AccountId, candidate_ids: Sequence[str]
+    ) -> dict[str, PushFailure]:
+        """The failures kept for a page of candidates, by candidate id (one query)."""
+        ...
+
+    def retryable(
+        self, account_id: AccountId, limit: int, after: str | None = None
+    ) -> list[PushFailure]:
+        """Up to `limit` retryable failures in candidate id order, after candidate `after`."""
+        ...
+
+    def clear(self, account_id: AccountId, candidate_ids: Sequence[str]) -> None:
+        """Forget the failures of candidates whose update went through."""
+        ...
+
+    def give_up(self, account_id: AccountId, candidate_ids: Sequence[str]) -> None:
+        """Mark failures not retryable (kept, shown, never retried until recorded anew)."""
+        ...
+
+
+# --- end of push storage ---
+
+
 class UnitOfWork(Protocol):
     """A transaction over the stores; leaving the block without commit() rolls back."""
 
@@ -290,6 +397,16 @@ class UnitOfWork(Protocol):
 
     @property
     def messages(self) -> ProcessedMessages: ...
+
+    # push storage
+    @property
+    def push_state(self) -> PushStateStore: ...
+
+    @property
+    def consent(self) -> ConsentStore: ...
+
+    @property
+    def push_failures(self) -> PushFailureStore: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

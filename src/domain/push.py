@@ -46,10 +46,9 @@ def push_eligibility(
     Account-level reasons come first, then the candidate, then the field, so a report
     groups refusals by their root cause.
     """
-    if not settings.direct_api:
-        return _refuse(PushRefusal.NOT_DIRECT_MODE)
-    if not settings.push_enabled:
-        return _refuse(PushRefusal.PUSH_DISABLED)
+    account = account_refusal(settings)
+    if account is not None:
+        return _refuse(account)
     if candidate.salesforce_id is None:
         return _refuse(PushRefusal.NOT_FROM_SALESFORCE)
     if field is None:
@@ -59,6 +58,15 @@ def push_eligibility(
     if not field.updateable:
         return _refuse(PushRefusal.FIELD_NOT_UPDATEABLE)
     return ALLOWED
+
+
+def account_refusal(settings: AccountSettings) -> PushRefusal | None:
+    """Why this account pushes nothing at all; None when it may push."""
+    if not settings.direct_api:
+        return PushRefusal.NOT_DIRECT_MODE
+    if not settings.push_enabled:
+        return PushRefusal.PUSH_DISABLED
+    return None
 
 
 def changed_values(

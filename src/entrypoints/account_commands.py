@@ -13,6 +13,7 @@ from sfsync.domain.model import (
     AttributeMapping,
     DeletionBehaviour,
     DuplicatePolicy,
+    MappingDirection,
 )
 from sfsync.entrypoints.account_view import mapping_dict, overview_dict, overview_text
 from sfsync.entrypoints.bootstrap import Container
@@ -20,6 +21,11 @@ from sfsync.entrypoints.bootstrap import Container
 if TYPE_CHECKING:
     pass
 
+_VERBS = {
+    MappingDirection.IMPORT: "reads",
+    MappingDirection.EXPORT: "is pushed to",
+    MappingDirection.TWO_WAY: "reads and is pushed to",
+}
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 
 
@@ -61,6 +67,24 @@ def account() -> None:
     show_default=True,
     help="Never spend more than this share of the org's daily API calls.",
 )
+@click.option(
+    "--direct-api/--vendor-mode",
+    default=True,
+    show_default=True,
+    help="sfsync reads (and pushes) through the Salesforce API, or the vendor syncs.",
+)
+@click.option(
+    "--push/--no-push",
+    default=False,
+    show_default=True,
+    help="Push export and two-way attributes and unsubscribes to Contacts (direct API only).",
+)
+@click.option(
+    "--unsubscribe-field",
+    default="HasOptedOutOfEmail",
+    show_default=True,
+    help="Contact checkbox that an unsubscribe is pushed to.",
+)
 @click.pass_obj
 def account_set(
     container: Container,
@@ -71,8 +95,12 @@ def account_set(
     deletion: str,
     duplicates: str,
     quota_share: float,
+    direct_api: bool,
+    push: bool,
+    unsubscribe_field: str,
 ) -> None:
-    """Create ACCOUNT_ID or replace its settings."""
+    """Create ACCOUNT_ID or replace its settings (an option left out takes its default)."""
+    from sfsync.domain.mapping import validate_field_name
     from sfsync.services.accounts import save_settings
 
     settings = AccountSettings(
@@ -83,6 +111,9 @@ def account_set(
         deletion_behaviour=DeletionBehaviour(deletion),
         duplicate_policy=DuplicatePolicy(duplicates),
         quota_share=quota_share,
+        direct_api=direct_api,
+        push_enabled=push,
+        unsubscribe_field=validate_field_name(unsubscribe_field),
     )
     save_settings(container.uow(), settings)
     click.echo(f"account {account_id} saved")
@@ -123,24 +154,38 @@ def attribute() -> None:
     is_flag=True,
     help="Save without reading the org's describe (the next import checks the mapping).",
 )
+@click.option(
+    "--direction",
+    type=click.Choice([d.value for d in MappingDirection]),
+    default="import",
+    show_default=True,
+    help="import: read from the Contact; export: push to it; two_way: both.",
+)
 @click.pass_obj
 def attribute_add(
-    container: Container, account_id: str, name: str, field: str, unchecked: bool
+    container: Container,
+    account_id: str,
+    name: str,
+    field: str,
+    unchecked: bool,
+    direction: str,
 ) -> None:
     """Map attribute NAME (snake_case, custom ones end in _c) to Contact FIELD (exact API name).
 
     When ACCOUNT_ID is connected, FIELD is checked against the org's Contact describe first:
     a field that is missing or hidden, spelt in another case, compound, deprecated, or of a
-    type an attribute cannot hold is refused, with the closest names to try.
+    type an attribute cannot hold is refused, with the closest names to try; so is, for an
+    export or two-way mapping, a field the connected user cannot edit.
     """
     from sfsync.domain.mapping import validate_mapping
     from sfsync.services.accounts import add_checked_attribute
 
-    mapping = validate_mapping(AttributeMapping(name, field))  # fails fast, before any I/O
+    way = MappingDirection(direction)
+    mapping = validate_mapping(AttributeMapping(name, field, way))  # fails fast, before I/O
     added = add_checked_attribute(
         container.uow, container.gateways(), AccountId(account_id), mapping, check=not unchecked
     )
-    said = f"attribute {name} reads Contact.{field}"
+    said = f"attribute {name} {_VERBS[way]} Contact.{field}"
     if added.field is not None:
         click.echo(f"{said} ({added.field.type}; checked against the org)")
         return
@@ -153,7 +198,7 @@ def attribute_add(
 @_JSON
 @click.pass_obj
 def attribute_list(container: Container, account_id: str, as_json: bool) -> None:
-    """ACCOUNT_ID's attribute mappings, by attribute name."""
+    """ACCOUNT_ID's attribute mappings, by attribute name: name, field, direction."""
     from sfsync.services.accounts import list_attributes
 
     mappings = list_attributes(container.uow(), AccountId(account_id))
@@ -163,8 +208,9 @@ def attribute_list(container: Container, account_id: str, as_json: bool) -> None
         click.echo(f"account {account_id} has no attribute mappings")
     else:
         width = max(len(m.name) for m in mappings)
-        for mapping in mappings:
-            click.echo(f"{mapping.name:<{width}}  {mapping.field}")
+        field_width = max(len(m.field) for m in mappings)
+        for m in mappings:
+            click.echo(f"{m.name:<{width}}  {m.field:<{field_width}}  {m.direction}")
 
 
 @attribute.command("remove")

@@ -80,7 +80,10 @@ def _time(moment: datetime | None) -> str | None:
 
 
 def mapping_dict(mapping: AttributeMapping) -> dict[str, str]:
-    return {"name": mapping.name, "field": mapping.field}
+    return {"name": mapping.name, "field": mapping.field, "direction": mapping.direction}
+
+
+_ARROWS = {"import": "<-", "export": "->", "two_way": "<->"}
 
 
 def overview_text(shown: dict[str, Any]) -> str:
@@ -97,7 +100,10 @@ def overview_text(shown: dict[str, Any]) -> str:
         elif connection["needs_reauth"]:
             lines.append("  ! Salesforce refused the tokens: reconnect (sfsync connect)")
     lines.append("attributes:" if shown["attributes"] else "attributes: none")
-    lines += [f"  {m['name']} <- Contact.{m['field']}" for m in shown["attributes"]]
+    lines += [
+        f"  {m['name']} {_ARROWS[m['direction']]} Contact.{m['field']}"
+        for m in shown["attributes"]
+    ]
     lines.append("import:")
     for name, value in shown["import"].items():
         text = ", ".join(value) if isinstance(value, list) else _plain(value)

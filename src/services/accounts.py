@@ -10,6 +10,7 @@ import attrs
 from sfsync.domain.errors import DomainError, PermanentFailure, UnknownAccount
 from sfsync.domain.mapping import (
     check_mapping,
+    check_writable,
     close_names,
     did_you_mean,
     validate_attribute_name,
@@ -31,10 +32,19 @@ from sfsync.domain.ports import (
     SalesforceConnection,
     UnitOfWork,
 )
+from sfsync.domain.push import PushRefusal, account_refusal
 
 
 def save_settings(uow: UnitOfWork, settings: AccountSettings) -> None:
-    """Create the account, or replace its settings."""
+    """Create the account, or replace its settings. Push asked for outside direct API mode
+    is refused (`not_direct_mode`): vendor mode leaves writing to Salesforce to the vendor."""
+    if settings.push_enabled and account_refusal(settings) == PushRefusal.NOT_DIRECT_MODE:
+        raise PermanentFailure(
+            f"the settings of account {settings.account_id} were not saved: push writes to"
+            " Salesforce through its API, so it needs direct API mode; choose direct API"
+            " mode or leave push off",
+            code=PushRefusal.NOT_DIRECT_MODE.value,
+        )
     with uow:
         uow.accounts.save_settings(settings)
         uow.commit()
@@ -65,7 +75,7 @@ def add_attribute(
     """Map a candidate attribute to a Contact field; checked against `schema` when given."""
     validate_mapping(mapping)
     if schema is not None:
-        check_mapping(mapping, schema)
+        check_writable(mapping, check_mapping(mapping, schema))
     with uow:
         _known(uow, account_id)
         uow.accounts.save_mapping(account_id, mapping)
@@ -101,6 +111,7 @@ def add_checked_attribute(
     field = None
     if connection is not None and check:
         field = check_mapping(mapping, _describe(gateways, connection, settings))
+        check_writable(mapping, field)
     add_attribute(uow(), account_id, mapping)
     return AttributeAdded(mapping, field, connected=connection is not None)
 

@@ -11,7 +11,7 @@ import pytest
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.pool import make_pool
 from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
-from sfsync.domain.model import AccountId, AttributeMapping
+from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping, MappingDirection
 from sfsync.domain.ports import RunRecord, SalesforceConnection
 from tests.cli.conftest import KEY
 from tests.cli.test_cli import one_line, sfsync
@@ -19,7 +19,13 @@ from tests.cli.test_cli import one_line, sfsync
 
 @pytest.mark.parametrize(
     "command",
-    [["account", "show"], ["attribute", "add"], ["attribute", "list"], ["attribute", "remove"]],
+    [
+        ["account", "set"],
+        ["account", "show"],
+        ["attribute", "add"],
+        ["attribute", "list"],
+        ["attribute", "remove"],
+    ],
 )
 def test_every_command_has_help(command):
     result = sfsync(*command, "--help")
@@ -85,9 +91,11 @@ class TestAddToAConnectedAccount:
         assert added.returncode == 0, added.stderr
         assert "(picklist; checked against the org)" in added.stdout
         listed = sfsync("attribute", "list", account_id, **env)
-        assert listed.stdout.split() == ["favorite_color_c", "Favorite_Color__c"]
+        assert listed.stdout.split() == ["favorite_color_c", "Favorite_Color__c", "import"]
         as_json = json.loads(sfsync("attribute", "list", account_id, "--json", **env).stdout)
-        assert as_json == [{"name": "favorite_color_c", "field": "Favorite_Color__c"}]
+        assert as_json == [
+            {"name": "favorite_color_c", "field": "Favorite_Color__c", "direction": "import"}
+        ]
         removed = sfsync("attribute", "remove", account_id, "favorite_color_c", **env)
         assert removed.returncode == 0 and "candidates keep the values" in removed.stdout
         assert mappings(env["DATABASE_URL"], account_id) == []
@@ -114,6 +122,83 @@ class TestAddToAConnectedAccount:
         assert mappings(env["DATABASE_URL"], account_id) == [
             AttributeMapping("favorite_color_c", "Favorite_Color__c")
         ]
+
+
+@pytest.mark.integration
+class TestDirection:
+    """Export and two-way mappings push to their field, so the org must let the user edit it."""
+
+    def test_a_two_way_mapping_is_saved_listed_and_shown(self, env, connected):
+        account_id, _ = connected
+        args = ("attribute", "add", account_id, "favorite_color_c", "Favorite_Color__c")
+        added = sfsync(*args, "--direction", "two_way", **env)
+        assert added.returncode == 0, added.stderr
+        assert "reads and is pushed to Contact.Favorite_Color__c (picklist;" in added.stdout
+        listed = sfsync("attribute", "list", account_id, **env)
+        assert listed.stdout.split() == ["favorite_color_c", "Favorite_Color__c", "two_way"]
+        assert mappings(env["DATABASE_URL"], account_id) == [
+            AttributeMapping("favorite_color_c", "Favorite_Color__c", MappingDirection.TWO_WAY)
+        ]
+        shown = sfsync("account", "show", account_id, **env).stdout
+        assert "favorite_color_c <-> Contact.Favorite_Color__c" in shown
+
+    def test_export_to_a_read_only_field_is_refused_but_import_is_not(
+        self, env, sf_org, connected
+    ):
+        account_id, _ = connected
+        sf_org.admin.set_field_security(read_only=["Favorite_Color__c"])
+        args = ("attribute", "add", account_id, "favorite_color_c", "Favorite_Color__c")
+        refused = sfsync(*args, "--direction", "export", **env)
+        assert refused.returncode == 1
+        assert "field_not_updateable" in one_line(refused)
+        assert mappings(env["DATABASE_URL"], account_id) == []
+        assert sfsync(*args, **env).returncode == 0
+        assert mappings(env["DATABASE_URL"], account_id) == [
+            AttributeMapping("favorite_color_c", "Favorite_Color__c")
+        ]
+
+    def test_an_unknown_direction_is_a_usage_error(self, cli_env, account):
+        args = ("attribute", "add", account, "shoe_size_c", "Shoe_Size__c")
+        result = sfsync(*args, "--direction", "sideways", **cli_env)
+        assert result.returncode == 2 and "--direction" in result.stderr
+
+
+def settings_of(database_url: str, account_id: str) -> AccountSettings | None:
+    with make_pool(database_url, max_size=1) as pool:
+        with PsycopgUnitOfWork(pool, TokenCipher([KEY])) as uow:
+            return uow.accounts.get_settings(AccountId(account_id))
+
+
+@pytest.mark.integration
+class TestAccountSetForPush:
+    def test_push_and_the_unsubscribe_field_are_saved(self, cli_env, account):
+        result = sfsync(
+            "account", "set", account, "--push", "--unsubscribe-field", "Opted_Out__c", **cli_env
+        )
+        assert result.returncode == 0, result.stderr
+        assert settings_of(cli_env["DATABASE_URL"], account) == AccountSettings(
+            AccountId(account), push_enabled=True, unsubscribe_field="Opted_Out__c"
+        )
+        shown = sfsync("account", "show", account, **cli_env).stdout
+        assert "push_enabled: yes" in shown and "unsubscribe_field: Opted_Out__c" in shown
+
+    def test_vendor_mode_without_push_is_saved(self, cli_env, account):
+        result = sfsync("account", "set", account, "--vendor-mode", **cli_env)
+        assert result.returncode == 0, result.stderr
+        saved = settings_of(cli_env["DATABASE_URL"], account)
+        assert saved is not None and (saved.direct_api, saved.push_enabled) == (False, False)
+
+    def test_push_in_vendor_mode_is_refused_with_the_reason(self, cli_env, account):
+        result = sfsync("account", "set", account, "--vendor-mode", "--push", **cli_env)
+        assert result.returncode == 1
+        line = one_line(result)
+        assert "not_direct_mode" in line and "needs direct API mode" in line
+        assert settings_of(cli_env["DATABASE_URL"], account) == AccountSettings(AccountId(account))
+
+    def test_an_unsubscribe_field_that_is_no_api_name_is_refused(self, cli_env, account):
+        result = sfsync("account", "set", account, "--unsubscribe-field", "Opted Out", **cli_env)
+        assert result.returncode == 1 and "invalid_field_name" in one_line(result)
+        assert settings_of(cli_env["DATABASE_URL"], account) == AccountSettings(AccountId(account))
 
 
 @pytest.mark.integration
@@ -165,7 +250,7 @@ class TestAccountShow:
         shown = json.loads(sfsync("account", "show", account_id, "--json", **env).stdout)
         assert shown["settings"]["quota_share"] == 0.5
         assert shown["connection"]["login_url"] == sf_org.base_url
-        assert shown["attributes"] == [{"name": "age_c", "field": "Age__c"}]
+        assert shown["attributes"] == [{"name": "age_c", "field": "Age__c", "direction": "import"}]
         assert shown["connection"]["tokens_readable"] is True and "tokens_readable: yes" in text
         token = access_token(env["DATABASE_URL"], account_id)
         for output in (text, json.dumps(shown)):

@@ -13,6 +13,7 @@ from sfsync.domain.model import (
     AttributeMapping,
     DeletionBehaviour,
     DuplicatePolicy,
+    MappingDirection,
 )
 from sfsync.domain.ports import ConnectionSummary, SalesforceConnection, UnitOfWork
 from tests.fakes import InMemoryUnitOfWork
@@ -121,6 +122,31 @@ class TestMappings:
             uow.commit()
         with new_uow() as uow:
             assert uow.accounts.mappings(account) == [AttributeMapping("color_c", "Colour__c")]
+
+    def test_each_direction_round_trips(self, new_uow, account):
+        saved = [
+            AttributeMapping("a_c", "A__c"),
+            AttributeMapping("b_c", "B__c", MappingDirection.EXPORT),
+            AttributeMapping("c_c", "C__c", MappingDirection.TWO_WAY),
+        ]
+        with new_uow() as uow:
+            for mapping in saved:
+                uow.accounts.save_mapping(account, mapping)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.accounts.mappings(account) == saved
+        assert saved[0].direction == MappingDirection.IMPORT
+
+    def test_saving_a_mapping_again_replaces_its_direction(self, new_uow, account):
+        with new_uow() as uow:
+            uow.accounts.save_mapping(account, AttributeMapping("color_c", "Color__c"))
+            uow.commit()
+        two_way = AttributeMapping("color_c", "Color__c", MappingDirection.TWO_WAY)
+        with new_uow() as uow:
+            uow.accounts.save_mapping(account, two_way)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.accounts.mappings(account) == [two_way]
 
     def test_mappings_belong_to_one_account(self, new_uow, account, new_account_id):
         with new_uow() as uow:

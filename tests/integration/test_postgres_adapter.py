@@ -149,3 +149,29 @@ class TestStoredRows:
         with psycopg.connect(database_url) as conn:
             rows = conn.execute("SELECT * FROM candidates WHERE account_id = %s", (account,))
             assert rows.fetchall() == []
+
+
+class TestPushTables:
+    def test_consent_changes_are_append_only(self, pool, database_url, account):
+        from datetime import UTC, datetime
+
+        from sfsync.domain.ports import ConsentChange, ConsentSource
+
+        cipher = TokenCipher([TokenCipher.generate_key()])
+        with PsycopgUnitOfWork(pool, cipher) as uow:
+            uow.candidates.add(Candidate(id=f"{account}_1", account_id=account, email="a@b.org"))
+            change = ConsentChange(f"{account}_1", True, ConsentSource.SFSYNC, datetime.now(UTC))
+            uow.consent.append(account, [change])
+            uow.commit()
+        with psycopg.connect(database_url) as conn, pytest.raises(pgerrors.RestrictViolation):
+            conn.execute(
+                "UPDATE consent_changes SET unsubscribed = false WHERE account_id = %s", (account,)
+            )
+
+    def test_a_mapping_direction_is_one_of_three(self, database_url, account):
+        with psycopg.connect(database_url) as conn, pytest.raises(pgerrors.CheckViolation):
+            conn.execute(
+                "INSERT INTO attribute_mappings (account_id, name, field, direction)"
+                " VALUES (%s, 'a_c', 'A__c', 'sideways')",
+                (account,),
+            )

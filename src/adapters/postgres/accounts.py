@@ -11,6 +11,7 @@ from sfsync.domain.model import (
     AttributeMapping,
     DeletionBehaviour,
     DuplicatePolicy,
+    MappingDirection,
 )
 
 # Every AccountSettings field but account_id, in declaration order: the columns of
@@ -50,16 +51,18 @@ class PsycopgAccounts:
 
     def mappings(self, account_id: AccountId) -> list[AttributeMapping]:
         rows = self._session.fetchall(
-            "SELECT name, field FROM attribute_mappings WHERE account_id = %s ORDER BY name",
+            "SELECT name, field, direction FROM attribute_mappings WHERE account_id = %s"
+            " ORDER BY name",
             (account_id,),
         )
-        return [AttributeMapping(name=name, field=field) for name, field in rows]
+        return [AttributeMapping(name, field, MappingDirection(way)) for name, field, way in rows]
 
     def save_mapping(self, account_id: AccountId, mapping: AttributeMapping) -> None:
         self._session.write(
-            "INSERT INTO attribute_mappings (account_id, name, field) VALUES (%s, %s, %s) "
-            "ON CONFLICT (account_id, name) DO UPDATE SET field = EXCLUDED.field",
-            (account_id, mapping.name, mapping.field),
+            "INSERT INTO attribute_mappings (account_id, name, field, direction)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (account_id, name) DO UPDATE SET"
+            " field = EXCLUDED.field, direction = EXCLUDED.direction",
+            (account_id, mapping.name, mapping.field, mapping.direction.value),
         )
 
     def remove_mapping(self, account_id: AccountId, name: str) -> bool:

@@ -32,9 +32,17 @@ _CONFLICTS = {
 }
 
 
+# Tables whose page writes take the account id from the candidate's row (a candidate the
+# account does not hold leaves it NULL): a NULL account id there means "no such candidate".
+_CANDIDATE_PAGES = frozenset({"push_state", "consent_changes", "push_failures"})
+
+
 def translate(err: psycopg.Error) -> DomainError:
     """The sfsync failure a psycopg error stands for."""
     name = type(err).__name__
+    if isinstance(err, pgerrors.NotNullViolation) and err.diag.table_name in _CANDIDATE_PAGES:
+        if err.diag.column_name == "account_id":
+            return PermanentFailure("candidate not found in this account", code="not_found")
     if isinstance(err, pgerrors.UniqueViolation):
         constraint = err.diag.constraint_name or "unknown"
         return Conflict(_CONFLICTS.get(constraint, f"unique constraint {constraint} violated"))

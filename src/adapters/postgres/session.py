@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -10,6 +10,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from sfsync.adapters.postgres.failures import translated
+from sfsync.domain.errors import PermanentFailure
 
 
 class Session:
@@ -31,7 +32,7 @@ class Session:
         with translated():
             return self.connection().execute(query, params).fetchall()
 
-    def execute(self, query: str, params: tuple[Any, ...]) -> int:
+    def execute(self, query: str, params: tuple[Any, ...] | dict[str, Any]) -> int:
         """Run one write; an error leaves the transaction to roll back."""
         with translated():
             return self.connection().execute(query, params).rowcount
@@ -52,3 +53,12 @@ class Session:
                 conn.execute("ROLLBACK TO SAVEPOINT sfsync_write")
             raise
         conn.execute("RELEASE SAVEPOINT sfsync_write")
+
+
+def distinct_candidates(candidate_ids: Iterable[str]) -> None:
+    """Refuse a page that names a candidate twice (one statement cannot write a row twice)."""
+    seen: set[str] = set()
+    for candidate_id in candidate_ids:
+        if candidate_id in seen:
+            raise PermanentFailure("a page names a candidate twice", code="invalid_data")
+        seen.add(candidate_id)

@@ -1,4 +1,4 @@
-"""The Postgres unit of work: one pooled connection, one transaction, the five stores."""
+"""The Postgres unit of work: one pooled connection, one transaction, its stores."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from psycopg_pool import ConnectionPool
 from sfsync.adapters.postgres.accounts import PsycopgAccounts
 from sfsync.adapters.postgres.candidates import PsycopgCandidates
 from sfsync.adapters.postgres.connections import PsycopgConnections
+from sfsync.adapters.postgres.consent import PsycopgConsent
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.failures import translated
 from sfsync.adapters.postgres.messages import PsycopgProcessedMessages
+from sfsync.adapters.postgres.push_failures import PsycopgPushFailures
+from sfsync.adapters.postgres.push_state import PsycopgPushState
 from sfsync.adapters.postgres.runs import PsycopgRuns
 from sfsync.adapters.postgres.session import Session
 
@@ -26,6 +29,10 @@ class PsycopgUnitOfWork:
         self.connections = PsycopgConnections(self._session, cipher)
         self.runs = PsycopgRuns(self._session)
         self.messages = PsycopgProcessedMessages(self._session)
+        # push storage
+        self.push_state = PsycopgPushState(self._session)
+        self.consent = PsycopgConsent(self._session)
+        self.push_failures = PsycopgPushFailures(self._session)
 
     def __enter__(self) -> PsycopgUnitOfWork:
         if self._session.conn is not None:

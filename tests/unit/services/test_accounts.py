@@ -20,6 +20,7 @@ from sfsync.domain.model import (
     AccountId,
     AccountSettings,
     AttributeMapping,
+    MappingDirection,
     SalesforceId,
     SyncCursor,
     SyncMarks,
@@ -29,6 +30,7 @@ from sfsync.services.accounts import (
     add_checked_attribute,
     list_attributes,
     remove_attribute,
+    save_settings,
     show_account,
 )
 from tests.fake_salesforce import FakeSalesforce
@@ -130,6 +132,57 @@ class TestAddConnected:
         added = add(state, gateways, AttributeMapping("shoe_size_c", "Shoe_Size__c"), check=False)
         assert (added.field, added.connected, gateways.opened) == (None, True, 0)
         assert saved(state) == [AttributeMapping("shoe_size_c", "Shoe_Size__c")]
+
+
+class TestAddForPush:
+    """An export or two-way mapping must be able to write its field, when the org can say."""
+
+    @pytest.mark.parametrize("direction", [MappingDirection.EXPORT, MappingDirection.TWO_WAY])
+    def test_a_field_the_user_cannot_edit_is_refused(self, state, direction):
+        connect(state)
+        with pytest.raises(MappingRefused) as err:
+            add(state, FakeGateways(FakeSalesforce()), AttributeMapping("name", "Name", direction))
+        assert err.value.code == "field_not_updateable" and "Name" in err.value.message
+        assert saved(state) == []
+
+    def test_the_same_field_may_be_imported(self, state):
+        connect(state)
+        add(state, FakeGateways(FakeSalesforce()), AttributeMapping("name", "Name"))
+        assert saved(state) == [AttributeMapping("name", "Name", MappingDirection.IMPORT)]
+
+    def test_an_editable_field_is_saved_with_its_direction(self, state):
+        connect(state)
+        two_way = AttributeMapping(
+            "favorite_color_c", "Favorite_Color__c", MappingDirection.TWO_WAY
+        )
+        added = add(state, FakeGateways(FakeSalesforce()), two_way)
+        assert added.field is not None and saved(state) == [two_way]
+
+    def test_unconnected_the_direction_is_saved_unchecked(self, state):
+        export = AttributeMapping("name", "Name", MappingDirection.EXPORT)
+        add(state, FakeGateways(None), export)
+        assert saved(state) == [export]
+
+
+class TestSaveSettings:
+    def test_push_outside_direct_mode_is_refused_with_the_reason(self):
+        state = InMemoryState()
+        vendor_push = AccountSettings(ACCOUNT, direct_api=False, push_enabled=True)
+        with pytest.raises(PermanentFailure) as err:
+            save_settings(InMemoryUnitOfWork(state), vendor_push)
+        assert err.value.code == "not_direct_mode" and "direct API mode" in err.value.message
+        assert state.settings == {}
+
+    @pytest.mark.parametrize(
+        ("direct_api", "push_enabled"), [(True, True), (False, False), (True, False)]
+    )
+    def test_every_other_combination_is_saved(self, direct_api, push_enabled):
+        state = InMemoryState()
+        settings = AccountSettings(
+            ACCOUNT, direct_api=direct_api, push_enabled=push_enabled, unsubscribe_field="Out__c"
+        )
+        save_settings(InMemoryUnitOfWork(state), settings)
+        assert state.settings == {ACCOUNT: settings}
 
 
 class TestAddDisconnected:
