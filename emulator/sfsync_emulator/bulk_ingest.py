@@ -20,6 +20,7 @@ from sfsync_emulator.values import coerce
 from sfsync_emulator.writes import check_lock, target
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
+BATCH_ROWS = 10_000
 
 
 def _job(org: Org, job_id: str) -> Job:
@@ -79,6 +80,9 @@ async def set_state(request: web.Request, org: Org, version: str, job_id: str) -
         reply = json_response(job.info(False))
         started = time.monotonic()
         _process(org.store, job, request.get("fault"))
+        rows = len(job.succeeded) + len(job.failed)
+        if job.data is not None:  # Salesforce splits the upload into batches of 10,000 rows
+            org.spend("DailyBulkApiBatches", max(1, -(-rows // BATCH_ROWS)))
         job.processing_ms = int((time.monotonic() - started) * 1000)
         return reply
     else:

@@ -94,6 +94,22 @@ def _ro(name: str, type_: str, **kw: Any) -> Field:
     return Field(name, type_, updateable=False, createable=False, **kw)
 
 
+# Salesforce's values for MailingGeocodeAccuracy / OtherGeocodeAccuracy, most precise first.
+GEOCODE_ACCURACY = (
+    "Address",
+    "NearAddress",
+    "Block",
+    "Street",
+    "ExtendedZip",
+    "Zip",
+    "Neighborhood",
+    "City",
+    "County",
+    "State",
+    "Unknown",
+)
+
+
 def _address(prefix: str) -> list[Field]:
     comp = f"{prefix}Address"
     parts = [
@@ -109,7 +125,7 @@ def _address(prefix: str) -> list[Field]:
             "picklist",
             length=40,
             compound=comp,
-            picklist=("Address", "NearAddress", "Block", "Street", "ZipCode", "City"),
+            picklist=GEOCODE_ACCURACY,
         ),
     ]
     whole = _ro(comp, "address", filterable=False, parts=tuple(p.name for p in parts))
@@ -190,7 +206,7 @@ def seeded_custom_fields() -> list[Field]:
         Field("is_deleted__c", "boolean", **c),
         Field("Favorite_Color__c", "picklist", length=255, picklist=COLORS, restricted=True, **c),
         Field("Hobbies__c", "multipicklist", length=4099, picklist=HOBBIES, **c),
-        Field("Age__c", "int", digits=3, **c),
+        Field("Age__c", "double", precision=3, scale=0, **c),  # custom Number(3, 0)
         Field("Score__c", "double", precision=8, scale=2, **c),
         Field("Donation__c", "currency", precision=16, scale=2, **c),
         Field("Completion__c", "percent", precision=5, scale=2, **c),

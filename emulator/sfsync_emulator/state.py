@@ -78,6 +78,7 @@ class Org:
     cursors: dict[str, Cursor] = field(factory=dict)
     jobs: dict[str, Any] = field(factory=dict)
     counter: int = 0
+    limits_used: dict[str, int] = field(factory=dict)  # DailyBulkApiBatches, ... spent today
 
     @classmethod
     def create(cls, config: Config) -> Org:
@@ -103,12 +104,16 @@ class Org:
         self.log.clear()
         self.cursors.clear()
         self.jobs.clear()
+        self.limits_used.clear()
         self.auth.session_seconds = self.config.session_seconds
         self.auth.rotate = self.auth.deny = False
         if revoke_tokens:
             self.auth.access.clear()
             self.auth.refresh.clear()
             self.auth.codes.clear()
+
+    def spend(self, limit: str, amount: int = 1) -> None:
+        self.limits_used[limit] = self.limits_used.get(limit, 0) + amount
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
