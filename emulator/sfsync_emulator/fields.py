@@ -71,11 +71,14 @@ class Field:
     name_field: bool = False
     id_lookup: bool = False
     default: Any = None
+    formula: str | None = None  # a formula field: calculated, never written (not evaluated)
     parts: tuple[str, ...] = field(factory=tuple)  # components of a compound field
 
     def __attrs_post_init__(self) -> None:
         if not self.label:
             self.label = self.name.removesuffix("__c").replace("_", " ")
+        if self.formula:
+            self.updateable = self.createable = False
         if self.type == "boolean":
             self.nillable = False
             if self.default is None:
