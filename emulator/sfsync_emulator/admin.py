@@ -35,6 +35,7 @@ FIELD_KEYS = (
     "updateable",
     "createable",
     "filterable",
+    "formula",
 )
 
 

@@ -10,16 +10,18 @@ from typing import Any
 from aiohttp import web
 
 from sfsync_emulator.errors import ApiError, not_found
+from sfsync_emulator.fields import Field
 from sfsync_emulator.http import CSV_TYPE, Router, empty, json_response, read_json
-from sfsync_emulator.ids import JOB, make_id
+from sfsync_emulator.ids import JOB, canonical, make_id
 from sfsync_emulator.jobs import Job, job_list, options
 from sfsync_emulator.render import csv_header, csv_quote
 from sfsync_emulator.state import Fault, Org
 from sfsync_emulator.store import Store
 from sfsync_emulator.values import coerce
-from sfsync_emulator.writes import check_lock, target
+from sfsync_emulator.writes import check_lock, duplicate_error, duplicated, target
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
+BATCH_ROWS = 10_000
 
 
 def _job(org: Org, job_id: str) -> Job:
@@ -79,6 +81,9 @@ async def set_state(request: web.Request, org: Org, version: str, job_id: str) -
         reply = json_response(job.info(False))
         started = time.monotonic()
         _process(org.store, job, request.get("fault"))
+        rows = len(job.succeeded) + len(job.failed)
+        if job.data is not None:  # Salesforce splits the upload into batches of 10,000 rows
+            org.spend("DailyBulkApiBatches", max(1, -(-rows // BATCH_ROWS)))
         job.processing_ms = int((time.monotonic() - started) * 1000)
         return reply
     else:
@@ -110,15 +115,34 @@ def _process(store: Store, job: Job, fault: Fault | None) -> None:
             job.state, job.error_message = "Failed", f"InvalidBatch : Field name not found : {name}"
             return
         fields.append(f)
-    for cells in rows[1:]:
+    at = next((k for k, f in enumerate(fields) if f.name == "Id"), None)
+    ids = [cells[at] if at is not None and at < len(cells) else "" for cells in rows[1:]]
+    twice = duplicated(ids)
+    for rid, cells in zip(ids, rows[1:], strict=True):
         try:
+            if canonical(rid) in twice:
+                raise duplicate_error(canonical(rid))
             rid, created = _apply(store, job.operation, fields, cells, fault)
             job.succeeded.append([rid, "true" if created else "false", *cells])
         except ApiError as err:
-            rid = next((c for f, c in zip(fields, cells, strict=False) if f.name == "Id"), "")
             detail = ",".join(err.fields or [])
             job.failed.append([rid, f"{err.code}:{err.message}:{detail} --", *cells])
     job.state = "JobComplete"
+
+
+def _coerce_cell(f: Field, cell: str) -> Any:
+    """A CSV cell as stored; a value of the wrong type fails its row as the SOAP layer says."""
+    try:
+        return coerce(f, None if cell == "#N/A" else cell)
+    except ApiError as err:
+        if err.code != "JSON_PARSER_ERROR":
+            raise
+        raise ApiError(
+            400,
+            "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            f"{f.label}: value not of required type: {cell}",
+            [f.name],
+        ) from None
 
 
 def _apply(
@@ -138,7 +162,7 @@ def _apply(
                     f"Unable to create/update fields: {f.name}.",
                     [f.name],
                 )
-            values[f.name] = coerce(f, None if cell == "#N/A" else cell)
+            values[f.name] = _coerce_cell(f, cell)
     if operation == "insert" or (operation == "upsert" and not raw_id):
         check_lock(fault, "")
         if values.get("LastName") is None:

@@ -77,6 +77,7 @@ async def create(request: web.Request, org: Org, version: str) -> web.Response:
     )
     job.processing_ms = int((time.monotonic() - started) * 1000)
     org.jobs[job.id] = job
+    org.spend("DailyBulkV2QueryJobs")
     reply = json_response(job.info(False))
     job.state = "JobComplete"  # finish at once: clients poll slowly (reference quirk 8)
     return reply

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sfsync_emulator.fields import SOAP_TYPES, Field
+from sfsync_emulator.fields import ID_TYPES, SOAP_TYPES, Field
 from sfsync_emulator.schema import Schema
 
 OLDEST, NEWEST = 31, 66
@@ -44,10 +44,14 @@ def resources(version: str) -> dict[str, str]:
     return out
 
 
-def limits(api_max: int, api_used: int) -> dict[str, dict[str, int]]:
+BULK_BATCHES, BULK_QUERY_JOBS = 15000, 10000
+
+
+def limits(api_max: int, api_used: int, used: dict[str, int]) -> dict[str, dict[str, int]]:
+    """`used` counts what the org spent today of the limits that count down (reference §3.5)."""
     fixed = {
-        "DailyBulkApiBatches": 15000,
-        "DailyBulkV2QueryJobs": 10000,
+        "DailyBulkApiBatches": BULK_BATCHES,
+        "DailyBulkV2QueryJobs": BULK_QUERY_JOBS,
         "DailyBulkV2QueryFileStorageMB": 976562,
         "DailyAsyncApexExecutions": 250000,
         "DataStorageMB": 1024,
@@ -60,7 +64,7 @@ def limits(api_max: int, api_used: int) -> dict[str, dict[str, int]]:
         "MassEmail": 5000,
     }
     out = {"DailyApiRequests": {"Max": api_max, "Remaining": max(api_max - api_used, 0)}}
-    out.update({k: {"Max": v, "Remaining": v} for k, v in fixed.items()})
+    out.update({k: {"Max": v, "Remaining": max(v - used.get(k, 0), 0)} for k, v in fixed.items()})
     return out
 
 
@@ -116,6 +120,13 @@ def global_describe(version: str) -> dict[str, Any]:
     return {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": [sobject_summary(version)]}
 
 
+def _byte_length(f: Field, text: bool) -> int:
+    """Ids are ASCII: 18 bytes; other text fields allow 3 bytes a character."""
+    if f.type in ID_TYPES:
+        return f.length
+    return f.length * 3 if text else 0
+
+
 def field_describe(f: Field, schema: Schema) -> dict[str, Any]:
     text = f.type in (
         "string",
@@ -137,9 +148,9 @@ def field_describe(f: Field, schema: Schema) -> dict[str, Any]:
         "aggregatable": f.type not in ("textarea", "multipicklist", "address"),
         "aiPredictionField": False,
         "autoNumber": False,
-        "byteLength": f.length * 3 if text else 0,
-        "calculated": False,
-        "calculatedFormula": None,
+        "byteLength": _byte_length(f, text),
+        "calculated": f.formula is not None,
+        "calculatedFormula": f.formula,
         "cascadeDelete": False,
         "caseSensitive": False,
         "compoundFieldName": f.compound,

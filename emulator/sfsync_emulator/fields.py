@@ -71,11 +71,14 @@ class Field:
     name_field: bool = False
     id_lookup: bool = False
     default: Any = None
+    formula: str | None = None  # a formula field: calculated, never written (not evaluated)
     parts: tuple[str, ...] = field(factory=tuple)  # components of a compound field
 
     def __attrs_post_init__(self) -> None:
         if not self.label:
             self.label = self.name.removesuffix("__c").replace("_", " ")
+        if self.formula:
+            self.updateable = self.createable = False
         if self.type == "boolean":
             self.nillable = False
             if self.default is None:
@@ -94,6 +97,22 @@ def _ro(name: str, type_: str, **kw: Any) -> Field:
     return Field(name, type_, updateable=False, createable=False, **kw)
 
 
+# Salesforce's values for MailingGeocodeAccuracy / OtherGeocodeAccuracy, most precise first.
+GEOCODE_ACCURACY = (
+    "Address",
+    "NearAddress",
+    "Block",
+    "Street",
+    "ExtendedZip",
+    "Zip",
+    "Neighborhood",
+    "City",
+    "County",
+    "State",
+    "Unknown",
+)
+
+
 def _address(prefix: str) -> list[Field]:
     comp = f"{prefix}Address"
     parts = [
@@ -109,7 +128,7 @@ def _address(prefix: str) -> list[Field]:
             "picklist",
             length=40,
             compound=comp,
-            picklist=("Address", "NearAddress", "Block", "Street", "ZipCode", "City"),
+            picklist=GEOCODE_ACCURACY,
         ),
     ]
     whole = _ro(comp, "address", filterable=False, parts=tuple(p.name for p in parts))
@@ -190,7 +209,7 @@ def seeded_custom_fields() -> list[Field]:
         Field("is_deleted__c", "boolean", **c),
         Field("Favorite_Color__c", "picklist", length=255, picklist=COLORS, restricted=True, **c),
         Field("Hobbies__c", "multipicklist", length=4099, picklist=HOBBIES, **c),
-        Field("Age__c", "int", digits=3, **c),
+        Field("Age__c", "double", precision=3, scale=0, **c),  # custom Number(3, 0)
         Field("Score__c", "double", precision=8, scale=2, **c),
         Field("Donation__c", "currency", precision=16, scale=2, **c),
         Field("Completion__c", "percent", precision=5, scale=2, **c),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 
 from aiohttp import web
 
@@ -77,10 +79,26 @@ async def version_root(request: web.Request, org: Org, version: str) -> web.Resp
 
 
 async def limits(request: web.Request, org: Org, version: str) -> web.Response:
-    return json_response(describe.limits(org.api_max, org.api_used))
+    return json_response(describe.limits(org.api_max, org.api_used, org.limits_used))
+
+
+def _unmodified(request: web.Request, org: Org) -> bool:
+    """True when If-Modified-Since is at or after the schema's last change (answer 304)."""
+    raw = request.headers.get("If-Modified-Since")
+    try:
+        since = parsedate_to_datetime(raw) if raw else None
+    except (TypeError, ValueError):
+        since = None
+    if since is None:
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return org.store.schema.modified_ms <= since.timestamp() * 1000
 
 
 async def sobjects(request: web.Request, org: Org, version: str) -> web.Response:
+    if _unmodified(request, org):
+        return empty(304)
     return json_response(describe.global_describe(version))
 
 
@@ -89,6 +107,8 @@ async def contact_info(request: web.Request, org: Org, version: str) -> web.Resp
 
 
 async def contact_describe(request: web.Request, org: Org, version: str) -> web.Response:
+    if _unmodified(request, org):
+        return empty(304)
     return json_response(describe.contact_describe(org.store.schema, version))
 
 

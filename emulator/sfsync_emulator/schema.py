@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from attrs import define, field
 
 from sfsync_emulator.errors import ApiError, invalid_field, not_writable
@@ -19,6 +21,7 @@ class Schema:
     hidden: set[str] = field(factory=set)
     read_only: set[str] = field(factory=set)
     _lower: dict[str, str] = field(factory=dict)
+    modified_ms: int = 0  # last metadata change (fields, security): describe's If-Modified-Since
 
     @classmethod
     def default(cls) -> Schema:
@@ -32,6 +35,10 @@ class Schema:
             raise ApiError(400, "INVALID_TYPE", f"unknown field type: {f.type}")
         self.fields[f.name] = f
         self._lower[f.name.lower()] = f.name
+        self.touch()
+
+    def touch(self) -> None:
+        self.modified_ms = int(time.time() * 1000)
 
     def set_security(self, hidden: list[str], read_only: list[str]) -> None:
         for name in [*hidden, *read_only]:
@@ -39,6 +46,7 @@ class Schema:
                 raise ApiError(400, "INVALID_FIELD", f"unknown field {name}")
         self.hidden = {self._lower[n.lower()] for n in hidden}
         self.read_only = {self._lower[n.lower()] for n in read_only}
+        self.touch()
 
     def any(self, name: str) -> Field | None:
         """A field by case-insensitive name, hidden or not (admin API)."""

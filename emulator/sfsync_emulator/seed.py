@@ -220,7 +220,7 @@ def _derivers(s: Seed) -> dict[str, Callable[[int], Any]]:
         "is_deleted__c": lambda i: isdel[i] < 13,
         "Favorite_Color__c": lambda i: COLOR_POOL[color[i] % 7],
         "Hobbies__c": lambda i: hobby_sets[hobby[i] & 63],
-        "Age__c": lambda i: None if age[i] < 30 else 18 + age[i] % 70,
+        "Age__c": lambda i: None if age[i] < 30 else float(18 + age[i] % 70),
         "Score__c": lambda i: (score[i] * 37 + i) % 10000 / 100,
         "Donation__c": lambda i: None if score[i] < 128 else score[i] * 2.5,
         "Completion__c": lambda i: float(score[i] % 101),

@@ -25,6 +25,7 @@ _FAULT_CODES = {
         "ErrorId if you contact support: 1234567890-12345 (-1234567890)",
     ),
     503: ("SERVER_UNAVAILABLE", "Server temporarily unavailable"),
+    401: ("INVALID_SESSION_ID", "Session expired or invalid"),
     429: ("REQUEST_LIMIT_EXCEEDED", "Too many requests"),
     403: ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
 }

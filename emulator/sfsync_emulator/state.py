@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections import deque
@@ -12,8 +13,9 @@ from attrs import define, field
 from sfsync_emulator.auth import Auth, Client
 from sfsync_emulator.store import Store
 
-WRITE_METHODS = ("PATCH", "POST", "PUT", "DELETE")
-WRITE_PATHS = ("/sobjects", "/composite", "/jobs/ingest")
+WRITE_METHODS = ("PATCH", "POST", "DELETE")
+# Requests that apply records: REST and Collections writes, and closing a Bulk ingest job.
+APPLY_PATHS = re.compile(r"/(sobjects|composite)(/|$)|/jobs/ingest/[^/]+/?$")
 
 
 @define
@@ -39,7 +41,7 @@ class Fault:
     status: int | None = None
     error_code: str | None = None
     message: str | None = None
-    lock: bool = False  # UNABLE_TO_LOCK_ROW on writes
+    lock: bool = False  # per-record failure (UNABLE_TO_LOCK_ROW unless error_code) on writes
     record_ids: list[str] | None = None  # with lock: only these records fail
     latency_ms: int = 0
     retry_after: int | None = None
@@ -54,7 +56,7 @@ class Fault:
         if self.path and self.path not in path:
             return False
         if self.lock:
-            return method in WRITE_METHODS and any(p in path for p in WRITE_PATHS)
+            return method in WRITE_METHODS and APPLY_PATHS.search(path) is not None
         return True
 
 
@@ -78,6 +80,7 @@ class Org:
     cursors: dict[str, Cursor] = field(factory=dict)
     jobs: dict[str, Any] = field(factory=dict)
     counter: int = 0
+    limits_used: dict[str, int] = field(factory=dict)  # DailyBulkApiBatches, ... spent today
 
     @classmethod
     def create(cls, config: Config) -> Org:
@@ -103,12 +106,16 @@ class Org:
         self.log.clear()
         self.cursors.clear()
         self.jobs.clear()
+        self.limits_used.clear()
         self.auth.session_seconds = self.config.session_seconds
         self.auth.rotate = self.auth.deny = False
         if revoke_tokens:
             self.auth.access.clear()
             self.auth.refresh.clear()
             self.auth.codes.clear()
+
+    def spend(self, limit: str, amount: int = 1) -> None:
+        self.limits_used[limit] = self.limits_used.get(limit, 0) + amount
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sfsync_emulator.errors import ApiError
@@ -70,6 +71,31 @@ def _bad(f: Field, value: Any) -> ApiError:
     )
 
 
+def _to_scale(f: Field, value: Any) -> float:
+    """The number as Salesforce stores it: rounded half up to the field's scale."""
+    try:
+        exact = Decimal(str(value))
+    except InvalidOperation:
+        raise _bad(f, value) from None
+    if not exact.is_finite():
+        raise _bad(f, value)
+    if f.precision:
+        exact = exact.quantize(Decimal(1).scaleb(-f.scale), rounding=ROUND_HALF_UP)
+    return float(exact)
+
+
+def _in_range(f: Field, number: float, digits: int) -> Any:
+    """NUMBER_OUTSIDE_VALID_RANGE when the integer part has more digits than the field."""
+    if digits > 0 and abs(number) >= 10**digits:
+        raise ApiError(
+            400,
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            f"{f.label}: value outside of valid range on numeric field: {number}",
+            [f.name],
+        )
+    return number
+
+
 def coerce(f: Field, value: Any) -> Any:
     """A JSON or CSV input value as stored, or ApiError (reference §3.3 codes)."""
     if isinstance(value, str) and value == "" and f.type != "boolean":
@@ -99,8 +125,8 @@ def coerce(f: Field, value: Any) -> Any:
         if t == "int":
             if not number.is_integer():
                 raise _bad(f, value)
-            return int(number)
-        return number
+            return _in_range(f, int(number), f.digits)
+        return _in_range(f, _to_scale(f, value), f.precision - f.scale)
     if not isinstance(value, str):
         if isinstance(value, (dict, list)):
             raise _bad(f, value)

@@ -56,10 +56,26 @@ def check_lock(fault: Fault | None, rid: str) -> None:
     if wanted is None or rid in wanted:
         raise ApiError(
             400,
-            "UNABLE_TO_LOCK_ROW",
-            f"unable to obtain exclusive access to this record or 1 records: {rid}",
+            fault.error_code or "UNABLE_TO_LOCK_ROW",
+            fault.message
+            or f"unable to obtain exclusive access to this record or 1 records: {rid}",
             [],
         )
+
+
+def duplicated(ids: list[Any]) -> set[str]:
+    """Canonical ids named more than once in one save: Salesforce fails every one of them."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for raw in ids:
+        cid = canonical(raw) if isinstance(raw, str) else None
+        if cid is not None:
+            (twice if cid in seen else seen).add(cid)
+    return twice
+
+
+def duplicate_error(rid: str) -> ApiError:
+    return ApiError(400, "DUPLICATE_VALUE", f"Duplicate id specified: {rid}", [])
 
 
 def save_error(err: ApiError) -> dict[str, Any]:
@@ -83,7 +99,11 @@ def collection_update(
     for rec in records:
         rid = rec.get("id") if isinstance(rec, dict) else None
         ids.append(canonical(rid) if isinstance(rid, str) and canonical(rid) else rid)
+    twice = duplicated(ids)
+    for rec, rid in zip(records, ids, strict=True):
         try:
+            if isinstance(rid, str) and rid in twice:
+                raise duplicate_error(rid)
             if (
                 not isinstance(rec, dict)
                 or not isinstance(rec.get("attributes"), dict)
@@ -91,7 +111,7 @@ def collection_update(
             ):
                 raise ApiError(400, "INVALID_TYPE", "sObject type must be Contact", [])
             i = target(store, rid)
-            check_lock(fault, store.id_of(i))
+            check_lock(fault, rid)
             planned.append((i, prepare(store, rec)))
         except ApiError as err:
             planned.append(err)
