@@ -128,12 +128,31 @@ class DeletionBehaviour(enum.StrEnum):
     UNSUBSCRIBE = "unsubscribe"  # keep, but mark opted out
 
 
+class MappingDirection(enum.StrEnum):
+    """Which way a mapped value flows between the candidate and its Contact."""
+
+    IMPORT = "import"  # Salesforce -> candidate only (the default)
+    EXPORT = "export"  # candidate -> Salesforce only
+    TWO_WAY = "two_way"  # both; the side that changed last wins
+
+
 @attrs.frozen
 class AttributeMapping:
-    """A candidate attribute whose value is read from one Contact field."""
+    """A candidate attribute tied to one Contact field, read, written or both."""
 
     name: str  # snake_case attribute name, e.g. favorite_color_c
     field: str  # exact Salesforce API name, e.g. Favorite_Color__c
+    direction: MappingDirection = MappingDirection.IMPORT
+
+    @property
+    def imports(self) -> bool:
+        """Whether an import reads this attribute from its Contact."""
+        return self.direction is not MappingDirection.EXPORT
+
+    @property
+    def exports(self) -> bool:
+        """Whether a push writes this attribute to its Contact."""
+        return self.direction is not MappingDirection.IMPORT
 
 
 @attrs.frozen
