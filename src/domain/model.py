@@ -58,8 +58,12 @@ class FieldInfo:
     nillable: bool = True
     custom: bool = False
     compound_field_name: str | None = None
-    picklist_values: tuple[str, ...] = ()
+    picklist_values: tuple[str, ...] = ()  # the active values, in the describe's order
     deprecated_and_hidden: bool = False  # kept in the describe, but not to be used
+    length: int = 0  # max characters of a text field; 0: not a text field, or unknown
+    precision: int = 0  # total digits of a number field; 0: unknown
+    scale: int = 0  # digits after the decimal point of a number field
+    restricted_picklist: bool = False  # only `picklist_values` may be saved
 
 
 @attrs.frozen
