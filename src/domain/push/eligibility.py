@@ -73,4 +73,3 @@ def field_refusal(field: FieldInfo | None) -> PushRefusal | None:
     if not field.updateable:
         return PushRefusal.FIELD_NOT_UPDATEABLE
     return None
-

@@ -67,4 +67,3 @@ class TestPushEligibility:
             "MailingCity", FieldType.STRING, updateable=True, compound_field_name="MailingAddress"
         )
         assert push_eligibility(PUSHING, IMPORTED, city).allowed
-
