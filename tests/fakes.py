@@ -31,7 +31,6 @@ from sfsync.domain.ports import (
     AccountLocks,
     Clock,
     ConnectionSummary,
-    ConsentChange,
     EventPublisher,
     GatewayFactory,
     PushAck,
@@ -43,6 +42,7 @@ from sfsync.domain.ports import (
     SalesforceGateway,
     UnitOfWork,
 )
+from sfsync.domain.push.consent import ConsentChange
 from sfsync.domain.stored_values import attribute_to_json
 
 

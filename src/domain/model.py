@@ -58,8 +58,12 @@ class FieldInfo:
     nillable: bool = True
     custom: bool = False
     compound_field_name: str | None = None
-    picklist_values: tuple[str, ...] = ()
+    picklist_values: tuple[str, ...] = ()  # the active values, in the describe's order
     deprecated_and_hidden: bool = False  # kept in the describe, but not to be used
+    length: int = 0  # max characters of a text field; 0: not a text field, or unknown
+    precision: int = 0  # total digits of a number field; 0: unknown
+    scale: int = 0  # digits after the decimal point of a number field
+    restricted_picklist: bool = False  # only `picklist_values` may be saved
 
 
 @attrs.frozen
@@ -129,18 +133,30 @@ class DeletionBehaviour(enum.StrEnum):
 
 
 class MappingDirection(enum.StrEnum):
-    IMPORT = "import"
-    EXPORT = "export"
-    TWO_WAY = "two_way"
+    """Which way a mapped value flows between the candidate and its Contact."""
+
+    IMPORT = "import"  # Salesforce -> candidate only (the default)
+    EXPORT = "export"  # candidate -> Salesforce only
+    TWO_WAY = "two_way"  # both; the side that changed last wins
 
 
 @attrs.frozen
 class AttributeMapping:
-    """A candidate attribute whose value is read from one Contact field."""
+    """A candidate attribute tied to one Contact field, read, written or both."""
 
     name: str  # snake_case attribute name, e.g. favorite_color_c
     field: str  # exact Salesforce API name, e.g. Favorite_Color__c
     direction: MappingDirection = MappingDirection.IMPORT
+
+    @property
+    def imports(self) -> bool:
+        """Whether an import reads this attribute from its Contact."""
+        return self.direction is not MappingDirection.EXPORT
+
+    @property
+    def exports(self) -> bool:
+        """Whether a push writes this attribute to its Contact."""
+        return self.direction is not MappingDirection.IMPORT
 
 
 @attrs.frozen

@@ -6,7 +6,6 @@ tests/fakes.py that passes the same contract tests as the real adapter.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -25,6 +24,7 @@ from sfsync.domain.model import (
     SyncCursor,
     SyncMarks,
 )
+from sfsync.domain.push.consent import ConsentChange
 
 
 class Clock(Protocol):
@@ -276,11 +276,6 @@ class ProcessedMessages(Protocol):
 # --- Push storage: what Salesforce acknowledged, consent history, per-record failures ---
 
 
-class ConsentSource(enum.StrEnum):
-    SFSYNC = "sfsync"  # the candidate unsubscribed (or resubscribed) here
-    SALESFORCE = "salesforce"  # read from the Contact's unsubscribe field
-
-
 @attrs.frozen
 class PushAck:
     """What Salesforce acknowledged for one candidate's Contact: field API name -> value
@@ -291,14 +286,6 @@ class PushAck:
     values: Mapping[str, Any] = attrs.field(repr=False)
     acknowledged_at: datetime
     contact_modstamp: datetime | None = None
-
-
-@attrs.frozen
-class ConsentChange:
-    candidate_id: str
-    unsubscribed: bool
-    source: ConsentSource
-    at: datetime
 
 
 @attrs.frozen

@@ -10,13 +10,8 @@ import pytest
 
 from sfsync.domain.errors import PermanentFailure
 from sfsync.domain.model import AccountId, AccountSettings, Candidate, SalesforceId
-from sfsync.domain.ports import (
-    ConsentChange,
-    ConsentSource,
-    PushAck,
-    PushFailure,
-    UnitOfWork,
-)
+from sfsync.domain.ports import PushAck, PushFailure, UnitOfWork
+from sfsync.domain.push.consent import ConsentChange, ConsentSource
 
 UowFactory = Callable[[], UnitOfWork]
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

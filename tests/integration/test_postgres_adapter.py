@@ -155,7 +155,7 @@ class TestPushTables:
     def test_consent_changes_are_append_only(self, pool, database_url, account):
         from datetime import UTC, datetime
 
-        from sfsync.domain.ports import ConsentChange, ConsentSource
+        from sfsync.domain.push.consent import ConsentChange, ConsentSource
 
         cipher = TokenCipher([TokenCipher.generate_key()])
         with PsycopgUnitOfWork(pool, cipher) as uow:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sfsync.adapters.postgres.session import Session
 from sfsync.domain.model import AccountId
-from sfsync.domain.ports import ConsentChange, ConsentSource
+from sfsync.domain.push.consent import ConsentChange, ConsentSource
 
 # The account id comes from the candidate's row (see push_state.py): not_found otherwise.
 _APPEND = """

@@ -186,4 +186,8 @@ def _field_info(raw: dict) -> FieldInfo:
         compound_field_name=raw.get("compoundFieldName"),
         picklist_values=picklist,
         deprecated_and_hidden=bool(raw.get("deprecatedAndHidden")),
+        length=int(raw.get("length") or 0),
+        precision=int(raw.get("precision") or 0),
+        scale=int(raw.get("scale") or 0),
+        restricted_picklist=bool(raw.get("restrictedPicklist")),
     )

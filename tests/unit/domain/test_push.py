@@ -1,8 +1,6 @@
-"""Push eligibility and changed-value detection."""
+"""Push eligibility: account, candidate and field."""
 
 from __future__ import annotations
-
-from datetime import UTC, date, datetime
 
 import pytest
 
@@ -14,7 +12,7 @@ from sfsync.domain.model import (
     FieldType,
     SalesforceId,
 )
-from sfsync.domain.push import PushDecision, PushRefusal, changed_values, push_eligibility
+from sfsync.domain.push import PushDecision, PushRefusal, push_eligibility
 
 ACCOUNT = AccountId("acc_1")
 PUSHING = AccountSettings(ACCOUNT, direct_api=True, push_enabled=True)
@@ -69,25 +67,3 @@ class TestPushEligibility:
             "MailingCity", FieldType.STRING, updateable=True, compound_field_name="MailingAddress"
         )
         assert push_eligibility(PUSHING, IMPORTED, city).allowed
-
-
-class TestChangedValues:
-    def test_only_changed_and_new_values_are_pushed(self):
-        now = {"color_c": "blue", "age_c": 41, "city": "Paris", "nick_c": None}
-        last = {"color_c": "blue", "age_c": 40, "nick_c": None}
-        assert changed_values(now, last) == {"age_c": 41, "city": "Paris"}
-
-    def test_values_compare_with_their_stored_json_form(self):
-        now = {
-            "born_c": date(1815, 12, 10),
-            "seen_c": datetime(2024, 1, 1, tzinfo=UTC),
-            "tags_c": ["a", "b"],
-        }
-        last = {"born_c": "1815-12-10", "seen_c": "2024-01-01T00:00:00+00:00", "tags_c": ["a", "b"]}
-        assert changed_values(now, last) == {}
-
-    def test_a_cleared_value_is_pushed(self):
-        assert changed_values({"color_c": None}, {"color_c": "blue"}) == {"color_c": None}
-
-    def test_attribute_the_candidate_lacks_is_not_pushed(self):
-        assert changed_values({}, {"color_c": "blue"}) == {}

@@ -1,4 +1,4 @@
-"""Whether a candidate's value may be written to its Contact, and which values changed.
+"""Whether a candidate's values may be written to its Contact at all.
 
 Push is the product page's optional direct-mode feature: it only updates Contacts that
 were imported, and only fields that already exist and the connected user may edit.
@@ -7,13 +7,10 @@ were imported, and only fields that already exist and the connected user may edi
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from typing import Any
 
 import attrs
 
 from sfsync.domain.model import COMPOUND_TYPES, AccountSettings, Candidate, FieldInfo
-from sfsync.domain.stored_values import attribute_to_json
 
 
 class PushRefusal(enum.StrEnum):
@@ -23,6 +20,8 @@ class PushRefusal(enum.StrEnum):
     FIELD_MISSING = "field_missing"
     FIELD_NOT_UPDATEABLE = "field_not_updateable"
     COMPOUND_FIELD = "compound_field"
+    FIELD_MAPPED_TWICE = "field_mapped_twice"  # two exported attributes, or one and consent
+    NOT_A_CHECKBOX = "not_a_checkbox"  # the unsubscribe field is not a boolean
 
 
 @attrs.frozen
@@ -51,13 +50,8 @@ def push_eligibility(
         return _refuse(account)
     if candidate.salesforce_id is None:
         return _refuse(PushRefusal.NOT_FROM_SALESFORCE)
-    if field is None:
-        return _refuse(PushRefusal.FIELD_MISSING)
-    if field.type in COMPOUND_TYPES:
-        return _refuse(PushRefusal.COMPOUND_FIELD)
-    if not field.updateable:
-        return _refuse(PushRefusal.FIELD_NOT_UPDATEABLE)
-    return ALLOWED
+    reason = field_refusal(field)
+    return ALLOWED if reason is None else _refuse(reason)
 
 
 def account_refusal(settings: AccountSettings) -> PushRefusal | None:
@@ -69,17 +63,13 @@ def account_refusal(settings: AccountSettings) -> PushRefusal | None:
     return None
 
 
-def changed_values(
-    candidate_attrs: Mapping[str, Any], last_pushed: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The attributes whose value differs from what was last pushed.
-
-    Values compare in their stored JSON form, so `last_pushed` may come straight from
-    JSONB. An attribute the candidate does not have is not pushed (nothing is cleared).
-    """
-    return {
-        name: value
-        for name, value in candidate_attrs.items()
-        if name not in last_pushed
-        or attribute_to_json(value) != attribute_to_json(last_pushed[name])
-    }
+def field_refusal(field: FieldInfo | None) -> PushRefusal | None:
+    """Why no value may be written to `field` (None: not in the describe, for example
+    hidden by field-level security); None when it may be."""
+    if field is None or field.deprecated_and_hidden:
+        return PushRefusal.FIELD_MISSING
+    if field.type in COMPOUND_TYPES:
+        return PushRefusal.COMPOUND_FIELD
+    if not field.updateable:
+        return PushRefusal.FIELD_NOT_UPDATEABLE
+    return None
