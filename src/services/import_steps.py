@@ -75,7 +75,7 @@ def import_context(
     with deps.uow() as uow:
         mappings = uow.accounts.mappings(settings.account_id)
     checked = []
-    for mapping in mappings:
+    for mapping in (m for m in mappings if m.imports):  # export-only: the push's, not ours
         try:
             checked.append((mapping, check_mapping(mapping, schema)))
         except DomainError as err:

@@ -11,7 +11,13 @@ import pytest
 
 from sfsync.domain.errors import PermanentFailure, TransientFailure, UnknownAccount
 from sfsync.domain.messages import Scope, SyncRequested, Trigger
-from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping, DeletionBehaviour
+from sfsync.domain.model import (
+    AccountId,
+    AccountSettings,
+    AttributeMapping,
+    DeletionBehaviour,
+    MappingDirection,
+)
 from sfsync.domain.ports import SalesforceConnection
 from sfsync.services.import_plan import RecordError
 from sfsync.services.imports import ImportDeps, give_up, run_sync
@@ -287,6 +293,20 @@ def test_a_mapping_to_a_missing_field_is_reported_and_the_rest_imports(world):
     run = world.sync()
     assert run.status == "partial" and run.counts["created"] == 1
     assert run.errors[0]["code"] == "invalid_mapping"
+
+
+def test_an_export_only_mapping_is_neither_read_nor_checked_by_the_import(world):
+    export = AttributeMapping("favorite_color_c", "Favorite_Color__c", MappingDirection.EXPORT)
+    missing = AttributeMapping("shoe_size_c", "Shoe_Size__c", MappingDirection.EXPORT)
+    with world.deps.uow() as tx:
+        tx.accounts.save_mapping(ACCOUNT, export)
+        tx.accounts.save_mapping(ACCOUNT, missing)  # a push names it; the import leaves it be
+        tx.commit()
+    world.salesforce.add_contact("a@example.com", Favorite_Color__c="Red")
+    run = world.sync()
+    assert run.status == "succeeded", run.errors
+    assert "Favorite_Color__c" not in run.fields_read
+    assert "favorite_color_c" not in world.candidates()[0].attributes
 
 
 def test_deletes_are_checked_from_the_full_import_not_from_old_modstamps(world):
