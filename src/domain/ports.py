@@ -98,6 +98,14 @@ class SalesforceGateway(Protocol):
 
     def find_contact_ids_by_email(self, email: str) -> list[SalesforceId]: ...
 
+    def find_contacts_by_email(
+        self, emails: Sequence[str], fields: Sequence[str] = ()
+    ) -> list[Contact]:
+        """Live Contacts whose Email is one of `emails`, compared as Salesforce does
+        (ignoring case), with Id, Email, SystemModstamp and `fields`; in as few queries
+        as Salesforce's limits allow."""
+        ...
+
     def update_contacts(self, updates: Sequence[ContactUpdate]) -> list[WriteResult]: ...
 
     def api_usage(self) -> ApiUsage | None: ...
