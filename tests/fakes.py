@@ -40,6 +40,7 @@ from sfsync.domain.ports import (
     SalesforceGateway,
     UnitOfWork,
 )
+from sfsync.domain.signups import Signup, SignupOutcome
 from sfsync.domain.stored_values import attribute_to_json
 
 
@@ -77,6 +78,8 @@ class InMemoryState:
     marks: dict[AccountId, SyncMarks] = attrs.Factory(dict)
     seen: dict[str, dict[str, datetime]] = attrs.Factory(dict)  # reconcile runs
     processed: set[str] = attrs.Factory(set)
+    signups: dict[str, Signup] = attrs.Factory(dict)  # by message id
+    signup_flushes: dict[AccountId, datetime] = attrs.Factory(dict)
 
 
 @attrs.define
@@ -355,6 +358,55 @@ class InMemoryProcessedMessages:
         return True
 
 
+# --- sign-ups (helper "signup") ----------------------------------------------------------
+
+
+@attrs.define
+class InMemorySignups:
+    _tx: _Transaction
+
+    def add(self, signup: Signup) -> bool:
+        self._tx.known_account(signup.account_id)
+        signups = self._tx.state().signups
+        if signup.message_id in signups:
+            return False
+        signups[signup.message_id] = signup
+        return True
+
+    def get(self, message_id: str) -> Signup | None:
+        return self._tx.state().signups.get(message_id)
+
+    def pending(self, account_id: AccountId) -> list[Signup]:
+        mine = [
+            s
+            for s in self._tx.state().signups.values()
+            if s.account_id == account_id and s.outcome is SignupOutcome.PENDING
+        ]
+        return sorted(mine, key=lambda s: (s.received_at, s.message_id))
+
+    def settle(self, signups: Sequence[Signup]) -> None:
+        stored = self._tx.state().signups
+        for signup in signups:
+            if signup.message_id in stored:
+                stored[signup.message_id] = attrs.evolve(
+                    stored[signup.message_id],
+                    outcome=signup.outcome,
+                    reason=signup.reason,
+                    contact_ids=signup.contact_ids,
+                )
+
+    def claim_flush(self, account_id: AccountId, now: datetime, stale_before: datetime) -> bool:
+        self._tx.known_account(account_id)
+        flushes = self._tx.state().signup_flushes
+        if account_id in flushes and flushes[account_id] >= stale_before:
+            return False
+        flushes[account_id] = now
+        return True
+
+    def release_flush(self, account_id: AccountId) -> None:
+        self._tx.state().signup_flushes.pop(account_id, None)
+
+
 @attrs.define(init=False)
 class InMemoryUnitOfWork:
     """A unit of work over `state`; `commits` counts successful commits."""
@@ -366,6 +418,7 @@ class InMemoryUnitOfWork:
     connections: InMemoryConnections
     runs: InMemoryRuns
     messages: InMemoryProcessedMessages
+    signups: InMemorySignups
     _tx: _Transaction
 
     def __init__(self, state: InMemoryState | None = None) -> None:
@@ -377,6 +430,7 @@ class InMemoryUnitOfWork:
         self.connections = InMemoryConnections(self._tx)
         self.runs = InMemoryRuns(self._tx)
         self.messages = InMemoryProcessedMessages(self._tx)
+        self.signups = InMemorySignups(self._tx)
 
     def __enter__(self) -> InMemoryUnitOfWork:
         if self._tx.working is not None:

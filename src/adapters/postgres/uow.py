@@ -13,6 +13,7 @@ from sfsync.adapters.postgres.failures import translated
 from sfsync.adapters.postgres.messages import PsycopgProcessedMessages
 from sfsync.adapters.postgres.runs import PsycopgRuns
 from sfsync.adapters.postgres.session import Session
+from sfsync.adapters.postgres.signups import PsycopgSignups
 
 
 class PsycopgUnitOfWork:
@@ -26,6 +27,7 @@ class PsycopgUnitOfWork:
         self.connections = PsycopgConnections(self._session, cipher)
         self.runs = PsycopgRuns(self._session)
         self.messages = PsycopgProcessedMessages(self._session)
+        self.signups = PsycopgSignups(self._session)
 
     def __enter__(self) -> PsycopgUnitOfWork:
         if self._session.conn is not None:
