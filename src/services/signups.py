@@ -178,21 +178,22 @@ def _flag(
     for signup in pending:
         contacts = found.get(normalize_email(signup.email), [])
         ids = tuple(c.id for c in contacts)
-        settled.append(attrs.evolve(signup, contact_ids=ids, **_outcome(ids, unflagged, refused)))
+        outcome, reason = _outcome(ids, unflagged, refused)
+        settled.append(attrs.evolve(signup, outcome=outcome, reason=reason, contact_ids=ids))
     return settled, dict(found)
 
 
 def _outcome(
     ids: Sequence[SalesforceId], unflagged: dict[SalesforceId, Contact], refused: dict[str, str]
-) -> dict[str, object]:
+) -> tuple[SignupOutcome, str | None]:
     if not ids:
-        return {"outcome": SignupOutcome.NO_CONTACT}
+        return SignupOutcome.NO_CONTACT, None
     if any(i in unflagged and i not in refused for i in ids):
-        return {"outcome": SignupOutcome.FLAGGED}
+        return SignupOutcome.FLAGGED, None
     codes = [refused[i] for i in ids if i in refused]
     if codes:
-        return {"outcome": SignupOutcome.SKIPPED, "reason": f"flag_refused:{codes[0]}"}
-    return {"outcome": SignupOutcome.ALREADY_FLAGGED}
+        return SignupOutcome.SKIPPED, f"flag_refused:{codes[0]}"
+    return SignupOutcome.ALREADY_FLAGGED, None
 
 
 def _set_flags(gateway: SalesforceGateway, ids: list[SalesforceId], flag: str) -> dict[str, str]:
