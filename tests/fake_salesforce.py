@@ -74,6 +74,8 @@ class FakeSalesforce:
         self.records: dict[str, dict[str, Any]] = {}
         self.deleted_log: list[tuple[SalesforceId, datetime]] = []
         self.updates: list[ContactUpdate] = []
+        self.update_calls: list[int] = []  # the size of each update_contacts call
+        self.email_lookups: list[int] = []  # the number of emails of each lookup
         self.used, self.limit = 0, api_limit
         self._clock = datetime.now(UTC).replace(microsecond=0)
         self._serial = 0
@@ -164,8 +166,28 @@ class FakeSalesforce:
             if not r["IsDeleted"] and (r["Email"] or "").lower() == wanted
         ]
 
+    def find_contacts_by_email(
+        self, emails: Sequence[str], fields: Sequence[str] = ()
+    ) -> list[Contact]:
+        wanted = {email.lower() for email in emails}
+        if not wanted:
+            return []
+        names = [self._checked(f) for f in fields]
+        self._call()  # one query: the fake has no URL to overflow
+        self.email_lookups.append(len(wanted))
+        rows = sorted(
+            (
+                r
+                for r in self.records.values()
+                if not r["IsDeleted"] and (r["Email"] or "").lower() in wanted
+            ),
+            key=lambda r: r["Id"],
+        )
+        return [_contact(r, names) for r in rows]
+
     def update_contacts(self, updates: Sequence[ContactUpdate]) -> list[WriteResult]:
         self._call()
+        self.update_calls.append(len(updates))
         return [self._update(u) for u in updates]
 
     def api_usage(self) -> ApiUsage | None:

@@ -43,6 +43,7 @@ from sfsync.domain.ports import (
     UnitOfWork,
 )
 from sfsync.domain.push.consent import ConsentChange
+from sfsync.domain.signups import Signup, SignupOutcome
 from sfsync.domain.stored_values import attribute_to_json
 
 
@@ -89,6 +90,9 @@ class InMemoryState:
         self.push_state.pop(candidate_id, None)
         self.push_failures.pop(candidate_id, None)
         self.consent = [c for c in self.consent if c.candidate_id != candidate_id]
+
+    signups: dict[str, Signup] = attrs.Factory(dict)  # by message id
+    signup_flushes: dict[AccountId, datetime] = attrs.Factory(dict)
 
 
 @attrs.define
@@ -477,6 +481,53 @@ class InMemoryPushFailures:
 
 
 # --- end of push storage ---
+# --- sign-ups (helper "signup") ----------------------------------------------------------
+
+
+@attrs.define
+class InMemorySignups:
+    _tx: _Transaction
+
+    def add(self, signup: Signup) -> bool:
+        self._tx.known_account(signup.account_id)
+        signups = self._tx.state().signups
+        if signup.message_id in signups:
+            return False
+        signups[signup.message_id] = signup
+        return True
+
+    def get(self, message_id: str) -> Signup | None:
+        return self._tx.state().signups.get(message_id)
+
+    def pending(self, account_id: AccountId) -> list[Signup]:
+        mine = [
+            s
+            for s in self._tx.state().signups.values()
+            if s.account_id == account_id and s.outcome is SignupOutcome.PENDING
+        ]
+        return sorted(mine, key=lambda s: (s.received_at, s.message_id))
+
+    def settle(self, signups: Sequence[Signup]) -> None:
+        stored = self._tx.state().signups
+        for signup in signups:
+            if signup.message_id in stored:
+                stored[signup.message_id] = attrs.evolve(
+                    stored[signup.message_id],
+                    outcome=signup.outcome,
+                    reason=signup.reason,
+                    contact_ids=signup.contact_ids,
+                )
+
+    def claim_flush(self, account_id: AccountId, now: datetime, stale_before: datetime) -> bool:
+        self._tx.known_account(account_id)
+        flushes = self._tx.state().signup_flushes
+        if account_id in flushes and flushes[account_id] >= stale_before:
+            return False
+        flushes[account_id] = now
+        return True
+
+    def release_flush(self, account_id: AccountId) -> None:
+        self._tx.state().signup_flushes.pop(account_id, None)
 
 
 @attrs.define(init=False)
@@ -493,6 +544,7 @@ class InMemoryUnitOfWork:
     push_state: InMemoryPushState
     consent: InMemoryConsent
     push_failures: InMemoryPushFailures
+    signups: InMemorySignups
     _tx: _Transaction
 
     def __init__(self, state: InMemoryState | None = None) -> None:
@@ -507,6 +559,7 @@ class InMemoryUnitOfWork:
         self.push_state = InMemoryPushState(self._tx)
         self.consent = InMemoryConsent(self._tx)
         self.push_failures = InMemoryPushFailures(self._tx)
+        self.signups = InMemorySignups(self._tx)
 
     def __enter__(self) -> InMemoryUnitOfWork:
         if self._tx.working is not None:

@@ -25,6 +25,7 @@ from sfsync.domain.model import (
     SyncMarks,
 )
 from sfsync.domain.push.consent import ConsentChange
+from sfsync.domain.signups import Signup
 
 
 class Clock(Protocol):
@@ -98,6 +99,14 @@ class SalesforceGateway(Protocol):
     def deleted_contacts(self, start: datetime, end: datetime) -> DeletedContacts: ...
 
     def find_contact_ids_by_email(self, email: str) -> list[SalesforceId]: ...
+
+    def find_contacts_by_email(
+        self, emails: Sequence[str], fields: Sequence[str] = ()
+    ) -> list[Contact]:
+        """Live Contacts whose Email is one of `emails`, compared as Salesforce does
+        (ignoring case), with Id, Email, SystemModstamp and `fields`; in as few queries
+        as Salesforce's limits allow."""
+        ...
 
     def update_contacts(self, updates: Sequence[ContactUpdate]) -> list[WriteResult]: ...
 
@@ -366,6 +375,33 @@ class PushFailureStore(Protocol):
 # --- end of push storage ---
 
 
+class SignupStore(Protocol):
+    def add(self, signup: Signup) -> bool:
+        """Record a pending sign-up; False when its message id is already recorded."""
+        ...
+
+    def get(self, message_id: str) -> Signup | None: ...
+
+    def pending(self, account_id: AccountId) -> list[Signup]:
+        """The account's pending sign-ups, oldest first."""
+        ...
+
+    def settle(self, signups: Sequence[Signup]) -> None:
+        """Save the outcome, reason and Contact ids of each (found by message id)."""
+        ...
+
+    def claim_flush(self, account_id: AccountId, now: datetime, stale_before: datetime) -> bool:
+        """Note that a flush of the account is asked for; False when one asked for at or
+        after `stale_before` is still pending (an older claim is taken over: its flush
+        was lost)."""
+        ...
+
+    def release_flush(self, account_id: AccountId) -> None:
+        """The account's flush has started (or could not be asked for): the next sign-up
+        asks for another."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """A transaction over the stores; leaving the block without commit() rolls back."""
 
@@ -394,6 +430,8 @@ class UnitOfWork(Protocol):
 
     @property
     def push_failures(self) -> PushFailureStore: ...
+    @property
+    def signups(self) -> SignupStore: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -420,6 +458,12 @@ class GatewayFactory(Protocol):
     ) -> AbstractContextManager[SalesforceGateway]:
         """Enter for a gateway; it is closed when the block ends."""
         ...
+
+
+class SignupFlushes(Protocol):
+    """Asks for a flush of an account's pending sign-ups, later."""
+
+    def flush_later(self, account_id: AccountId, delay_seconds: float) -> None: ...
 
 
 class EventPublisher(Protocol):

@@ -8,28 +8,55 @@ retry follows, the request's run is ended as failed and the client told (give_up
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
-from dramatiq import Broker
+from dramatiq import Actor, Broker
 from dramatiq.middleware import Retries
 
 from sfsync.adapters.rabbitmq.encoder import INVALID_ACTOR, Refused
 from sfsync.domain.errors import InvalidMessage, PermanentFailure, TransientFailure
-from sfsync.domain.messages import SyncRequested
+from sfsync.domain.messages import CandidateSignedUp, SyncRequested, is_identifier
+from sfsync.domain.model import AccountId
+from sfsync.domain.ports import SignupFlushes
 from sfsync.entrypoints.codec import decode
 from sfsync.entrypoints.give_up import GiveUp, reason
 from sfsync.entrypoints.settings import RetrySettings
 from sfsync.services.import_steps import ImportDeps
 from sfsync.services.imports import give_up, run_sync
+from sfsync.services.signups import SignupDeps, flush, record_signup
 
-HANDLED_TYPES = frozenset({"sync.requested"})
+HANDLED_TYPES = frozenset({"sync.requested", "candidate.signed_up"})
+# Actors whose messages only the worker writes: signed envelopes, never plain JSON.
+FLUSH_ACTOR = "sfsync.signup_flush"
+INTERNAL_ACTORS = frozenset({FLUSH_ACTOR})
+
+
+class ActorFlushes:
+    """SignupFlushes as a delayed message to the flush actor (signed by the encoder)."""
+
+    def __init__(self, actor: Actor[..., None]) -> None:
+        self._actor = actor
+
+    def flush_later(self, account_id: AccountId, delay_seconds: float) -> None:
+        self._actor.send_with_options(
+            kwargs={"body": {"account_id": account_id}}, delay=int(delay_seconds * 1000)
+        )
 
 
 def register_actors(
-    broker: Broker, queue_name: str, imports: ImportDeps, retries: RetrySettings
+    broker: Broker,
+    queue_name: str,
+    imports: ImportDeps,
+    retries: RetrySettings,
+    signups: Callable[[SignupFlushes], SignupDeps] | None = None,
 ) -> dict[str, Any]:
-    """Declare our actors on `broker` (a RabbitmqBroker, or a StubBroker in tests)."""
+    """Declare our actors on `broker` (a RabbitmqBroker, or a StubBroker in tests).
+
+    `signups` builds the sign-up service's dependencies around the flush actor; without it
+    the sign-up actors are left out (tests of the import alone).
+    """
 
     def sync_requested(body: Any) -> None:
         request = decode(body)
@@ -60,7 +87,7 @@ def register_actors(
         decode(body)  # raises InvalidMessage naming what is wrong
         raise InvalidMessage("no handler for this message type in this worker version")
 
-    return {
+    actors = {
         "sync.requested": dramatiq.actor(
             broker=broker,
             actor_name="sync.requested",
@@ -78,4 +105,48 @@ def register_actors(
             throws=(PermanentFailure,),
             max_retries=0,
         )(invalid_message),
+    }
+    if signups is not None:
+        actors.update(_signup_actors(broker, queue_name, retries, signups))
+    return actors
+
+
+def _signup_actors(
+    broker: Broker,
+    queue_name: str,
+    retries: RetrySettings,
+    make_deps: Callable[[SignupFlushes], SignupDeps],
+) -> dict[str, Any]:
+    def signup_flush(body: Any) -> None:
+        account_id = body.get("account_id") if isinstance(body, dict) else None
+        if not isinstance(account_id, str) or not is_identifier(account_id):
+            raise InvalidMessage("a sign-up flush needs an account id")
+        try:
+            flush(AccountId(account_id), deps)
+        except TransientFailure as err:
+            if err.code != "busy":
+                raise
+            raise dramatiq.Retry(err.message) from err  # an import holds the account
+
+    def signed_up(body: Any) -> None:
+        message = decode(body)
+        if not isinstance(message, CandidateSignedUp):
+            raise InvalidMessage("expected a candidate.signed_up message")
+        record_signup(message, deps)
+
+    options: dict[str, Any] = {
+        "broker": broker,
+        "queue_name": queue_name,
+        "throws": (PermanentFailure,),
+        "max_retries": retries.max_retries,
+        "min_backoff": retries.min_backoff_ms,
+        "max_backoff": retries.max_backoff_ms,
+    }
+    flush_actor = dramatiq.actor(actor_name=FLUSH_ACTOR, **options)(signup_flush)
+    deps = make_deps(ActorFlushes(flush_actor))
+    return {
+        FLUSH_ACTOR: flush_actor,
+        "candidate.signed_up": dramatiq.actor(actor_name="candidate.signed_up", **options)(
+            signed_up
+        ),
     }

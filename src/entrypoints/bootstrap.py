@@ -35,10 +35,12 @@ from sfsync.adapters.rabbitmq.requests import send_message
 from sfsync.adapters.salesforce.auth import OAuthApp
 from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.adapters.structlog_run_log import StructlogRunLog
-from sfsync.entrypoints.actors import HANDLED_TYPES, register_actors
+from sfsync.domain.ports import SignupFlushes
+from sfsync.entrypoints.actors import HANDLED_TYPES, INTERNAL_ACTORS, register_actors
 from sfsync.entrypoints.gateways import HttpxGatewayFactory, oauth_app
 from sfsync.entrypoints.settings import ConfigError, Settings, queue_name
 from sfsync.services.import_steps import ImportDeps
+from sfsync.services.signups import SignupDeps, SignupSettings
 
 log = structlog.get_logger(__name__)
 OPS_POOL_SIZE = 2  # a command uses one connection at a time
@@ -129,6 +131,16 @@ class Container:
             write_page=self.settings.write_page,
         )
 
+    def signup_deps(self, flushes: SignupFlushes) -> SignupDeps:
+        return SignupDeps(
+            uow=self.uow,
+            gateways=self.gateways(),
+            locks=PostgresAccountLocks(self.pool),
+            clock=SystemClock(),
+            flushes=flushes,
+            settings=SignupSettings(delay_seconds=self.settings.signup_delay_ms / 1000),
+        )
+
     def gateways(self) -> HttpxGatewayFactory:
         """Opens a Salesforce gateway for a stored connection (describe, reads)."""
         return HttpxGatewayFactory(self.settings, self.uow)
@@ -161,12 +173,14 @@ class Container:
         """
         settings = self.settings
         queue = queue_name(settings)
-        encoder = ContractEncoder(queue, HANDLED_TYPES, token_keys(settings))
+        encoder = ContractEncoder(queue, HANDLED_TYPES, token_keys(settings), INTERNAL_ACTORS)
         check_queues(settings.amqp_url, queue)  # one clear line if someone declared them first
         middleware = [TimeLimit(), Retries(), DeadLetterRecorder(self.dead_letters().record)]
         broker = ContractBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)
         dramatiq.set_encoder(encoder)
-        actors = register_actors(broker, queue, self.import_deps(), settings.retries)
+        actors = register_actors(
+            broker, queue, self.import_deps(), settings.retries, self.signup_deps
+        )
         broker.declare_queue(queue, ensure=True)
         return broker, actors
 

@@ -70,6 +70,7 @@ class Settings:
     bulk_threshold: int = 50_000
     worker_threads: int = 4
     write_page: int = 2000
+    signup_delay_ms: int = 5_000  # sign-ups of an account gathered before one flush
     sf_client_id: str = ""
     sf_client_secret: str = attrs.field(default="", repr=False)
     sf_redirect_uri: str = "http://127.0.0.1:8765/oauth/callback"
@@ -92,6 +93,7 @@ class Settings:
             bulk_threshold=_int(environ, "SFSYNC_BULK_THRESHOLD", 50_000, minimum=1),
             worker_threads=_int(environ, "SFSYNC_WORKER_THREADS", 4, minimum=1),
             write_page=_int(environ, "SFSYNC_WRITE_PAGE", 2000, minimum=100),
+            signup_delay_ms=_int(environ, "SFSYNC_SIGNUP_DELAY_MS", 5_000, minimum=0),
             sf_client_id=environ.get("SFSYNC_SF_CLIENT_ID", "").strip(),
             sf_client_secret=environ.get("SFSYNC_SF_CLIENT_SECRET", "").strip(),
             sf_redirect_uri=environ.get(

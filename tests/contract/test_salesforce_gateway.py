@@ -288,6 +288,40 @@ def test_find_by_email_is_exact_and_survives_quotes(org: Org) -> None:
     assert org.gateway.find_contact_ids_by_email(f"x' OR Email != '{email}") == []
 
 
+def test_find_by_emails_ignores_case_and_returns_every_match_with_its_flag(org: Org) -> None:
+    ada, bob = unique_email("ada"), unique_email("bob")
+    first = org.seed.contact(ada.upper(), gq_import__c=True)
+    second = org.seed.contact(ada)
+    third = org.seed.contact(bob)
+    org.seed.contact(unique_email("other"))
+    found = org.gateway.find_contacts_by_email([ada, bob, unique_email("nobody")], ["gq_import__c"])
+    assert sorted(c.id for c in found) == sorted([first, second, third])
+    by_id = {c.id: c for c in found}
+    assert by_id[first].email == ada.upper() and by_id[third].email == bob
+    assert [str(by_id[i].fields["gq_import__c"]).lower() for i in (first, second)] == [
+        "true",
+        "false",
+    ]
+    assert all(c.system_modstamp and c.system_modstamp.tzinfo for c in found)
+
+
+def test_find_by_emails_takes_hostile_strings_as_literals(org: Org) -> None:
+    email = f"o'brien.{uuid.uuid4().hex[:8]}@example.com"
+    cid = org.seed.contact(email)
+    org.seed.contact(unique_email())
+    hostile = [
+        "x' OR Id != '",
+        "x\\' OR Email != '",
+        "%@example.com",
+        "_@example.com",
+        "a\nb@example.com",
+        "x') OR (Email != 'y",
+        email,
+    ]
+    assert [c.id for c in org.gateway.find_contacts_by_email(hostile)] == [cid]
+    assert org.gateway.find_contacts_by_email([]) == []
+
+
 def test_get_contact_returns_it_or_none(org: Org) -> None:
     cid = org.seed.contact(unique_email(), first_name="Grace")
     contact = org.gateway.get_contact(cid, ["gq_import__c"])

@@ -52,6 +52,7 @@ def worker(
         worker_threads=2,
         bulk_threshold=3000,
         write_page=2000,  # the resume test needs a page committed before the fault
+        signup_delay_ms=2_000,  # sign-ups gathered before a flush (the default is 5 s)
     )
     container = build(settings)
     stop = threading.Event()

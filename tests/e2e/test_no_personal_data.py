@@ -97,6 +97,21 @@ def _request(account: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+def _signup(account: str) -> bytes:
+    """A candidate sign-up with its email: handled (flagged or not), never logged."""
+    return json.dumps(
+        {
+            "type": "candidate.signed_up",
+            "version": 1,
+            "id": str(uuid.uuid4()),
+            "occurred_at": _now(),
+            "account_id": account,
+            "candidate_id": "cand_1",
+            "email": STRANGER["email"],
+        }
+    ).encode()
+
+
 def _bad_messages(account: str) -> list[bytes]:
     """Bad messages a careless or hostile publisher could send, each with personal data."""
     email, name, phone = STRANGER["email"], STRANGER["name"], STRANGER["phone"]
@@ -121,18 +136,6 @@ def _bad_messages(account: str) -> list[bytes]:
         request(id=email, candidate_id=phone),
         # a 1 MB id: a run of word characters with no '@' (quadratic for a naive email regex)
         request(id="x" * 1_000_000),
-        # a candidate sign-up, which this worker does not handle, with its email
-        json.dumps(
-            {
-                "type": "candidate.signed_up",
-                "version": 1,
-                "id": str(uuid.uuid4()),
-                "occurred_at": _now(),
-                "account_id": account,
-                "candidate_id": "cand_1",
-                "email": email,
-            }
-        ).encode(),
     ]
 
 
@@ -152,6 +155,7 @@ class WorkerProcess:
             "SFSYNC_SF_CA_BUNDLE": settings.sf_ca_bundle or "",
             "SFSYNC_SF_ALLOWED_ORIGINS": ",".join(settings.sf_allowed_origins),
             "SFSYNC_WORKER_THREADS": "2",
+            "SFSYNC_SIGNUP_DELAY_MS": "500",
             "SFSYNC_LOG_LEVEL": level,
             "SFSYNC_LOG_FORMAT": "json",
         }
@@ -284,6 +288,11 @@ def test_no_personal_data_in_logs_runs_or_events(setup, sf_emulator, tmp_path, l
             assert event is not None, "no sync.completed for the refused import"
             events.append(event)
             assert event["status"] == "failed", event
+
+            # 4. a sign-up whose email no Contact holds: recorded, its flush logged
+            send_raw(settings.amqp_url, queue, _signup(account))
+            settled = "SELECT outcome FROM signups WHERE account_id = %s AND outcome <> 'pending'"
+            poll(lambda: _rows(container, settled, account), 60, "sign-up settled")
     finally:
         worker.stop()
         emu.clear_faults()

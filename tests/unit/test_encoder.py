@@ -9,6 +9,7 @@ import orjson
 import pytest
 from cryptography.fernet import Fernet
 from dramatiq import Message
+from dramatiq.common import dq_name
 
 from sfsync.adapters.rabbitmq.encoder import (
     INVALID_ACTOR,
@@ -326,3 +327,35 @@ def test_only_an_id_like_body_id_becomes_the_logged_message_id(given, kept):
     body = {"type": "sync.requested", "id": given}
     message_id = encoder.decode(orjson.dumps(body))["message_id"]
     assert (message_id == given) is kept
+
+
+class TestInternalActors:
+    """The sign-up flush is the worker's own message: signed, never taken as plain JSON."""
+
+    def enc(self) -> ContractEncoder:
+        return ContractEncoder(QUEUE, TYPES, (KEY,), frozenset({"sfsync.signup_flush"}))
+
+    def flush(self, queue: str = QUEUE, **options) -> Message:
+        return Message(
+            queue_name=queue,
+            actor_name="sfsync.signup_flush",
+            args=(),
+            kwargs={"body": {"account_id": "acc_1"}},
+            options=options,
+            message_id="3c1f0c1e-0b7d-4c1e-9a43-0d8e6f2b1c77",
+            message_timestamp=1_767_225_600_000,
+        )
+
+    def test_a_signed_delayed_flush_is_accepted(self) -> None:
+        enc = self.enc()
+        delayed = self.flush(dq_name(QUEUE), eta=1_767_225_605_000)
+        decoded = _decode(enc, enc.encode(delayed.asdict()))
+        assert (decoded.actor_name, decoded.kwargs) == (delayed.actor_name, delayed.kwargs)
+
+    def test_a_plain_body_naming_the_flush_is_refused(self) -> None:
+        plain = orjson.dumps({"type": "sfsync.signup_flush", "account_id": "acc_1", "id": "x1"})
+        assert self.enc().decode(plain)["actor_name"] == INVALID_ACTOR
+
+    def test_without_it_listed_a_signed_flush_is_refused(self) -> None:
+        signed = self.enc().encode(self.flush().asdict())
+        assert encoder().decode(signed)["actor_name"] == INVALID_ACTOR

@@ -16,6 +16,7 @@ from sfsync.adapters.postgres.push_failures import PsycopgPushFailures
 from sfsync.adapters.postgres.push_state import PsycopgPushState
 from sfsync.adapters.postgres.runs import PsycopgRuns
 from sfsync.adapters.postgres.session import Session
+from sfsync.adapters.postgres.signups import PsycopgSignups
 
 
 class PsycopgUnitOfWork:
@@ -33,6 +34,7 @@ class PsycopgUnitOfWork:
         self.push_state = PsycopgPushState(self._session)
         self.consent = PsycopgConsent(self._session)
         self.push_failures = PsycopgPushFailures(self._session)
+        self.signups = PsycopgSignups(self._session)
 
     def __enter__(self) -> PsycopgUnitOfWork:
         if self._session.conn is not None:

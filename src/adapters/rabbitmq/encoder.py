@@ -112,10 +112,20 @@ def _derive(key: str) -> bytes:
 
 
 class ContractEncoder(Encoder):
-    def __init__(self, queue_name: str, message_types: frozenset[str], keys: Sequence[str]):
+    """`message_types`: the contract types publishers send (each its actor's name);
+    `internal`: actors whose messages only the worker writes (signed, never plain)."""
+
+    def __init__(
+        self,
+        queue_name: str,
+        message_types: frozenset[str],
+        keys: Sequence[str],
+        internal: frozenset[str] = frozenset(),
+    ):
         self.queue_name = queue_name
         self.delay_queue = dq_name(queue_name)
         self.message_types = message_types
+        self.signed_actors = message_types | internal
         self.signer = EnvelopeSigner(keys)
 
     def encode(self, data: MessageData) -> bytes:
@@ -173,7 +183,7 @@ class ContractEncoder(Encoder):
         queue, kwargs, options = fields["queue_name"], fields["kwargs"], fields["options"]
         if queue not in (self.queue_name, self.delay_queue):
             return "a queue"
-        if fields["actor_name"] not in self.message_types or fields["args"] != []:
+        if fields["actor_name"] not in self.signed_actors or fields["args"] != []:
             return "an actor or arguments"
         if not (isinstance(kwargs, dict) and kwargs.keys() == {"body"}):
             return "arguments"

@@ -16,7 +16,14 @@ from sfsync.adapters.salesforce import reads, soql, writes
 from sfsync.adapters.salesforce.auth import SessionAuth
 from sfsync.adapters.salesforce.client import ClientSettings, SalesforceClient
 from sfsync.adapters.salesforce.records import parse_datetime
-from sfsync.domain.model import Contact, ContactSchema, FieldInfo, FieldType, SalesforceId
+from sfsync.domain.model import (
+    CURSOR_FIELD,
+    Contact,
+    ContactSchema,
+    FieldInfo,
+    FieldType,
+    SalesforceId,
+)
 from sfsync.domain.ports import (
     ApiUsage,
     ContactQuery,
@@ -28,6 +35,9 @@ from sfsync.domain.ports import (
 
 KNOWN_TYPES = frozenset(t.value for t in FieldType)
 IDS_PER_QUERY = 200  # ~4 KB of quoted ids keeps an id-filtered GET far below 16,384 bytes
+# An email lookup's URL: half Salesforce's 16,384 bytes, so a proxy (or server) with the
+# common 8 KB request-line limit passes it too.
+EMAIL_QUERY_URL_BYTES = 8_000
 
 
 @attrs.frozen
@@ -112,6 +122,25 @@ class HttpxSalesforce:
         return [
             SalesforceId(c.id) for batch in reads.rest_batches(self.client, first) for c in batch
         ]
+
+    def find_contacts_by_email(
+        self, emails: Sequence[str], fields: Sequence[str] = ()
+    ) -> list[Contact]:
+        """Live Contacts whose Email is one of `emails`, ignoring case, ordered by Id within
+        each query: `Email IN (...)` queries as long as a URL allows."""
+        wanted = list(dict.fromkeys(emails))
+        if not wanted:
+            return []
+        schema = self.describe_contact()
+        select = list(dict.fromkeys(["Id", "Email", CURSOR_FIELD]))
+        select += [f for f in (soql.checked_field(n, schema) for n in fields) if f not in select]
+        budget = EMAIL_QUERY_URL_BYTES - reads.query_url_bytes(self.client, "", False)
+        found: list[Contact] = []
+        for batch in soql.email_batches(wanted, select, budget):
+            text = soql.emails_soql(batch, select)
+            first = reads.rest_first_page(self.client, text, include_deleted=False)
+            found.extend(c for page in reads.rest_batches(self.client, first) for c in page)
+        return found
 
     def update_contacts(self, updates: Sequence[ContactUpdate]) -> list[WriteResult]:
         """Refuse unknown or read-only fields locally (named per record); send the rest."""

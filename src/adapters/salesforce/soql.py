@@ -7,8 +7,9 @@ literals we format ourselves. That is the whole defence against SOQL injection.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from urllib.parse import quote_plus
 
 from sfsync.adapters.salesforce.errors import SalesforceFieldError
 from sfsync.domain.errors import InvalidFieldName
@@ -134,3 +135,35 @@ STAMPS_SOQL = f"SELECT Id, {CURSOR_FIELD} FROM Contact ORDER BY Id"
 
 def email_soql(email: str) -> str:
     return f"SELECT Id FROM Contact WHERE Email = {soql_quote(email)}"
+
+
+MAX_LITERAL_CHARS = 4_000  # Salesforce refuses a longer string literal in WHERE
+
+
+def emails_soql(emails: Sequence[str], select: Sequence[str]) -> str:
+    """The Contacts holding one of `emails` (Salesforce compares them case-insensitively)."""
+    literals = ", ".join(soql_quote(email) for email in emails)
+    return f"SELECT {', '.join(select)} FROM Contact WHERE Email IN ({literals}) ORDER BY Id"
+
+
+def email_batches(emails: Iterable[str], select: Sequence[str], budget: int) -> Iterator[list[str]]:
+    """`emails` grouped so each query, URL-encoded, takes at most `budget` bytes.
+
+    An email SOQL cannot carry (a literal over 4,000 characters, or too long for a URL on
+    its own) is left out: no Contact holds it (an Email field keeps 80 characters).
+    """
+    base = len(quote_plus(emails_soql((), select)))
+    batch: list[str] = []
+    size = base
+    for email in emails:
+        literal = soql_quote(email)
+        cost = len(quote_plus(literal + ", "))
+        if len(literal) - 2 > MAX_LITERAL_CHARS or base + cost > budget:
+            continue
+        if batch and size + cost > budget:
+            yield batch
+            batch, size = [], base
+        batch.append(email)
+        size += cost
+    if batch:
+        yield batch

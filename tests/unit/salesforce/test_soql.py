@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import quote_plus
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sfsync.adapters.salesforce import soql
 from sfsync.adapters.salesforce.errors import SalesforceFieldError
 from sfsync.adapters.salesforce.gateway import _field_info
 from sfsync.adapters.salesforce.soql import (
@@ -125,3 +127,20 @@ class TestQueryBuilding:
     def test_naive_datetime_is_refused(self) -> None:
         with pytest.raises(ValueError):
             soql_datetime(datetime(2024, 1, 1))
+
+
+def test_emails_soql_makes_each_email_one_literal() -> None:
+    text = soql.emails_soql(["o'b@x.com", "a\\' OR Id != '"], ["Id", "Email"])
+    assert text == (
+        "SELECT Id, Email FROM Contact WHERE Email IN ('o\\'b@x.com', 'a\\\\\\' OR Id != \\'')"
+        " ORDER BY Id"
+    )
+
+
+def test_email_batches_stay_under_the_budget_and_leave_out_impossible_emails() -> None:
+    emails = [f"person{n}@example.com" for n in range(500)]
+    huge = "x" * 4_001
+    batches = list(soql.email_batches([huge, *emails, "é" * 2_000], ["Id", "Email"], 2_000))
+    assert [e for b in batches for e in b] == emails
+    assert all(len(quote_plus(soql.emails_soql(b, ["Id", "Email"]))) <= 2_000 for b in batches)
+    assert 7 <= len(batches) <= 10  # ~30 encoded bytes an email, ~1,950 bytes a query
