@@ -17,6 +17,7 @@ from sfsync_emulator.http import Router, error_response, json_response
 from sfsync_emulator.state import Config, Fault, Org
 from sfsync_emulator.tls import server_context
 
+MAX_URI_BYTES = 16_384  # Salesforce answers 414 beyond (salesforce-api.md §3.3)
 _VERSION = re.compile(r"/services/data/v(\d+)\.(\d+)(?:/(.*))?$")
 _FAULT_CODES = {
     500: (
@@ -73,6 +74,8 @@ def build_app(org: Org) -> web.Application:
 
     @web.middleware
     async def middleware(request: web.Request, handler) -> web.StreamResponse:
+        if len(request.raw_path.encode()) > MAX_URI_BYTES:
+            return web.Response(status=414, text="URI Too Long")
         fault = org.take_fault(request.method, request.path)
         if fault is not None:
             if fault.latency_ms:
@@ -120,7 +123,8 @@ async def serve(config: Config) -> None:
     if config.https:
         cert_dir = Path(config.cert_dir or tempfile.mkdtemp(prefix="sfsync-emulator-"))
         ssl_ctx, ca_path = server_context(cert_dir)
-    runner = web.AppRunner(build_app(org), access_log=None)
+    # aiohttp's default 8,190-byte request line would refuse URIs Salesforce serves.
+    runner = web.AppRunner(build_app(org), access_log=None, max_line_size=4 * MAX_URI_BYTES)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_ctx)
     await site.start()

@@ -88,3 +88,20 @@ def test_field_security_changes_count_as_metadata_changes(api: httpx.Client,
     assert api.get("/sobjects/Contact/describe", headers=since).status_code == 304
     org.admin.set_field_security(hidden=["Age__c"])
     assert api.get("/sobjects/Contact/describe", headers=since).status_code == 200
+
+
+def test_a_query_uri_up_to_16384_bytes_is_served_and_a_longer_one_is_414(
+    api: httpx.Client,
+) -> None:
+    """Salesforce serves request URIs up to 16,384 bytes and answers 414 beyond (§3.3)."""
+
+    def query(emails: int) -> httpx.Response:  # each ",'b'" is 10 bytes once URL-encoded
+        soql = "SELECT Id FROM Contact WHERE Email IN ('a'" + ",'b'" * emails + ")"
+        return api.get("/query", params={"q": soql})
+
+    served = query(1_500)
+    assert 14_000 < len(served.request.url.raw_path) <= 16_384
+    assert served.status_code == 200, served.text
+    refused = query(1_700)
+    assert len(refused.request.url.raw_path) > 16_384
+    assert refused.status_code == 414
