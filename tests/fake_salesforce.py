@@ -7,6 +7,7 @@ field names checked against the schema, per-record write failures, quota exhaust
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,6 +59,8 @@ def default_schema() -> ContactSchema:
             updateable=True,
             custom=True,
             picklist_values=("Red", "Green", "Blue"),
+            restricted_picklist=True,
+            length=255,
         ),
     ]
     return ContactSchema({f.name: f for f in fields})
@@ -76,6 +79,7 @@ class FakeSalesforce:
         self.updates: list[ContactUpdate] = []
         self.update_calls: list[int] = []  # the size of each update_contacts call
         self.email_lookups: list[int] = []  # the number of emails of each lookup
+        self.locked: dict[str, int] = {}  # Contact Id -> updates refused UNABLE_TO_LOCK_ROW
         self.used, self.limit = 0, api_limit
         self._clock = datetime.now(UTC).replace(microsecond=0)
         self._serial = 0
@@ -186,9 +190,30 @@ class FakeSalesforce:
         return [_contact(r, names) for r in rows]
 
     def update_contacts(self, updates: Sequence[ContactUpdate]) -> list[WriteResult]:
+        """Per record, as Salesforce saves with allOrNone=false; one Id named twice in one
+        call fails every time it is named (DUPLICATE_VALUE), never last-wins."""
         self._call()
         self.update_calls.append(len(updates))
-        return [self._update(u) for u in updates]
+        local = [self._unwritable(u) for u in updates]  # as the adapter refuses before sending
+        named = Counter(u.contact_id for u, r in zip(updates, local, strict=True) if r is None)
+        return [
+            r
+            or (
+                _refused(u, "DUPLICATE_VALUE", "duplicate id specified")
+                if named[u.contact_id] > 1
+                else self._update(u)
+            )
+            for u, r in zip(updates, local, strict=True)
+        ]
+
+    def _unwritable(self, update: ContactUpdate) -> WriteResult | None:
+        for name in update.values:
+            info = self.schema.get(name)
+            if info is None:
+                return _refused(update, "INVALID_FIELD", "no such field", (name,))
+            if not info.updateable or name in _READ_ONLY:
+                return _refused(update, "INVALID_FIELD_FOR_INSERT_UPDATE", "read-only", (name,))
+        return None
 
     def api_usage(self) -> ApiUsage | None:
         return ApiUsage(self.used, self.limit)
@@ -246,26 +271,33 @@ class FakeSalesforce:
                 error_code="ENTITY_IS_DELETED",
                 message="entity is deleted",
             )
-        for name in update.values:
-            info = self.schema.get(name)
-            if info is None:
-                return WriteResult(
-                    update.contact_id,
-                    ok=False,
-                    error_code="INVALID_FIELD",
-                    message="no such field visible to this user",
-                    fields=(name,),
-                )
-            if not info.updateable or name in _READ_ONLY:
-                return WriteResult(
-                    update.contact_id,
-                    ok=False,
-                    error_code="INVALID_FIELD_FOR_INSERT_UPDATE",
-                    message="field is not updateable",
-                    fields=(name,),
-                )
+        if self.locked.get(update.contact_id):
+            self.locked[update.contact_id] -= 1
+            return _refused(update, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access")
+        for name, value in update.values.items():
+            refusal = _field_refusal(self.schema.get(name), value)
+            if refusal is not None:
+                return _refused(update, refusal, "the field refused the value", (name,))
         record.update(update.values, SystemModstamp=self._tick())
         return WriteResult(update.contact_id, ok=True)
+
+
+def _refused(
+    update: ContactUpdate, code: str, message: str, fields: tuple[str, ...] = ()
+) -> WriteResult:
+    return WriteResult(update.contact_id, ok=False, error_code=code, message=message, fields=fields)
+
+
+def _field_refusal(info: FieldInfo | None, value: Any) -> str | None:
+    """The emulator's codes for the checks the fake makes (docs/emulator.md "Writes")."""
+    if info is None:
+        return "INVALID_FIELD"
+    if info.restricted_picklist and value is not None:
+        if not set(str(value).split(";")) <= set(info.picklist_values):
+            return "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    if info.length and isinstance(value, str) and len(value) > info.length:
+        return "STRING_TOO_LONG"
+    return None
 
 
 def _contact(record: Mapping[str, Any], names: Sequence[str]) -> Contact:

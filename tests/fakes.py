@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -188,9 +188,24 @@ class InMemoryCandidates:
                 current is not None and current.account_id != account_id
             ):
                 raise PermanentFailure("a candidate of another account", code="wrong_account")
-            candidates[candidate.id] = _stored_form(candidate)
+            stored = _stored_form(candidate)
+            times = _changed_at(current, stored)
+            candidates[candidate.id] = attrs.evolve(stored, attributes_changed_at=times)
         for candidate in upserts:
             self._store(candidates[candidate.id])
+
+    def from_salesforce(
+        self, account_id: AccountId, after: str | None, limit: int
+    ) -> list[Candidate]:
+        linked = sorted(
+            (
+                c
+                for c in self._tx.state().candidates.values()
+                if c.account_id == account_id and c.salesforce_id and c.id > (after or "")
+            ),
+            key=lambda c: c.id,
+        )
+        return linked[:limit]
 
     def record_seen(
         self, account_id: AccountId, run_id: str, stamps: Sequence[tuple[str, datetime]]
@@ -228,7 +243,25 @@ class InMemoryCandidates:
                 raise Conflict("another candidate of this account has this email")
             if candidate.salesforce_id and other.salesforce_id == candidate.salesforce_id:
                 raise Conflict("another candidate of this account is linked to this Contact")
-        self._tx.state().candidates[candidate.id] = _stored_form(candidate)
+        stored = _stored_form(candidate)
+        before = self._tx.state().candidates.get(candidate.id)
+        stored = attrs.evolve(stored, attributes_changed_at=_changed_at(before, stored))
+        self._tx.state().candidates[candidate.id] = stored
+
+
+def _changed_at(before: Candidate | None, after: Candidate) -> dict[str, datetime]:
+    """As the Postgres trigger keeps it: a value changed by an update is timed now, an
+    unchanged one keeps its time, a new candidate's values have none."""
+    if before is None:
+        return {}
+    now = datetime.now(UTC)
+    old, times = before.attributes, before.attributes_changed_at
+    changed = {
+        name: times[name] if name in old and old[name] == value and name in times else now
+        for name, value in after.attributes.items()
+        if name not in old or old[name] != value or name in times
+    }
+    return changed
 
 
 def _stored_form(candidate: Candidate) -> Candidate:

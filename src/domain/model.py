@@ -191,6 +191,9 @@ class Candidate:
     attributes: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     unsubscribed: bool = False
     needs_review: bool = False
+    # Kept by the store (ignored when writing): when each attribute's value last changed,
+    # by attribute name; a value with no time came with the candidate (import, sign-up).
+    attributes_changed_at: Mapping[str, datetime] = attrs.field(factory=dict, eq=False, repr=False)
     # Derived once per instance (it is read many times per imported row), not compared.
     email_key: str = attrs.field(
         init=False,

@@ -178,6 +178,13 @@ class CandidateStore(Protocol):
         """
         ...
 
+    def from_salesforce(
+        self, account_id: AccountId, after: str | None, limit: int
+    ) -> list[Candidate]:
+        """Up to `limit` candidates linked to a Contact, in id order after candidate id
+        `after` (None: from the first), with their `attributes_changed_at` (one query)."""
+        ...
+
     def record_seen(
         self, account_id: AccountId, run_id: str, stamps: Sequence[tuple[str, datetime]]
     ) -> None:

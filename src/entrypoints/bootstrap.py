@@ -129,6 +129,8 @@ class Container:
             locks=PostgresAccountLocks(self.pool),
             run_log=StructlogRunLog(),
             write_page=self.settings.write_page,
+            push_page=self.settings.push_page,
+            push_attempts=self.settings.push_attempts,
         )
 
     def signup_deps(self, flushes: SignupFlushes) -> SignupDeps:

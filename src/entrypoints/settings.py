@@ -71,6 +71,8 @@ class Settings:
     worker_threads: int = 4
     write_page: int = 2000
     signup_delay_ms: int = 5_000  # sign-ups of an account gathered before one flush
+    push_page: int = 5_000  # candidates a push sends and commits together
+    push_attempts: int = 5  # failed updates of one Contact in a row before it is given up
     sf_client_id: str = ""
     sf_client_secret: str = attrs.field(default="", repr=False)
     sf_redirect_uri: str = "http://127.0.0.1:8765/oauth/callback"
@@ -94,6 +96,8 @@ class Settings:
             worker_threads=_int(environ, "SFSYNC_WORKER_THREADS", 4, minimum=1),
             write_page=_int(environ, "SFSYNC_WRITE_PAGE", 2000, minimum=100),
             signup_delay_ms=_int(environ, "SFSYNC_SIGNUP_DELAY_MS", 5_000, minimum=0),
+            push_page=_int(environ, "SFSYNC_PUSH_PAGE", 5_000, minimum=1),
+            push_attempts=_int(environ, "SFSYNC_PUSH_ATTEMPTS", 5, minimum=1),
             sf_client_id=environ.get("SFSYNC_SF_CLIENT_ID", "").strip(),
             sf_client_secret=environ.get("SFSYNC_SF_CLIENT_SECRET", "").strip(),
             sf_redirect_uri=environ.get(

@@ -67,6 +67,8 @@ class ImportDeps:
     run_log: RunLog
     new_id: Callable[[], str] = attrs.Factory(lambda: RandomIds("cand_"))
     write_page: int = 2000  # Contacts planned and written together (about four in memory)
+    push_page: int = 5000  # candidates a push plans, sends and commits together
+    push_attempts: int = 5  # failed updates of one Contact in a row before it is given up
 
 
 def import_context(

@@ -24,9 +24,11 @@ from sfsync.domain.ports import (
     SalesforceConnection,
     SalesforceGateway,
 )
+from sfsync.domain.push import account_refusal
 from sfsync.services.import_plan import RecordError
 from sfsync.services.import_steps import ImportDeps, apply_page, import_context
 from sfsync.services.org_import import import_org
+from sfsync.services.push import refuse_push, run_push
 from sfsync.services.reports import RunReport, completed_event
 from sfsync.services.run_log import log_finished, request_ids, run_ids
 
@@ -35,7 +37,8 @@ REOPENABLE = frozenset({RunStatus.FAILED.value, RunStatus.QUOTA.value})
 
 
 def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
-    """Handle one sync.requested: a whole import, or one candidate's Contact."""
+    """Handle one sync.requested: an import, a push (export), both (full), or one
+    candidate's Contact."""
     account_id = request.account_id
     with deps.uow() as uow:
         done = uow.runs.find_by_request(account_id, request.id)
@@ -58,16 +61,11 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
         deps.run_log.started(run_ids(report), scope=report.scope, resumed=done is not None)
         error: str | None = None
         try:
+            if request.scope is Scope.EXPORT and request.candidate_id is None:
+                refuse_push(settings)  # before any Salesforce call
             connection = _connection(deps, account_id)
             with deps.gateways.open(connection, settings) as gateway:
-                if request.scope is Scope.EXPORT:
-                    raise PermanentFailure(
-                        "export is not available in this version", code="not_supported"
-                    )
-                if request.candidate_id is not None:
-                    _sync_candidate(request.candidate_id, settings, gateway, deps, report)
-                else:
-                    import_org(request, settings, gateway, deps, report)
+                _run(request, settings, gateway, deps, report)
         except QuotaExhausted as err:
             report.stop(RunStatus.QUOTA, err)
             error = err.code
@@ -80,6 +78,28 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
     log_finished(deps.run_log, report, record, error)
     deps.publisher.publish("sync.completed", completed_event(record))
     return record
+
+
+def _run(
+    request: SyncRequested,
+    settings: AccountSettings,
+    gateway: SalesforceGateway,
+    deps: ImportDeps,
+    report: RunReport,
+) -> None:
+    """By scope: import, export, or full (the import, then the push, in one run)."""
+    if request.candidate_id is not None:
+        _sync_candidate(request.candidate_id, settings, gateway, deps, report)
+        return
+    if request.scope is not Scope.EXPORT:
+        import_org(request, settings, gateway, deps, report)
+    if request.scope is Scope.IMPORT:
+        return
+    reason = account_refusal(settings)
+    if request.scope is Scope.FULL and reason is not None:  # the import stands; say why no push
+        report.error(RecordError(reason.value, f"push is refused for this account: {reason}"))
+        return
+    run_push(settings, gateway, deps, report)
 
 
 def give_up(request: SyncRequested, error: RecordError, deps: ImportDeps) -> RunRecord | None:

@@ -25,6 +25,7 @@ COUNT_KEYS = (
     "linked",
     "pushed",
     "push_failed",
+    "push_conflicts",
     "reconcile_gone",
     "reconcile_missed",
 )

@@ -358,6 +358,45 @@ def test_updates_report_per_record_results(org: Org) -> None:
     assert contact.first_name == "Updated"
 
 
+def test_one_contact_named_twice_in_one_update_fails_both_times(org: Org) -> None:
+    """Salesforce refuses a save that names one record twice: never last-wins."""
+    twice, other = org.seed.contact(unique_email()), org.seed.contact(unique_email())
+    results = org.gateway.update_contacts(
+        [
+            ContactUpdate(twice, {"FirstName": "One"}),
+            ContactUpdate(other, {"FirstName": "Saved"}),
+            ContactUpdate(twice, {"FirstName": "Two"}),
+        ]
+    )
+    assert [(r.ok, r.error_code) for r in results] == [
+        (False, "DUPLICATE_VALUE"),
+        (True, None),
+        (False, "DUPLICATE_VALUE"),
+    ]
+    read = {c.id: c for c in read_all(org.gateway, ContactQuery((), ids=(twice, other)))}
+    assert read[twice].first_name is None and read[other].first_name == "Saved"
+
+
+def test_restricted_picklist_and_read_only_values_are_refused_by_field(org: Org) -> None:
+    cid = org.seed.contact(unique_email())
+    results = org.gateway.update_contacts(
+        [ContactUpdate(cid, {"Favorite_Color__c": "Ultraviolet"})]
+    ) + org.gateway.update_contacts([ContactUpdate(cid, {"Name": "Read Only"})])
+    assert [(r.error_code, r.fields) for r in results] == [
+        ("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", ("Favorite_Color__c",)),
+        ("INVALID_FIELD_FOR_INSERT_UPDATE", ("Name",)),
+    ]
+
+
+def test_an_update_moves_the_contacts_systemmodstamp(org: Org) -> None:
+    cid = org.seed.contact(unique_email())
+    (before,) = read_all(org.gateway, ContactQuery((), ids=(cid,)))
+    (result,) = org.gateway.update_contacts([ContactUpdate(cid, {"FirstName": "Moved"})])
+    (after,) = read_all(org.gateway, ContactQuery((), ids=(cid,)))
+    assert result.ok and before.system_modstamp and after.system_modstamp
+    assert after.system_modstamp > before.system_modstamp
+
+
 def test_api_usage_is_reported(org: Org) -> None:
     org.gateway.describe_contact()
     org.gateway.find_contact_ids_by_email(unique_email())

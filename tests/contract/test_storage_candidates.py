@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -216,3 +216,55 @@ class TestDelete:
         with new_uow() as uow:
             assert uow.candidates.delete(new_account_id(), candidate.id) is False
             assert uow.candidates.get(account, candidate.id) == candidate
+
+
+class TestPushPages:
+    def test_pages_hold_only_candidates_from_salesforce_in_id_order(self, new_uow, account):
+        """Keyset pages by candidate id skip candidates with no Contact."""
+        linked = [a_candidate(account, n) for n in (3, 1, 4, 2)]
+        signup = a_candidate(account, 5, salesforce_id=None)
+        add(new_uow, *linked, signup)
+        with new_uow() as uow:
+            first = uow.candidates.from_salesforce(account, None, 3)
+            rest = uow.candidates.from_salesforce(account, first[-1].id, 3)
+        ids = [c.id for c in first + rest]
+        assert ids == sorted(c.id for c in linked)
+        assert first[0] == min(linked, key=lambda c: c.id)
+
+    def test_pages_never_show_another_accounts_candidates(self, new_uow, account, new_account_id):
+        other = new_account_id()
+        with new_uow() as uow:
+            uow.accounts.save_settings(AccountSettings(account_id=other))
+            uow.commit()
+        add(new_uow, a_candidate(other, 1))
+        with new_uow() as uow:
+            assert uow.candidates.from_salesforce(account, None, 10) == []
+
+    def test_a_new_candidates_values_have_no_change_time(self, new_uow, account):
+        add(new_uow, a_candidate(account, 1))
+        with new_uow() as uow:
+            (read,) = uow.candidates.from_salesforce(account, None, 10)
+        assert read.attributes_changed_at == {}
+
+    def test_an_update_times_the_values_it_changes_and_keeps_the_others(self, new_uow, account):
+        """Whoever writes: update() and apply_changes() alike."""
+        candidate = a_candidate(account, 1)
+        add(new_uow, candidate)
+        before = datetime.now(UTC)
+        changed = attrs.evolve(candidate, attributes={**candidate.attributes, "age_c": 37})
+        with new_uow() as uow:
+            uow.candidates.update(changed)
+            uow.commit()
+        with new_uow() as uow:
+            (read,) = uow.candidates.from_salesforce(account, None, 10)
+        assert set(read.attributes_changed_at) == {"age_c"}
+        first = read.attributes_changed_at["age_c"]
+        assert before - timedelta(seconds=5) <= first <= datetime.now(UTC)
+        again = attrs.evolve(read, attributes={**read.attributes, "favorite_color_c": "red"})
+        with new_uow() as uow:
+            uow.candidates.apply_changes(account, [again], [])
+            uow.commit()
+        with new_uow() as uow:
+            (read,) = uow.candidates.from_salesforce(account, None, 10)
+        assert read.attributes_changed_at["age_c"] == first
+        assert read.attributes_changed_at["favorite_color_c"] >= first

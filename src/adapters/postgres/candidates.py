@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import attrs
 from psycopg.types.json import Jsonb
 
 from sfsync.adapters.postgres import candidate_pages
@@ -85,6 +86,20 @@ class PsycopgCandidates:
     ) -> None:
         candidate_pages.apply_changes(self._session, account_id, upserts, deletes, creates)
 
+    def from_salesforce(
+        self, account_id: AccountId, after: str | None, limit: int
+    ) -> list[Candidate]:
+        rows = self._session.fetchall(
+            f"SELECT {_COLUMNS}, attributes_changed_at FROM candidates"
+            " WHERE account_id = %s AND salesforce_id IS NOT NULL AND id > %s"
+            " ORDER BY id LIMIT %s",
+            (account_id, after or "", limit),
+        )
+        return [
+            attrs.evolve(_candidate(row[:-1]), attributes_changed_at=_times(row[-1]))
+            for row in rows
+        ]
+
     def record_seen(
         self, account_id: AccountId, run_id: str, stamps: Sequence[tuple[str, datetime]]
     ) -> None:
@@ -101,6 +116,10 @@ class PsycopgCandidates:
             (account_id, value),
         )
         return _candidate(row) if row else None
+
+
+def _times(changed: dict[str, str]) -> dict[str, datetime]:
+    return {name: datetime.fromisoformat(at) for name, at in changed.items()}
 
 
 def _mutable_values(candidate: Candidate) -> tuple[Any, ...]:
