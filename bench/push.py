@@ -202,7 +202,8 @@ def bench_push(size: int, key: str, args: argparse.Namespace, logs: Path) -> dic
                 result["push"] = push
                 report(f"push   {size:>9,}", push)
                 if push["available"]:
-                    push["read_back"] = f"{read_back(emu, changes)}/{min(SAMPLE, size)}"
+                    push["read_back"] = read_back(emu, changes)
+                    push["sampled"] = min(SAMPLE, size)
                     result["again"] = timed_push(container, emu, account, worker.pid)
                     report("push again      ", result["again"])
                 else:
@@ -484,6 +485,11 @@ def main() -> None:
                 print(
                     f"  WARNING  {run} at {r['n']:,} ended {r[run]['status']}: {r[run]['errors']}"
                 )
+        if r["push"].get("read_back", 0) != r["push"].get("sampled", 0):
+            print(
+                f"  WARNING  at {r['n']:,} only {r['push']['read_back']} of "
+                f"{r['push']['sampled']} sampled changes read back from Salesforce"
+            )
     complete = all(c["pass"] is not None for c in checks)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"push-{stamp}.json"
