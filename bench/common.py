@@ -203,6 +203,6 @@ def report(label: str, row: dict[str, Any]) -> None:
     parts = [
         f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
         for k, v in row.items()
-        if k not in ("counts", "errors")
+        if k not in ("counts", "errors", "call_kinds", "outcomes")
     ]
     print(f"  {label} " + " ".join(parts), flush=True)
