@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: setup demo test lint typecheck bench
+.PHONY: setup demo test lint typecheck bench bench-push
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml emulator/pyproject.toml constraints.txt
@@ -29,3 +29,6 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python bench/import.py
+
+bench-push: setup
+	$(BIN)/python bench/push.py

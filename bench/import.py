@@ -19,45 +19,43 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-import requests
+from common import (
+    DATABASE_URL,
+    RESULTS,
+    connected_account,
+    data_calls,
+    drop_account,
+    new_account_id,
+    peak_rss_mb,
+    report,
+    simple_salesforce,
+    timed_run,
+    trusting,
+    worker_env,
+    worker_process,
+)
 from cryptography.fernet import Fernet
 from psycopg.types.json import Jsonb
-from simple_salesforce import Salesforce
 
 from sfsync.adapters.postgres.createdb import ensure_database
 from sfsync.adapters.postgres.migrate import migrate
-from sfsync.adapters.rabbitmq.events import EventListener
-from sfsync.adapters.rabbitmq.requests import MessageSender
 from sfsync.domain import model
 from sfsync.domain.model import AccountId, AccountSettings, AttributeMapping
-from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oauth_app
+from sfsync.entrypoints.bootstrap import Container, build
 from sfsync.entrypoints.codec import sync_request
-from sfsync.entrypoints.connect import connect_without_browser
-from sfsync.entrypoints.settings import Settings, queue_name
-from sfsync.services.accounts import add_attribute, save_settings
+from sfsync.entrypoints.settings import Settings
+from sfsync.services.accounts import add_attribute
 from sfsync_emulator.harness import Emulator, run_emulator
 
-RESULTS = Path(__file__).parent / "results"
-# Overridable so that two checkouts on one machine can benchmark without sharing queues
-# or tables (floor_candidates, naive_contacts).
-DATABASE_URL = os.environ.get(
-    "SFSYNC_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/sfsync_bench"
-)
-QUEUE_PREFIX = os.environ.get("SFSYNC_BENCH_QUEUE_PREFIX", "bench")
 MAPPED = (
     "Favorite_Color__c",
     "Hobbies__c",
@@ -87,97 +85,15 @@ ON CONFLICT (account_id, email_key) DO UPDATE SET
     first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, name = EXCLUDED.name,
     source_modstamp = EXCLUDED.source_modstamp, attributes = EXCLUDED.attributes"""
 NAIVE_CHUNK = 2000  # one executemany per page of records, as query_all_iter yields them
-RUN_TIMEOUT = 3600
 
 
 def snake(field: str) -> str:
     return field.lower().replace("__c", "_c")
 
 
-def worker_env(emu: Emulator, key: str, threads: int) -> dict[str, str]:
-    return os.environ | {
-        "DATABASE_URL": DATABASE_URL,
-        "SFSYNC_ENCRYPTION_KEYS": key,
-        "SFSYNC_QUEUE_PREFIX": QUEUE_PREFIX,
-        "SFSYNC_SF_CLIENT_ID": emu.client_id,
-        "SFSYNC_SF_CLIENT_SECRET": emu.client_secret,
-        "SFSYNC_SF_REDIRECT_URI": emu.redirect_uri,
-        "SFSYNC_SF_CA_BUNDLE": emu.ca_path or "",
-        "SFSYNC_SF_ALLOWED_ORIGINS": emu.base_url,
-        "SFSYNC_WORKER_THREADS": str(threads),
-        "SFSYNC_LOG_FORMAT": "json",
-    }
-
-
-@contextmanager
-def worker_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A fresh `sfsync worker`; returns once it consumes; always stopped (SIGTERM, then kill)."""
-    cmd = [sys.executable, "-m", "sfsync.entrypoints.cli", "worker"]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 60
-        while b"worker.started" not in log_path.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start; see {log_path}")
-            time.sleep(0.1)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(90)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process so far (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def postgres_pids() -> list[int]:
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and (proc / "comm").read_text().strip() == "postgres":
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
-
-
-@contextmanager
-def cpu_split(pids: dict[str, int], into: dict[str, Any]) -> Iterator[None]:
-    """Where CPU went meanwhile: each named process, and every Postgres process together."""
-    pg = postgres_pids()
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    pg_before = {pid: cpu_seconds(pid) for pid in pg}
-    yield
-    for name, pid in pids.items():
-        into[f"{name}_cpu_s"] = cpu_seconds(pid) - before[name]
-    into["postgres_cpu_s"] = sum(
-        cpu_seconds(pid) - pg_before.get(pid, 0.0) for pid in postgres_pids()
-    )
-
-
 def set_up_account(container: Container, emu: Emulator, size: int) -> AccountId:
-    account = AccountId(f"bench_{size}_{secrets.token_hex(4)}")
-    save_settings(container.uow(), AccountSettings(account))
-    app = oauth_app(container.settings, emu.base_url)
-    with httpx.Client(verify=emu.ssl_context(), timeout=30) as client:
-        connect_without_browser(container.uow(), client, app, account)
+    account = new_account_id(str(size))
+    connected_account(container, emu, AccountSettings(account))
     for field in MAPPED:
         add_attribute(container.uow(), account, AttributeMapping(snake(field), field))
     return account
@@ -194,37 +110,11 @@ def warm_emulator(emu: Emulator) -> None:
         ).raise_for_status()
 
 
-def data_calls(emu: Emulator) -> int:
-    return sum("/services/data" in r["path"] for r in emu.admin.requests())
-
-
 def timed_import(
     container: Container, emu: Emulator, account: AccountId, worker: int
 ) -> dict[str, Any]:
     """One import through RabbitMQ and the worker: seconds from send to sync.completed."""
-    emu.admin.clear_requests()
-    settings, cpu = container.settings, {}
-    pids = {"worker": worker, "emulator": emu.process.pid}
-    with (
-        EventListener(settings.amqp_url, "sync.completed", events_exchange(settings)) as listener,
-        MessageSender(settings.amqp_url, queue_name(settings)) as sender,
-        cpu_split(pids, cpu),
-    ):
-        message = sync_request(account)
-        started = time.perf_counter()  # the sender's connection is open: time the worker
-        sender.send(message)
-        event = listener.next_for(str(message["id"]), wait=RUN_TIMEOUT)
-        seconds = time.perf_counter() - started
-    if event is None:
-        raise RuntimeError(f"no sync.completed within {RUN_TIMEOUT}s")
-    return {
-        "seconds": seconds,
-        "calls": data_calls(emu),
-        "status": event["status"],
-        **cpu,
-        "counts": event["counts"],
-        "errors": event["errors"][:5],
-    }
+    return timed_run(container, emu, sync_request(account), worker)
 
 
 def change_contacts(
@@ -271,21 +161,6 @@ def floor_copy(account: AccountId) -> dict[str, Any]:
     return {"seconds": seconds, "rows": rows}
 
 
-@contextmanager
-def trusting(ca_path: str) -> Iterator[None]:
-    """REQUESTS_CA_BUNDLE / SSL_CERT_FILE override a requests session's verify: point them here."""
-    saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
-    os.environ.update(dict.fromkeys(saved, ca_path))
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def naive_rows(records: Iterator[dict[str, Any]], account: str) -> Iterator[tuple[Any, ...]]:
     for r in records:
         if not r.get("Email"):
@@ -306,16 +181,11 @@ def naive_rows(records: Iterator[dict[str, Any]], account: str) -> Iterator[tupl
 def naive_peer(emu: Emulator, account: str) -> dict[str, Any]:
     """What most people would write: simple-salesforce query_all_iter + executemany upsert."""
     emu.admin.clear_requests()
-    token = emu.admin.mint_token()
     with trusting(emu.ca_path or ""), psycopg.connect(DATABASE_URL) as conn:
         conn.execute(NAIVE_TABLE)
         conn.commit()
-        session = requests.Session()
-        session.verify = emu.ca_path
         started = time.perf_counter()
-        sf = Salesforce(
-            instance_url=token["instance_url"], session_id=token["access_token"], session=session
-        )
+        sf = simple_salesforce(emu)
         chunk: list[tuple[Any, ...]] = []
         with conn.cursor() as cur:
             for row in naive_rows(sf.query_all_iter(SOQL), account):
@@ -329,7 +199,7 @@ def naive_peer(emu: Emulator, account: str) -> dict[str, Any]:
         rows = conn.execute(
             "SELECT count(*) FROM naive_contacts WHERE account_id = %s", (account,)
         ).fetchone()[0]
-    return {"seconds": seconds, "rows": rows, "calls": data_calls(emu)}
+    return {"seconds": seconds, "rows": rows, "calls": len(data_calls(emu))}
 
 
 def candidate_count(container: Container, account: AccountId) -> int:
@@ -367,6 +237,8 @@ def bench_size(size: int, key: str, args: argparse.Namespace, logs: Path) -> dic
             result["naive"] = naive_peer(emu, f"{account}_naive")
             report("naive           ", result["naive"])
         finally:
+            with container.pool.connection() as conn:
+                conn.execute("DROP TABLE IF EXISTS naive_contacts")
             drop_account(container, account)
             container.close()
     return result
@@ -393,25 +265,6 @@ def measured(size: int, key: str, args: argparse.Namespace, logs: Path) -> dict[
         flush=True,
     )
     return result
-
-
-def drop_account(container: Container, account: AccountId) -> None:
-    """Keep sfsync_bench small across runs: the account's rows go (candidates cascade), and
-    VACUUM clears their dead rows, so the next size starts from a clean table, like the floor."""
-    with container.pool.connection() as conn:
-        conn.execute("DROP TABLE IF EXISTS naive_contacts")
-        conn.execute("DELETE FROM accounts WHERE id = %s", (account,))
-    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-        conn.execute("VACUUM candidates")
-
-
-def report(label: str, row: dict[str, Any]) -> None:
-    parts = [
-        f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
-        for k, v in row.items()
-        if k not in ("counts", "errors")
-    ]
-    print(f"  {label} " + " ".join(parts), flush=True)
 
 
 def summary(results: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
