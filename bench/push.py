@@ -75,7 +75,7 @@ SAMPLE = 50  # pushed values read back through the admin API
 
 
 def export_request(account: AccountId) -> dict[str, Any]:
-    return {**sync_request(account), "scope": "export"}
+    return sync_request(account, scope="export")
 
 
 def write_calls(calls: list[dict[str, Any]]) -> int:

@@ -116,7 +116,12 @@ def decode(body: bytes | str | dict[str, Any]) -> SyncRequested | CandidateSigne
 
 
 def sync_request(
-    account_id: str, *, full: bool = False, candidate_id: str | None = None, trigger: str = "manual"
+    account_id: str,
+    *,
+    scope: str = "import",
+    full: bool = False,
+    candidate_id: str | None = None,
+    trigger: str = "manual",
 ) -> dict[str, object]:
     """A sync.requested message as the web app sends it."""
     return {
@@ -125,7 +130,7 @@ def sync_request(
         "id": str(uuid.uuid4()),
         "requested_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "account_id": account_id,
-        "scope": "import",
+        "scope": scope,
         "candidate_id": candidate_id,
         "trigger": "candidate_page" if candidate_id else trigger,
         "full_resync": full,

@@ -12,6 +12,7 @@ import click
 
 from sfsync.adapters.salesforce.auth import authorize_url, check_login_host
 from sfsync.domain.errors import UnknownAccount
+from sfsync.domain.messages import Scope
 from sfsync.domain.model import AccountId
 from sfsync.entrypoints.bootstrap import Container, build
 from sfsync.entrypoints.codec import sync_request
@@ -92,10 +93,19 @@ def rotate_keys(container: Container, batch_size: int) -> None:
 @click.argument("account_id")
 @click.option("--full", is_flag=True, help="Re-read every Contact instead of what changed.")
 @click.option("--candidate", "candidate_id", default=None, help="Sync only this candidate.")
+@click.option(
+    "--scope",
+    type=click.Choice([s.value for s in Scope]),
+    default="import",
+    show_default=True,
+    help="import; export (push); full (import, then push).",
+)
 @click.pass_obj
-def sync(container: Container, account_id: str, full: bool, candidate_id: str | None) -> None:
-    """Request an import, as the web app's button does (a sync.requested message)."""
-    message = sync_request(account_id, full=full, candidate_id=candidate_id)
+def sync(
+    container: Container, account_id: str, full: bool, candidate_id: str | None, scope: str
+) -> None:
+    """Request a sync, as the web app's button does (a sync.requested message)."""
+    message = sync_request(account_id, scope=scope, full=full, candidate_id=candidate_id)
     container.send_request(message)
     click.echo(f"requested {message['id']}")
 

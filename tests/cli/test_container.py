@@ -108,11 +108,26 @@ class TestWithServices:
         result = CliRunner().invoke(cli, ["sync", "acc_1"], obj=container)
         assert result.exit_code == 0, result.output
         assert never_built(container)
-        connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-        channel = connection.channel()
-        _, _, body = channel.basic_get(f"{prefix}.sfsync", auto_ack=True)
-        for suffix in ("", ".DQ", ".XQ"):
-            channel.queue_delete(f"{prefix}.sfsync{suffix}")
-        connection.close()
+        body = take_request(amqp_url, prefix)
         assert json.loads(body)["account_id"] == "acc_1"
         assert result.output == f"requested {json.loads(body)['id']}\n"
+
+    @pytest.mark.parametrize("scope", ["import", "export", "full"])
+    def test_sync_sends_the_scope_asked_for(self, amqp_url, scope):
+        prefix = f"c{secrets.token_hex(4)}"
+        container = build(Settings(database_url=NOWHERE, amqp_url=amqp_url, queue_prefix=prefix))
+        result = CliRunner().invoke(cli, ["sync", "acc_1", "--scope", scope], obj=container)
+        assert result.exit_code == 0, result.output
+        body = take_request(amqp_url, prefix)
+        assert json.loads(body)["scope"] == scope
+
+
+def take_request(amqp_url: str, prefix: str) -> bytes:
+    """The one message on the prefixed queue; the queues are deleted."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    _, _, body = channel.basic_get(f"{prefix}.sfsync", auto_ack=True)
+    for suffix in ("", ".DQ", ".XQ"):
+        channel.queue_delete(f"{prefix}.sfsync{suffix}")
+    connection.close()
+    return body
