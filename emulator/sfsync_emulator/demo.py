@@ -81,7 +81,7 @@ def demo_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """
     env = {k: v for k, v in environ.items() if not k.startswith("SFSYNC_")}
     env["DATABASE_URL"] = demo_database_url(environ)
-    env["SFSYNC_QUEUE_PREFIX"] = DEMO_PREFIX
+    env["SFSYNC_QUEUE_PREFIX"] = demo_queue_prefix(env["DATABASE_URL"])
     env["SFSYNC_ENCRYPTION_KEYS"] = demo_key()
     return env
 
@@ -95,6 +95,15 @@ def demo_database_url(environ: Mapping[str, str]) -> str:
         return url
     server = urlsplit(environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
     return urlunsplit(server._replace(path=f"/{DEMO_DATABASE}"))
+
+
+def demo_queue_prefix(database_url: str) -> str:
+    """`demo`, or `demo_<database>` for a database of another name: two demos on two
+    databases (a test run beside `make demo`) never take each other's messages."""
+    name = urlsplit(database_url).path.lstrip("/")
+    if name == DEMO_DATABASE:
+        return DEMO_PREFIX
+    return f"{DEMO_PREFIX}_" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
 def demo_key() -> str:
@@ -181,14 +190,15 @@ def request_and_follow(container: Container, scope: str, console: Console) -> di
 
 REPORTED = {
     "import": ("seen", "created", "updated", "unchanged", "deleted", "unsubscribed"),
-    "export": ("pushed", "push_failed", "push_conflicts", "updated", "unsubscribed"),
+    "export": ("pushed", "push_failed", "push_conflicts"),
 }
 
 
 def print_report(event: dict[str, Any], seconds: float, console: Console) -> None:
     counts = event["counts"]
     run = str(event["run_id"])[:8]
-    table = Table(title=f"{event['scope']} {event['status']} in {seconds:.1f}s (run {run})")
+    title = f"{event['scope']} {event['status']} in {seconds:.1f}s (run {run})"
+    table = Table(title=title, min_width=len(title) + 4)
     table.add_column("what")
     table.add_column("count", justify="right")
     for key in REPORTED[event["scope"]]:
@@ -199,10 +209,10 @@ def print_report(event: dict[str, Any], seconds: float, console: Console) -> Non
     console.print(table)
 
 
-def change_candidates(database_url: str) -> list[str]:
+def change_candidates(database_url: str) -> tuple[list[str], str | None]:
     """Give the first linked candidates (by Contact Id) a study status and unsubscribe the
     next one, in Postgres, as the web app would. The same candidates and values every run,
-    so a second demo changes nothing. Returns their Contact Ids, the unsubscribed one last."""
+    so a second demo changes nothing. Returns their Contact Ids and the unsubscribed one's."""
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT id, salesforce_id FROM candidates WHERE account_id = %s"
@@ -211,20 +221,22 @@ def change_candidates(database_url: str) -> list[str]:
         ).fetchall()
         for (candidate, _), status in zip(rows[:GIVEN_A_STATUS], itertools.cycle(STATUSES)):
             conn.execute(
-                "UPDATE candidates SET attributes = attributes || jsonb_build_object(%s::text, %s::text)"
-                " WHERE id = %s",
+                "UPDATE candidates SET attributes ="
+                " attributes || jsonb_build_object(%s::text, %s::text) WHERE id = %s",
                 (STATUS.name, status, candidate),
             )
-        if len(rows) > GIVEN_A_STATUS:
-            conn.execute("UPDATE candidates SET unsubscribed = true WHERE id = %s", (rows[-1][0],))
-    return [contact for _, contact in rows]
+        if len(rows) <= GIVEN_A_STATUS:
+            return [contact for _, contact in rows], None
+        candidate, unsubscribed = rows[-1]
+        conn.execute("UPDATE candidates SET unsubscribed = true WHERE id = %s", (candidate,))
+    return [contact for _, contact in rows[:-1]], unsubscribed
 
 
 def push(container: Container, admin: AdminClient, console: Console) -> None:
-    contacts = change_candidates(container.settings.database_url)
+    given, unsubscribed = change_candidates(container.settings.database_url)
     console.print(
-        f"web app: {min(len(contacts), GIVEN_A_STATUS)} candidates given a {STATUS.name},"
-        " 1 unsubscribed; exported to " + STATUS.field
+        f"web app: {STATUS.name} set on {len(given)} candidates,"
+        f" {int(unsubscribed is not None)} unsubscribed"
     )
     event = request_and_follow(container, "export", console)
     if not event["counts"].get("pushed"):
@@ -233,7 +245,7 @@ def push(container: Container, admin: AdminClient, console: Console) -> None:
     table = Table(title="read back from the emulator")
     for column in ("Contact", STATUS.field, "HasOptedOutOfEmail"):
         table.add_column(column)
-    for contact in (contacts[0], contacts[-1]):
+    for contact in (given[0], unsubscribed) if unsubscribed else given[:1]:
         fields = admin.get_contact(contact)
         table.add_row(contact, str(fields[STATUS.field]), str(fields["HasOptedOutOfEmail"]))
     console.print(table)
@@ -286,7 +298,7 @@ def sign_up(container: Container, admin: AdminClient, console: Console) -> None:
     candidate, email, contact = found
     started = time.monotonic()
     message_id = publish_signup(settings.amqp_url, queue_name(settings), candidate, email)
-    console.print(f"candidate.signed_up {message_id} sent for the candidate of Contact {contact}")
+    console.print(f"candidate.signed_up sent with plain pika (the candidate of {contact})")
     outcome = wait_for_signup(settings.database_url, message_id)
     flag = admin.get_contact(contact)["gq_import__c"]
     console.print(
