@@ -71,7 +71,7 @@ MAPPINGS = (
 STATUS = AttributeMapping("study_status_c", "Study_Status__c", MappingDirection.EXPORT)
 STATUSES = ("Invited", "Screened", "Enrolled", "Completed")
 GIVEN_A_STATUS = 5  # candidates the "web app" gives a study status; the next one unsubscribes
-SIGNUP_DELAY_MS = "200"  # the demo worker's sign-up window (5 s by default)
+SIGNUP_DELAY_MS = "0"  # the demo worker flushes sign-ups at once (5 s window by default)
 
 
 def demo_environment(environ: Mapping[str, str]) -> dict[str, str]:
