@@ -46,10 +46,11 @@ class TestDemoEnvironment:
             demo_environment(PRODUCTION)["SFSYNC_ENCRYPTION_KEYS"] == env["SFSYNC_ENCRYPTION_KEYS"]
         )
 
-    def test_sfsync_demo_database_url_wins(self):
-        url = "postgresql://postgres@127.0.0.1:5432/my_demo"
+    def test_sfsync_demo_database_url_wins_and_names_the_queues(self):
+        url = "postgresql://postgres@127.0.0.1:5432/my.demo"
         env = demo_environment(PRODUCTION | {"SFSYNC_DEMO_DATABASE_URL": url})
         assert env["DATABASE_URL"] == url
+        assert env["SFSYNC_QUEUE_PREFIX"] == "demo_my_demo"  # a test run beside `make demo`
 
     def test_a_bad_demo_database_url_names_its_variable(self):
         with pytest.raises(ConfigError, match="SFSYNC_DEMO_DATABASE_URL"):
@@ -99,3 +100,78 @@ class TestDemoGuard:
         assert result.returncode == 1
         assert "holds 1 table(s) that are not sfsync's" in one_line(result)
         assert migrated is None
+
+
+def counts(database: str, scope: str) -> list[tuple[str, dict]]:
+    """Status and counts of the account's runs of `scope`, oldest first."""
+    with psycopg.connect(database) as conn:
+        return conn.execute(
+            "SELECT status, counts FROM sync_runs WHERE scope = %s ORDER BY started_at",
+            (scope,),
+        ).fetchall()
+
+
+@pytest.fixture(scope="module")
+def runs(postgres_server_url, tmp_path_factory):
+    """Two demos on one database: (its URL, the first's result, the second's)."""
+    cwd = tmp_path_factory.mktemp("demo")
+    with scratch_database(postgres_server_url) as url:
+        first, second = (
+            sfsync("demo", "--contacts", "300", cwd=cwd, SFSYNC_DEMO_DATABASE_URL=url)
+            for _ in range(2)
+        )
+        yield url, first, second
+
+
+@pytest.mark.integration
+class TestDemoLoop:
+    """One demo shows the import, a push and a sign-up; a second one finds nothing to do."""
+
+    def test_both_runs_succeed(self, runs):
+        _, first, second = runs
+        assert first.returncode == 0, first.stderr
+        assert second.returncode == 0, second.stderr
+
+    def test_the_push_sends_the_web_apps_changes_and_the_contact_holds_them(self, runs):
+        database, first, _ = runs
+        (status, pushed), _ = counts(database, "export")
+        assert status == "succeeded"
+        assert (pushed["pushed"], pushed["push_failed"]) == (6, 0)  # 5 statuses, 1 unsubscribe
+        with psycopg.connect(database) as conn:
+            acknowledged = conn.execute(
+                "SELECT acknowledged FROM push_state ORDER BY contact_id"
+            ).fetchall()
+            consent = conn.execute("SELECT unsubscribed, source FROM consent_changes").fetchall()
+        assert [a["Study_Status__c"] for (a,) in acknowledged[:5]] == [
+            "Invited",
+            "Screened",
+            "Enrolled",
+            "Completed",
+            "Invited",
+        ]
+        assert acknowledged[5][0] == {"HasOptedOutOfEmail": True}
+        assert consent == [(True, "sfsync")]
+        read_back = first.stdout.split("read back from the emulator")[1]
+        rows = [line.split("│")[1:4] for line in read_back.splitlines() if "│ 003" in line]
+        assert [[cell.strip() for cell in row][1:] for row in rows] == [
+            ["Invited", "False"],
+            ["None", "True"],
+        ]
+
+    def test_the_sign_up_flags_the_contact(self, runs):
+        database, first, _ = runs
+        with psycopg.connect(database) as conn:
+            signups = conn.execute(
+                "SELECT outcome, contact_ids FROM signups ORDER BY received_at"
+            ).fetchall()
+        assert [outcome for outcome, _ in signups] == ["flagged", "flagged"]  # one per run
+        contact = signups[0][1][0]
+        assert "sign-up flagged in" in first.stdout
+        assert f"Contact {contact} gq_import__c = True" in first.stdout
+
+    def test_a_second_demo_imports_nothing_new_and_pushes_nothing(self, runs):
+        database, _, second = runs
+        imports, pushes = counts(database, "import"), counts(database, "export")
+        assert imports[1][1]["seen"] == 0 and imports[0][1]["seen"] == 300
+        assert pushes[1] == ("succeeded", pushes[1][1]) and pushes[1][1]["pushed"] == 0
+        assert "nothing changed since Salesforce last acknowledged it" in second.stdout
