@@ -179,7 +179,7 @@ def request_and_follow(container: Container, scope: str, console: Console) -> di
     """Send a sync.requested of `scope` as the web app would; print its report; return it."""
     settings = container.settings
     with EventListener(settings.amqp_url, "sync.completed", events_exchange(settings)) as listener:
-        message = sync_request(ACCOUNT) | {"scope": scope}
+        message = sync_request(ACCOUNT, scope=scope)
         started = time.monotonic()
         send_message(settings.amqp_url, queue_name(settings), message)
         console.print(f"sync.requested {message['id']} (scope {scope}) sent")
