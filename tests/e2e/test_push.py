@@ -186,6 +186,7 @@ def test_an_opt_out_in_salesforce_is_imported_sticky_and_never_pushed_back_as_fa
     assert push(harness)["status"] == "succeeded"
     assert harness.emu.admin.get_contact(contact_id)["HasOptedOutOfEmail"] is True
 
+
 def test_a_two_way_conflict_is_counted_and_the_later_side_wins(harness):
     harness.configure(push_enabled=True)
     mapped(harness, "nickname_c", "Nickname__c", TWO_WAY)

@@ -752,4 +752,3 @@ def test_the_unsubscribe_deletion_behaviour_keeps_a_consent_row_too(world):
     assert consent_rows(world) == [(candidate.id, True, "salesforce")]
     world.sync(full_resync=True)
     assert len(world.state.consent) == 1  # already unsubscribed: nothing changes again
-
