@@ -247,13 +247,28 @@ def _apply_deletion(
         page.put(_unsubscribed(existing, plan, now))  # a consent change too (domain-rules.md)
 
 
+def _opted_out(contact: Contact, ctx: ImportContext) -> bool:
+    """The Contact's opt-out is ticked (always False when the run does not read it)."""
+    field = ctx.opt_out_field
+    if field is None:
+        return False
+    raw = contact.fields.get(field)
+    return raw not in _NOT_TICKED and is_flag_set(raw)
+
+
 def _unsubscribed(candidate: Candidate, plan: BatchPlan, now: datetime) -> Candidate:
-    """The candidate unsubscribed by its Contact (its opt-out, or its deletion under the
-    `unsubscribe` behaviour), counted and kept as a consent change from Salesforce."""
-    decision = decide_consent(candidate.id, candidate.unsubscribed, True, None, now)
-    plan.consent += decision.changes  # one, from Salesforce: the candidate was subscribed
-    plan.counts["unsubscribed"] += 1
+    """The subscribed candidate unsubscribed by its Contact (its opt-out, or its deletion
+    under the `unsubscribe` behaviour)."""
+    _consent_from_salesforce(candidate.id, plan, now)
     return apply_unsubscribe(candidate)
+
+
+def _consent_from_salesforce(candidate_id: str, plan: BatchPlan, now: datetime) -> None:
+    """Consent is sticky: Salesforce's `true` unsubscribes (counted, and kept as a consent
+    change from Salesforce); its `false` never re-subscribes, so it never gets here."""
+    decision = decide_consent(candidate_id, False, True, None, now)
+    plan.consent += decision.changes  # the one change, source `salesforce`
+    plan.counts["unsubscribed"] += 1
 
 
 def _attributes(contact: Contact, ctx: ImportContext, plan: BatchPlan) -> dict[str, Any]:
@@ -304,6 +319,7 @@ def _apply_contact(
             attributes={**resolution.candidate.attributes, **_attributes(contact, ctx, plan)},
         )
     elif match.candidate is None:  # CREATE: built once, no copies (this runs per new row)
+        opted_out = _opted_out(contact, ctx)
         candidate = Candidate(
             id=new_id(),
             account_id=ctx.settings.account_id,
@@ -314,15 +330,16 @@ def _apply_contact(
             salesforce_id=contact.id,
             source_modstamp=contact.system_modstamp,
             attributes=_attributes(contact, ctx, plan),
+            unsubscribed=opted_out,
         )
+        if opted_out:
+            _consent_from_salesforce(candidate.id, plan, now)
+        page.put(candidate)
+        return candidate.id
     else:  # UPDATE or LINK
         candidate = link_candidate(match.candidate, contact, _attributes(contact, ctx, plan))
         plan.counts["linked"] += match.action is MatchAction.LINK
-    # Consent is sticky: Salesforce's `true` unsubscribes, its `false` never re-subscribes.
-    opt_out = ctx.opt_out_field
-    if opt_out is not None and not candidate.unsubscribed:
-        raw = contact.fields.get(opt_out)
-        if raw not in _NOT_TICKED and is_flag_set(raw):
-            candidate = _unsubscribed(candidate, plan, now)
+    if not candidate.unsubscribed and _opted_out(contact, ctx):
+        candidate = _unsubscribed(candidate, plan, now)
     page.put(candidate)
     return candidate.id
