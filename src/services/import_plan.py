@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
 
+from sfsync.domain.coercion import is_flag_set
 from sfsync.domain.deletion import (
     DeletionAction,
     apply_unsubscribe,
@@ -39,6 +41,7 @@ from sfsync.domain.model import (
     SalesforceId,
     normalize_email,
 )
+from sfsync.domain.push import ConsentChange, decide_consent
 from sfsync.domain.stored_values import stored_reader
 
 
@@ -55,6 +58,7 @@ class ImportContext:
 
     settings: AccountSettings
     mappings: tuple[tuple[AttributeMapping, FieldInfo], ...]  # checked once per run
+    opt_out_field: str | None = None  # the Contact's opt-out checkbox; None: not read
     reapply: bool = False  # full reads re-apply even Contacts already applied at their stamp
     # (attribute, Contact field, wire value -> stored value), resolved once per run
     readers: tuple[tuple[str, str, Callable[[Any], Any]], ...] = attrs.field(
@@ -77,7 +81,12 @@ class BatchPlan:
     skipped: Counter[str] = attrs.Factory(Counter)
     errors: list[RecordError] = attrs.Factory(list)
     conflicts: list[Conflict] = attrs.Factory(list)
+    consent: list[ConsentChange] = attrs.Factory(list)  # unsubscribes that came from Salesforce
 
+
+# The opt-out as almost every Contact has it (REST, Bulk's CSV, absent): settled by one set
+# lookup, with no lower-cased copy of the text per Contact.
+_NOT_TICKED = frozenset({False, None, "false"})
 
 MEMO_SIZE = 4096  # distinct text values remembered per mapped field and run
 
@@ -165,15 +174,17 @@ def plan_batch(
     existing: Sequence[Candidate],
     ctx: ImportContext,
     new_id: Callable[[], str],
+    now: datetime,
 ) -> BatchPlan:
-    """Apply the import rules to one page; `existing` holds every candidate it can touch."""
+    """Apply the import rules to one page; `existing` holds every candidate it can touch.
+    `now` is the time of the page's consent changes."""
     plan = BatchPlan()
     page = _Page(existing)
     plan.counts["seen"] += len(contacts)
     accepted: list[Contact] = []
     for contact in contacts:
         if is_flagged_deleted(contact, ctx.settings):
-            _apply_deletion(contact, page, ctx, plan)
+            _apply_deletion(contact, page, ctx, plan, now)
             continue
         if not ctx.reapply and _applied(contact, page):
             plan.counts["unchanged"] += 1
@@ -187,7 +198,7 @@ def plan_batch(
     for conflict in conflicts:
         plan.conflicts.append(conflict)
         plan.skipped[_reason_for(conflict.outcome)] += 1
-    touched = {_apply_contact(contact, page, ctx, plan, new_id) for contact in winners}
+    touched = {_apply_contact(contact, page, ctx, plan, new_id, now) for contact in winners}
     for candidate_id, candidate in page.current.items():
         before = page.original.get(candidate_id)
         if candidate is before:  # not touched by this page
@@ -219,7 +230,9 @@ def _reason_for(outcome: DuplicateOutcome) -> str:
     return SkipReason.DUPLICATE_EMAIL
 
 
-def _apply_deletion(contact: Contact, page: _Page, ctx: ImportContext, plan: BatchPlan) -> None:
+def _apply_deletion(
+    contact: Contact, page: _Page, ctx: ImportContext, plan: BatchPlan, now: datetime
+) -> None:
     existing = page.by_contact(contact.id)
     action = decide_deletion(contact, ctx.settings, existing)
     if action is DeletionAction.SKIP:
@@ -231,8 +244,31 @@ def _apply_deletion(contact: Contact, page: _Page, ctx: ImportContext, plan: Bat
         page.remove(existing.id)
         plan.counts["deleted"] += 1
     elif action is DeletionAction.UNSUBSCRIBE and existing is not None:
-        page.put(apply_unsubscribe(existing))
-        plan.counts["unsubscribed"] += 1
+        page.put(_unsubscribed(existing, plan, now))  # a consent change too (domain-rules.md)
+
+
+def _opted_out(contact: Contact, ctx: ImportContext) -> bool:
+    """The Contact's opt-out is ticked (always False when the run does not read it)."""
+    field = ctx.opt_out_field
+    if field is None:
+        return False
+    raw = contact.fields.get(field)
+    return raw not in _NOT_TICKED and is_flag_set(raw)
+
+
+def _unsubscribed(candidate: Candidate, plan: BatchPlan, now: datetime) -> Candidate:
+    """The subscribed candidate unsubscribed by its Contact (its opt-out, or its deletion
+    under the `unsubscribe` behaviour)."""
+    _consent_from_salesforce(candidate.id, plan, now)
+    return apply_unsubscribe(candidate)
+
+
+def _consent_from_salesforce(candidate_id: str, plan: BatchPlan, now: datetime) -> None:
+    """Consent is sticky: Salesforce's `true` unsubscribes (counted, and kept as a consent
+    change from Salesforce); its `false` never re-subscribes, so it never gets here."""
+    decision = decide_consent(candidate_id, False, True, None, now)
+    plan.consent += decision.changes  # the one change, source `salesforce`
+    plan.counts["unsubscribed"] += 1
 
 
 def _attributes(contact: Contact, ctx: ImportContext, plan: BatchPlan) -> dict[str, Any]:
@@ -251,7 +287,12 @@ def _attributes(contact: Contact, ctx: ImportContext, plan: BatchPlan) -> dict[s
 
 
 def _apply_contact(
-    contact: Contact, page: _Page, ctx: ImportContext, plan: BatchPlan, new_id: Callable[[], str]
+    contact: Contact,
+    page: _Page,
+    ctx: ImportContext,
+    plan: BatchPlan,
+    new_id: Callable[[], str],
+    now: datetime,
 ) -> str | None:
     """Apply one accepted Contact; return the id of the candidate it landed on, if any."""
     by_email = page.by_email(contact.email)
@@ -278,6 +319,7 @@ def _apply_contact(
             attributes={**resolution.candidate.attributes, **_attributes(contact, ctx, plan)},
         )
     elif match.candidate is None:  # CREATE: built once, no copies (this runs per new row)
+        opted_out = _opted_out(contact, ctx)
         candidate = Candidate(
             id=new_id(),
             account_id=ctx.settings.account_id,
@@ -288,9 +330,16 @@ def _apply_contact(
             salesforce_id=contact.id,
             source_modstamp=contact.system_modstamp,
             attributes=_attributes(contact, ctx, plan),
+            unsubscribed=opted_out,
         )
+        if opted_out:
+            _consent_from_salesforce(candidate.id, plan, now)
+        page.put(candidate)
+        return candidate.id
     else:  # UPDATE or LINK
         candidate = link_candidate(match.candidate, contact, _attributes(contact, ctx, plan))
         plan.counts["linked"] += match.action is MatchAction.LINK
+    if not candidate.unsubscribed and _opted_out(contact, ctx):
+        candidate = _unsubscribed(candidate, plan, now)
     page.put(candidate)
     return candidate.id

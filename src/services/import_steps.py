@@ -18,6 +18,7 @@ from sfsync.domain.model import (
     Candidate,
     Contact,
     ContactSchema,
+    FieldType,
     SyncCursor,
 )
 from sfsync.domain.ports import (
@@ -29,6 +30,7 @@ from sfsync.domain.ports import (
     RunRecord,
     UnitOfWork,
 )
+from sfsync.domain.push import ConsentChange
 from sfsync.services.import_plan import (
     BatchPlan,
     ImportContext,
@@ -86,13 +88,25 @@ def import_context(
     for optional in (settings.import_flag_field, settings.deletion_field):
         if optional and schema.get(optional) is not None:
             fields.append(optional)
+    opt_out = _opt_out_field(settings, schema)
+    if opt_out is not None:  # consent is sticky: a Contact's opt-out unsubscribes its candidate
+        fields.append(opt_out)
     if settings.only_import_tagged and schema.get(settings.import_flag_field) is None:
         raise PermanentFailure(
             f"the import filter needs the checkbox {settings.import_flag_field} on Contact",
             code="missing_flag_field",
         )
     fields += [field.name for _, field in checked]
-    return ImportContext(settings, tuple(checked)), tuple(dict.fromkeys(fields))
+    return ImportContext(settings, tuple(checked), opt_out), tuple(dict.fromkeys(fields))
+
+
+def _opt_out_field(settings: AccountSettings, schema: ContactSchema) -> str | None:
+    """The account's unsubscribe field, when the describe has it as a visible checkbox (an
+    org without it, or one that hides it from the running user, simply has no opt-out)."""
+    field = schema.get(settings.unsubscribe_field)
+    if field is None or field.deprecated_and_hidden or field.type is not FieldType.BOOLEAN:
+        return None
+    return field.name
 
 
 def apply_page(
@@ -110,7 +124,7 @@ def apply_page(
     saved = report.record()
     with deps.uow() as uow:
         existing = uow.candidates.find_for_contacts(account_id, ids, emails)
-        plan = plan_batch(batch, existing, ctx, deps.new_id)
+        plan = plan_batch(batch, existing, ctx, deps.new_id, deps.clock.now())
         report.add(plan, count_seen=count_seen, count_skipped=count_skipped)
         try:
             run = report.record()
@@ -123,18 +137,20 @@ def apply_page(
 
 @attrs.frozen
 class PageChanges:
-    """What a page writes: candidates updated, deleted (by id) and created."""
+    """What a page writes: candidates updated, deleted (by id) and created, and the consent
+    changes the page made."""
 
     updates: list[Candidate]
     deletes: list[str]
     creates: list[Candidate]
+    consent: list[ConsentChange]
 
 
 def page_changes(plan: BatchPlan) -> PageChanges:
     created = plan.created
     updates = [c for i, c in plan.upserts.items() if i not in created]
     creates = [c for i, c in plan.upserts.items() if i in created]
-    return PageChanges(updates, plan.deletes, creates)
+    return PageChanges(updates, plan.deletes, creates, plan.consent)
 
 
 def write_plan(
@@ -149,6 +165,8 @@ def write_plan(
     uow.candidates.apply_changes(
         account_id, changes.updates, changes.deletes, creates=changes.creates
     )
+    if changes.consent:  # after the candidates: a new one's row must exist
+        uow.consent.append(account_id, changes.consent)
     uow.runs.checkpoint(run)
     if cursor is not None:
         uow.runs.save_cursor(account_id, cursor)

@@ -71,7 +71,8 @@ class PageWriter:
 
     def apply(self, batch: Sequence[Contact], lookup: Lookup) -> None:
         """Plan `batch` now and write it in the background; the cursor moves with it."""
-        plan = plan_batch(batch, self._existing(batch, lookup), self.ctx, self.deps.new_id)
+        existing = self._existing(batch, lookup)
+        plan = plan_batch(batch, existing, self.ctx, self.deps.new_id, self.deps.clock.now())
         self._planned += 1
         self._recent[self._planned] = plan
         changes = page_changes(plan)

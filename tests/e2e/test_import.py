@@ -59,6 +59,7 @@ def test_direct_mode_reads_only_base_sync_and_mapped_fields(harness):
         "SystemModstamp",
         "gq_import__c",
         "is_deleted__c",
+        "HasOptedOutOfEmail",
         "Favorite_Color__c",
     ]
 

@@ -163,6 +163,30 @@ def test_an_unsubscribe_is_pushed_and_sticky(harness):
     assert sources == [("sfsync", True)]
 
 
+def consent_rows(harness) -> list[tuple[str, bool]]:
+    with harness.container.pool.connection() as conn:
+        return conn.execute(
+            "SELECT source, unsubscribed FROM consent_changes WHERE account_id = %s ORDER BY id",
+            (harness.account,),
+        ).fetchall()
+
+
+def test_an_opt_out_in_salesforce_is_imported_sticky_and_never_pushed_back_as_false(harness):
+    harness.configure(push_enabled=True)
+    contact_id, _ = linked(harness, "ada@example.com", "bob@example.com")
+    harness.emu.admin.update_contact(contact_id, HasOptedOutOfEmail=True)
+    event = harness.sync()
+    assert (event["counts"]["seen"], event["counts"]["unsubscribed"]) == (1, 1), event
+    assert [row[3] for row in harness.candidates()] == [True, False]
+    assert consent_rows(harness) == [("salesforce", True)]
+    harness.emu.admin.update_contact(contact_id, HasOptedOutOfEmail=False)
+    assert harness.sync()["counts"]["unsubscribed"] == 0  # a false re-subscribes no one
+    assert [row[3] for row in harness.candidates()] == [True, False]
+    assert consent_rows(harness)[0] == ("salesforce", True)
+    assert push(harness)["status"] == "succeeded"
+    assert harness.emu.admin.get_contact(contact_id)["HasOptedOutOfEmail"] is True
+
+
 def test_a_two_way_conflict_is_counted_and_the_later_side_wins(harness):
     harness.configure(push_enabled=True)
     mapped(harness, "nickname_c", "Nickname__c", TWO_WAY)

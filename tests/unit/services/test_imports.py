@@ -16,6 +16,8 @@ from sfsync.domain.model import (
     AccountSettings,
     AttributeMapping,
     DeletionBehaviour,
+    FieldInfo,
+    FieldType,
     MappingDirection,
 )
 from sfsync.domain.ports import SalesforceConnection
@@ -140,6 +142,7 @@ def test_first_import_is_full_and_reads_only_the_minimal_fields(world):
         "SystemModstamp",
         "gq_import__c",
         "is_deleted__c",
+        "HasOptedOutOfEmail",  # the opt-out: consent is sticky (docs/domain-rules.md)
         "Favorite_Color__c",
     )
     assert [c.attributes for c in world.candidates()][0] == {"favorite_color_c": "Red"}
@@ -650,3 +653,102 @@ def test_a_replay_of_a_run_that_succeeded_only_repeats_its_event(world):
     used = world.salesforce.used
     assert world.sync(id="req-ok", replay=True) == done
     assert world.salesforce.used == used and world.publisher.events[-1][1]["run_id"] == done.id
+
+
+# --- consent: the Contact's opt-out (HasOptedOutOfEmail by default) ---------------------
+
+
+def opt_out(world: World, contact_id: str, value: object = True) -> None:
+    """Someone ticks (or clears) the Contact's opt-out in Salesforce."""
+    world.salesforce.records[contact_id].update(
+        HasOptedOutOfEmail=value, SystemModstamp=world.salesforce._tick()
+    )
+
+
+def consent_rows(world: World) -> list[tuple[str, bool, str]]:
+    return [(c.candidate_id, c.unsubscribed, c.source.value) for c in world.state.consent]
+
+
+def test_an_opt_out_in_salesforce_unsubscribes_the_candidate_with_a_consent_row(world):
+    contact_id = world.salesforce.add_contact("a@example.com")
+    world.salesforce.add_contact("b@example.com")
+    world.sync()
+    opt_out(world, contact_id)
+    run = world.sync()
+    assert run.mode == "incremental" and run.counts["unsubscribed"] == 1
+    ada, bob = world.candidates()
+    assert (ada.unsubscribed, bob.unsubscribed) == (True, False)
+    assert consent_rows(world) == [(ada.id, True, "salesforce")]
+    assert world.state.consent[0].at == world.deps.clock.now()
+    assert world.sync().counts["unsubscribed"] == 0 and len(world.state.consent) == 1
+
+
+def test_a_false_from_salesforce_never_resubscribes_a_candidate_who_unsubscribed_here(world):
+    contact_id = world.salesforce.add_contact("a@example.com", Favorite_Color__c="Red")
+    world.sync()
+    with world.deps.uow() as tx:  # unsubscribed here (the candidate's own page, say)
+        (candidate,) = tx.candidates.find_for_contacts(ACCOUNT, [contact_id], [])
+        tx.candidates.apply_changes(ACCOUNT, [attrs.evolve(candidate, unsubscribed=True)], [])
+        tx.commit()
+    world.salesforce.records[contact_id].update(Favorite_Color__c="Blue")
+    opt_out(world, contact_id, False)
+    run = world.sync()
+    assert run.counts["updated"] == 1 and run.counts["unsubscribed"] == 0
+    (candidate,) = world.candidates()
+    assert candidate.unsubscribed and candidate.attributes["favorite_color_c"] == "Blue"
+    assert world.state.consent == []
+
+
+def test_a_first_import_of_an_opted_out_contact_creates_it_unsubscribed(world):
+    world.salesforce.add_contact("a@example.com", HasOptedOutOfEmail="true")  # Bulk's CSV text
+    world.salesforce.add_contact("b@example.com")
+    run = world.sync()
+    assert (run.counts["created"], run.counts["unsubscribed"]) == (2, 1)
+    ada, bob = world.candidates()
+    assert (ada.unsubscribed, bob.unsubscribed) == (True, False)
+    assert consent_rows(world) == [(ada.id, True, "salesforce")]
+
+
+def test_the_opt_out_field_is_read_only_when_the_describe_has_it_as_a_checkbox(world):
+    """Missing (or hidden by field-level security) or not a checkbox: not read, no error."""
+    world.salesforce.add_contact("a@example.com", MailingCity="true", HasOptedOutOfEmail=True)
+    for field in ("No_Such_Opt_Out__c", "MailingCity"):
+        settings(world, unsubscribe_field=field)
+        run = world.sync(full_resync=True)
+        assert run.status == "succeeded" and run.errors == ()
+        assert field not in run.fields_read and "HasOptedOutOfEmail" not in run.fields_read
+    assert not world.candidates()[0].unsubscribed and world.state.consent == []
+    settings(world, unsubscribe_field="HasOptedOutOfEmail")
+    run = world.sync(full_resync=True)  # the grown field list re-reads every Contact
+    assert run.fields_read[-2:] == ("HasOptedOutOfEmail", "Favorite_Color__c")
+    assert run.counts["unsubscribed"] == 1 and world.candidates()[0].unsubscribed
+
+
+def test_a_configured_opt_out_field_is_the_one_read(world):
+    world.salesforce.schema = attrs.evolve(
+        world.salesforce.schema,
+        fields={
+            **world.salesforce.schema.fields,
+            "No_Mail__c": FieldInfo("No_Mail__c", FieldType.BOOLEAN, updateable=True, custom=True),
+        },
+    )
+    settings(world, unsubscribe_field="No_Mail__c")
+    world.salesforce.add_contact("a@example.com", HasOptedOutOfEmail=True, No_Mail__c=False)
+    world.salesforce.add_contact("b@example.com", No_Mail__c=True)
+    run = world.sync()
+    assert "No_Mail__c" in run.fields_read and "HasOptedOutOfEmail" not in run.fields_read
+    assert [c.unsubscribed for c in world.candidates()] == [False, True]
+
+
+def test_the_unsubscribe_deletion_behaviour_keeps_a_consent_row_too(world):
+    settings(world, deletion_behaviour=DeletionBehaviour.UNSUBSCRIBE)
+    gone = world.salesforce.add_contact("a@example.com")
+    world.sync()
+    world.salesforce.delete_contact(gone)
+    run = world.sync()
+    assert run.counts["unsubscribed"] == 1
+    (candidate,) = world.candidates()
+    assert candidate.unsubscribed
+    assert consent_rows(world) == [(candidate.id, True, "salesforce")]
+    world.sync(full_resync=True)
+    assert len(world.state.consent) == 1  # already unsubscribed: nothing changes again
