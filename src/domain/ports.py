@@ -6,7 +6,7 @@ tests/fakes.py that passes the same contract tests as the real adapter.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -75,6 +75,9 @@ class WriteResult:
     error_code: str | None = None
     message: str | None = None
     fields: tuple[str, ...] = ()
+    # What was sent for this Contact (API name -> wire value): a streamed update's results
+    # come back in Salesforce's order, so they carry what they answer for.
+    values: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
 @attrs.frozen
@@ -109,6 +112,16 @@ class SalesforceGateway(Protocol):
         ...
 
     def update_contacts(self, updates: Sequence[ContactUpdate]) -> list[WriteResult]: ...
+
+    def update_contacts_streamed(
+        self, fields: Sequence[str], pages: Iterable[Sequence[ContactUpdate]]
+    ) -> Iterator[WriteResult]:
+        """Every update of `pages` (each Contact once; values only of `fields`), sent as
+        few calls as Salesforce allows: sObject Collections when all of them fit under the
+        adapter's bulk threshold, otherwise one Bulk ingest job streamed from disk (a few
+        when the upload outgrows Salesforce's limit). `pages` is read as it is sent, so
+        never held whole; one result per update, in any order, each with the values sent."""
+        ...
 
     def api_usage(self) -> ApiUsage | None: ...
 

@@ -22,13 +22,11 @@ from sfsync.services.import_plan import RecordError
 
 @attrs.frozen
 class Pending:
-    """What an update sent for one candidate leads to once Salesforce answers."""
+    """An update planned for one candidate, and the values both sides hold already (due
+    whatever Salesforce answers)."""
 
     candidate_id: str
-    acknowledge: Mapping[str, Wire] = attrs.field(repr=False)  # on success: both sides hold
-    settled: Mapping[str, Wire] = attrs.field(repr=False)  # on failure: still both hold
-    consent: tuple[ConsentChange, ...] = ()  # sfsync's unsubscribe, kept once acknowledged
-    attempts: int = 0  # failures in a row before this one
+    settled: Mapping[str, Wire] = attrs.field(repr=False)
 
 
 @attrs.define
@@ -37,7 +35,8 @@ class PagePush:
     pending: dict[SalesforceId, Pending] = attrs.Factory(dict)  # by Contact Id
     acks: list[PushAck] = attrs.Factory(list)  # settled values, due now
     candidates: list[Candidate] = attrs.Factory(list)  # two-way wins, Salesforce opt-outs
-    consent: list[ConsentChange] = attrs.Factory(list)  # Salesforce's opt-outs, due now
+    # Salesforce's opt-outs, due now (sfsync's are kept once Salesforce acknowledges them)
+    consent: list[ConsentChange] = attrs.Factory(list)
     errors: list[RecordError] = attrs.Factory(list)
     counts: Counter[str] = attrs.Factory(Counter)
     skipped: Counter[str] = attrs.Factory(Counter)
@@ -83,7 +82,6 @@ def plan_page(
             page.errors.append(RecordError(misfit.value, message, contact_id))
         page.counts["push_conflicts"] += len(plan.conflicts)
         _candidate_changes(page, candidate, plan.candidate_updates, plan.unsubscribed)
-        sfsync_consent = [c for c in plan.consent_changes if c.source is ConsentSource.SFSYNC]
         page.consent += [c for c in plan.consent_changes if c.source is ConsentSource.SALESFORCE]
         if not plan.update:
             if plan.settled:
@@ -95,13 +93,7 @@ def plan_page(
             page.errors.append(RecordError("duplicate_contact", message, contact_id))
             continue
         page.updates.append(ContactUpdate(contact_id, dict(plan.update)))
-        page.pending[contact_id] = Pending(
-            candidate.id,
-            {**plan.settled, **plan.update},
-            dict(plan.settled),
-            tuple(sfsync_consent),
-            failure.attempts if failure is not None and failure.contact_id == contact_id else 0,
-        )
+        page.pending[contact_id] = Pending(candidate.id, dict(plan.settled))
     return page
 
 
