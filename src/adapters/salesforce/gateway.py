@@ -164,11 +164,12 @@ class HttpxSalesforce:
         one Bulk ingest job (per 100 MB of CSV) with a column per field."""
         schema = self.describe_contact()
         columns = list(dict.fromkeys(fields))
+        allowed = frozenset(columns)
         refused: list[WriteResult] = []  # unknown or read-only fields: rare, kept to the end
 
         def sendable(updates: Iterable[ContactUpdate]) -> Iterator[ContactUpdate]:
             for update in updates:
-                if not update.values.keys() <= set(columns):
+                if not update.values.keys() <= allowed:
                     raise ValueError("an update sets a field outside the declared fields")
                 refusal = _refusal(update, schema)
                 if refusal is None:
