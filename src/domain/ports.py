@@ -192,10 +192,14 @@ class CandidateStore(Protocol):
         ...
 
     def from_salesforce(
-        self, account_id: AccountId, after: str | None, limit: int
+        self, account_id: AccountId, after: str | None, limit: int, changed_under: str | None = None
     ) -> list[Candidate]:
         """Up to `limit` candidates linked to a Contact, in id order after candidate id
-        `after` (None: from the first), with their `attributes_changed_at` (one query)."""
+        `after` (None: from the first), with their `attributes_changed_at` and `push_basis`
+        (one query). With `changed_under` (a push configuration), only those that may need
+        a write: never planned, or planned from other content (`push_basis`), for another
+        Contact or under another configuration, with an update on its way, or a failure kept
+        (even one given up)."""
         ...
 
     def record_seen(
@@ -315,6 +319,12 @@ class PushAck:
     values: Mapping[str, Any] = attrs.field(repr=False)
     acknowledged_at: datetime
     contact_modstamp: datetime | None = None
+    # What the next push needs to know whether to plan the candidate again: the
+    # `Candidate.push_basis` and push configuration it was planned from (None: keep what
+    # is stored), and whether an update is on its way (planned, no answer kept yet).
+    planned_from: str | None = None
+    config: str | None = None
+    in_flight: bool = False
 
 
 @attrs.frozen

@@ -5,6 +5,7 @@ results are committed page by page, so a rerun sends only what was not acknowled
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -74,6 +75,19 @@ def run_push(
             raise stopped
 
 
+def push_config(checked: Preflight) -> str | None:
+    """A digest of what a push plans under: each pushed mapping with its field as
+    described, and the unsubscribe field. None with a two-way mapping: then the Contacts'
+    own changes matter, and every candidate is planned."""
+    if any(t.mapping.direction is MappingDirection.TWO_WAY for t in checked.targets):
+        return None
+    described = sorted(
+        repr((attrs.astuple(t.mapping), attrs.astuple(t.field))) for t in checked.targets
+    )
+    consent = attrs.astuple(checked.consent_field) if checked.consent_field else None
+    return hashlib.sha256(repr((described, consent)).encode()).hexdigest()
+
+
 def _chunks(results: Iterator[WriteResult], size: int) -> Iterator[list[WriteResult]]:
     while chunk := list(islice(results, size)):
         yield chunk
@@ -94,6 +108,10 @@ class _Push:
     deps: ImportDeps
     report: RunReport
     checked: Preflight
+    config: str | None = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.config = push_config(self.checked)
 
     def pages(self) -> Iterator[list[ContactUpdate]]:
         """Each page planned and what needs no answer from Salesforce committed, then its
@@ -101,7 +119,9 @@ class _Push:
         account_id, after = self.settings.account_id, None
         while True:
             with self.deps.uow() as uow:
-                candidates = uow.candidates.from_salesforce(account_id, after, self.deps.push_page)
+                candidates = uow.candidates.from_salesforce(
+                    account_id, after, self.deps.push_page, self.config
+                )
                 ids = [c.id for c in candidates]
                 acks = uow.push_state.acknowledged(account_id, ids)
                 failures = uow.push_failures.for_candidates(account_id, ids)
@@ -111,17 +131,16 @@ class _Push:
             contacts = _contacts(self.gateway, self.checked, candidates)
             now = self.deps.clock.now()
             started = self.report.started_at
-            page = plan_page(self.checked, candidates, acks, failures, contacts, now, started)
+            page = plan_page(
+                self.checked, candidates, acks, failures, contacts, now, started, self.config
+            )
             self._commit_plan(page, now)
             yield page.updates
 
     def _commit_plan(self, page: PagePush, now: datetime) -> None:
         """What holds whatever Salesforce answers: values both sides hold already (also of
         the candidates an update goes to), two-way wins, Salesforce's opt-outs, misfits."""
-        acks = list(page.acks)
-        for contact_id, pending in page.pending.items():
-            if pending.settled:
-                acks.append(PushAck(pending.candidate_id, contact_id, dict(pending.settled), now))
+        acks = page.acks
 
         def write(uow: UnitOfWork) -> None:
             account_id = self.settings.account_id
@@ -160,6 +179,7 @@ class _Push:
                 cleared.append(candidate_id)
                 counts["pushed"] += 1
                 continue
+            acks.append(PushAck(candidate_id, result.contact_id, {}, now))  # not on its way
             before = failures.get(candidate_id)
             attempts = before.attempts if before and before.contact_id == result.contact_id else 0
             failed.append(_failure(candidate_id, result, attempts, self.deps.push_attempts))
