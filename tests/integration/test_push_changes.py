@@ -166,7 +166,7 @@ def test_a_no_op_push_reads_no_candidate_and_a_new_mapping_reads_them_all(pool) 
         )
         uow.commit()
     world.sql(
-        "UPDATE candidates SET attributes = attributes || '{\"city\": \"Oslo\"}' WHERE id = %s",
+        'UPDATE candidates SET attributes = attributes || \'{"city": "Oslo"}\' WHERE id = %s',
         world.ids[0][0],
     )
     world.salesforce.updates.clear()
