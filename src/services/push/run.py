@@ -159,8 +159,11 @@ class _Push:
             linked = uow.candidates.find_for_contacts(
                 account_id, [r.contact_id for r in results], []
             )
-            failures = uow.push_failures.for_candidates(account_id, [c.id for c in linked])
-        by_contact = {c.salesforce_id: c.id for c in linked}
+            by_contact = {c.salesforce_id: c.id for c in linked}
+            refused = [
+                by_contact[r.contact_id] for r in results if not r.ok and r.contact_id in by_contact
+            ]
+            failures = uow.push_failures.for_candidates(account_id, refused) if refused else {}
         consent_field = self.checked.consent_field
         acks: list[PushAck] = []
         consent: list[ConsentChange] = []
