@@ -448,8 +448,8 @@ class InMemoryPushState:
             kept[ack.candidate_id] = attrs.evolve(
                 ack,
                 values=values,
-                planned_from=_kept(ack.planned_from, before and before.planned_from),
-                config=_kept(ack.config, before and before.config),
+                planned_from=_kept(ack.planned_from, before.planned_from if before else None),
+                config=_kept(ack.config, before.config if before else None),
             )
 
     def _owns(self, account_id: AccountId, candidate_id: str) -> bool:

@@ -149,7 +149,7 @@ class HttpxSalesforce:
         refused = [_refusal(u, schema) for u in updates]
         to_send = [u for u, r in zip(updates, refused, strict=True) if r is None]
         if len(to_send) > self.settings.bulk_write_threshold:
-            fields = dict.fromkeys(name for u in to_send for name in u.values)
+            fields = list(dict.fromkeys(name for u in to_send for name in u.values))
             by_id = {r.contact_id: r for r in self.update_contacts_streamed(fields, [to_send])}
             sent = [by_id.get(u.contact_id) or writes.no_result(u.contact_id) for u in to_send]
         else:
