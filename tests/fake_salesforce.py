@@ -8,9 +8,11 @@ field names checked against the schema, per-record write failures, quota exhaust
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import attrs
 
 from sfsync.domain.errors import InvalidFieldName, QuotaExhausted
 from sfsync.domain.mapping import validate_field_name
@@ -205,6 +207,23 @@ class FakeSalesforce:
             )
             for u, r in zip(updates, local, strict=True)
         ]
+
+    def update_contacts_streamed(
+        self, fields: Sequence[str], pages: Iterable[Sequence[ContactUpdate]]
+    ) -> Iterator[WriteResult]:
+        """One call for the whole stream (as one Bulk job would be), pages read as they come;
+        results last first (Salesforce promises no order), each with the values sent."""
+        updates: list[ContactUpdate] = []
+        for page in pages:
+            for update in page:
+                if not update.values.keys() <= set(fields):
+                    raise ValueError("an update sets a field outside the declared fields")
+                updates.append(update)
+        if not updates:
+            return
+        results = self.update_contacts(updates)
+        for update, result in reversed(list(zip(updates, results, strict=True))):
+            yield attrs.evolve(result, values=update.values)
 
     def _unwritable(self, update: ContactUpdate) -> WriteResult | None:
         for name in update.values:

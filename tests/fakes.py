@@ -9,6 +9,7 @@ schema and raise the same error families.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -195,16 +196,19 @@ class InMemoryCandidates:
             self._store(candidates[candidate.id])
 
     def from_salesforce(
-        self, account_id: AccountId, after: str | None, limit: int
+        self, account_id: AccountId, after: str | None, limit: int, changed_under: str | None = None
     ) -> list[Candidate]:
+        state = self._tx.state()
         linked = sorted(
             (
-                c
-                for c in self._tx.state().candidates.values()
+                attrs.evolve(c, push_basis=_push_basis(c))
+                for c in state.candidates.values()
                 if c.account_id == account_id and c.salesforce_id and c.id > (after or "")
             ),
             key=lambda c: c.id,
         )
+        if changed_under is not None:
+            linked = [c for c in linked if _may_need_a_write(state, c, changed_under)]
         return linked[:limit]
 
     def record_seen(
@@ -441,7 +445,12 @@ class InMemoryPushState:
             before = kept.get(ack.candidate_id)
             if before is not None and before.contact_id == ack.contact_id:
                 values = {**before.values, **values}
-            kept[ack.candidate_id] = attrs.evolve(ack, values=values)
+            kept[ack.candidate_id] = attrs.evolve(
+                ack,
+                values=values,
+                planned_from=_kept(ack.planned_from, before.planned_from if before else None),
+                config=_kept(ack.config, before.config if before else None),
+            )
 
     def _owns(self, account_id: AccountId, candidate_id: str) -> bool:
         found = self._tx.state().candidates.get(candidate_id)
@@ -701,3 +710,28 @@ if TYPE_CHECKING:  # mypy proves that each fake satisfies its port (no inheritan
     _locks: AccountLocks = InMemoryLocks()
     _gateways: GatewayFactory = FakeGateways(FakeSalesforce())
     _run_log: RunLog = RecordingRunLog()
+
+
+def _push_basis(candidate: Candidate) -> str:
+    """As the Postgres store digests it: attributes (as stored), unsubscribe, Contact."""
+    stored = json.dumps(
+        {k: attribute_to_json(v) for k, v in candidate.attributes.items()}, sort_keys=True
+    )
+    return f"{stored}|{candidate.unsubscribed}|{candidate.salesforce_id}"
+
+
+def _may_need_a_write(state: InMemoryState, candidate: Candidate, config: str) -> bool:
+    ack = state.push_state.get(candidate.id)
+    failure = state.push_failures.get(candidate.id)  # kept, even given up
+    return (
+        ack is None
+        or ack.in_flight
+        or ack.config != config
+        or ack.contact_id != candidate.salesforce_id
+        or ack.planned_from != candidate.push_basis
+        or failure is not None
+    )
+
+
+def _kept(new: str | None, old: str | None) -> str | None:
+    return new if new is not None else old

@@ -194,6 +194,9 @@ class Candidate:
     # Kept by the store (ignored when writing): when each attribute's value last changed,
     # by attribute name; a value with no time came with the candidate (import, sign-up).
     attributes_changed_at: Mapping[str, datetime] = attrs.field(factory=dict, eq=False, repr=False)
+    # Kept by the store (ignored when writing): a digest of what a push plans from (the
+    # attributes, the unsubscribe and the Contact Id); "" when not read.
+    push_basis: str = attrs.field(default="", eq=False, repr=False)
     # Derived once per instance (it is read many times per imported row), not compared.
     email_key: str = attrs.field(
         init=False,

@@ -6,7 +6,7 @@ tests/fakes.py that passes the same contract tests as the real adapter.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -75,6 +75,9 @@ class WriteResult:
     error_code: str | None = None
     message: str | None = None
     fields: tuple[str, ...] = ()
+    # What was sent for this Contact (API name -> wire value): a streamed update's results
+    # come back in Salesforce's order, so they carry what they answer for.
+    values: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
 @attrs.frozen
@@ -109,6 +112,16 @@ class SalesforceGateway(Protocol):
         ...
 
     def update_contacts(self, updates: Sequence[ContactUpdate]) -> list[WriteResult]: ...
+
+    def update_contacts_streamed(
+        self, fields: Sequence[str], pages: Iterable[Sequence[ContactUpdate]]
+    ) -> Iterator[WriteResult]:
+        """Every update of `pages` (each Contact once; values only of `fields`), sent as
+        few calls as Salesforce allows: sObject Collections when all of them fit under the
+        adapter's bulk threshold, otherwise one Bulk ingest job streamed from disk (a few
+        when the upload outgrows Salesforce's limit). `pages` is read as it is sent, so
+        never held whole; one result per update, in any order, each with the values sent."""
+        ...
 
     def api_usage(self) -> ApiUsage | None: ...
 
@@ -179,10 +192,14 @@ class CandidateStore(Protocol):
         ...
 
     def from_salesforce(
-        self, account_id: AccountId, after: str | None, limit: int
+        self, account_id: AccountId, after: str | None, limit: int, changed_under: str | None = None
     ) -> list[Candidate]:
         """Up to `limit` candidates linked to a Contact, in id order after candidate id
-        `after` (None: from the first), with their `attributes_changed_at` (one query)."""
+        `after` (None: from the first), with their `attributes_changed_at` and `push_basis`
+        (one query). With `changed_under` (a push configuration), only those that may need
+        a write: never planned, or planned from other content (`push_basis`), for another
+        Contact or under another configuration, with an update on its way, or a failure kept
+        (even one given up)."""
         ...
 
     def record_seen(
@@ -302,6 +319,12 @@ class PushAck:
     values: Mapping[str, Any] = attrs.field(repr=False)
     acknowledged_at: datetime
     contact_modstamp: datetime | None = None
+    # What the next push needs to know whether to plan the candidate again: the
+    # `Candidate.push_basis` and push configuration it was planned from (None: keep what
+    # is stored), and whether an update is on its way (planned, no answer kept yet).
+    planned_from: str | None = None
+    config: str | None = None
+    in_flight: bool = False
 
 
 @attrs.frozen

@@ -101,8 +101,7 @@ def overview_text(shown: dict[str, Any]) -> str:
             lines.append("  ! Salesforce refused the tokens: reconnect (sfsync connect)")
     lines.append("attributes:" if shown["attributes"] else "attributes: none")
     lines += [
-        f"  {m['name']} {_ARROWS[m['direction']]} Contact.{m['field']}"
-        for m in shown["attributes"]
+        f"  {m['name']} {_ARROWS[m['direction']]} Contact.{m['field']}" for m in shown["attributes"]
     ]
     lines.append("import:")
     for name, value in shown["import"].items():

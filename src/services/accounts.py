@@ -182,9 +182,7 @@ class AccountOverview:
     runs: tuple[RunRecord, ...] = ()  # the last runs, newest first
 
 
-def show_account(
-    uow: UnitOfWork, account_id: AccountId, runs: int = RUNS_SHOWN
-) -> AccountOverview:
+def show_account(uow: UnitOfWork, account_id: AccountId, runs: int = RUNS_SHOWN) -> AccountOverview:
     """Settings, connection (never its tokens), mappings, how far imports got and the last
     `runs` runs. Works when no configured key opens the tokens: the summary says so."""
     with uow:

@@ -142,9 +142,7 @@ class TestDirection:
         shown = sfsync("account", "show", account_id, **env).stdout
         assert "favorite_color_c <-> Contact.Favorite_Color__c" in shown
 
-    def test_export_to_a_read_only_field_is_refused_but_import_is_not(
-        self, env, sf_org, connected
-    ):
+    def test_export_to_a_read_only_field_is_refused_but_import_is_not(self, env, sf_org, connected):
         account_id, _ = connected
         sf_org.admin.set_field_security(read_only=["Favorite_Color__c"])
         args = ("attribute", "add", account_id, "favorite_color_c", "Favorite_Color__c")

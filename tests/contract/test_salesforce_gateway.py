@@ -377,6 +377,30 @@ def test_one_contact_named_twice_in_one_update_fails_both_times(org: Org) -> Non
     assert read[twice].first_name is None and read[other].first_name == "Saved"
 
 
+def test_streamed_updates_answer_each_contact_once_with_the_values_sent(org: Org) -> None:
+    ada, bob = org.seed.contact(unique_email()), org.seed.contact(unique_email())
+    pages = [
+        [ContactUpdate(ada, {"FirstName": "Ada", "gq_import__c": True})],
+        [ContactUpdate(org.seed.missing_id(), {"FirstName": "Nobody"})],
+        [ContactUpdate(bob, {"Name": "Read Only"})],
+    ]
+    fields = ["FirstName", "gq_import__c", "Name"]
+    results = {r.contact_id: r for r in org.gateway.update_contacts_streamed(fields, pages)}
+    assert results[ada].ok and results[ada].values == {"FirstName": "Ada", "gq_import__c": True}
+    missing = results[org.seed.missing_id()]
+    assert not missing.ok and missing.error_code and missing.values == {"FirstName": "Nobody"}
+    assert results[bob].fields == ("Name",) and not results[bob].ok
+    (contact,) = read_all(org.gateway, ContactQuery(("gq_import__c",), ids=(ada,)))
+    assert contact.first_name == "Ada" and contact.fields["gq_import__c"] in (True, "true")
+    assert list(org.gateway.update_contacts_streamed(fields, [[], []])) == []
+
+
+def test_a_streamed_update_refuses_a_field_it_was_not_told_of(org: Org) -> None:
+    cid = org.seed.contact(unique_email())
+    with pytest.raises(ValueError):
+        list(org.gateway.update_contacts_streamed(["Title"], [[ContactUpdate(cid, {"X": 1})]]))
+
+
 def test_restricted_picklist_and_read_only_values_are_refused_by_field(org: Org) -> None:
     cid = org.seed.contact(unique_email())
     results = org.gateway.update_contacts(

@@ -266,9 +266,7 @@ def amqp_connections_of(pid: int) -> list[str]:
         text=True,
         check=True,
     ).stdout.splitlines()
-    return [
-        f"{line.split()[2]} -> {line.split()[3]}" for line in lines if f"pid={pid}," in line
-    ]
+    return [f"{line.split()[2]} -> {line.split()[3]}" for line in lines if f"pid={pid}," in line]
 
 
 def close_amqp_connection(name: str) -> None:

@@ -11,7 +11,6 @@ from sfsync_emulator.harness import Emulator
 VERSION = "59.0"
 
 
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/emulator/" in str(item.path).replace("\\", "/"):
@@ -27,8 +26,12 @@ def org(sf_org: Emulator) -> Emulator:
 def api(org: Emulator) -> httpx.Client:
     """httpx client on the data API with a fresh access token."""
     headers = {"Authorization": f"Bearer {org.token()}"}
-    with httpx.Client(base_url=f"{org.base_url}/services/data/v{VERSION}",
-                      verify=org.ssl_context(), headers=headers, timeout=60) as client:
+    with httpx.Client(
+        base_url=f"{org.base_url}/services/data/v{VERSION}",
+        verify=org.ssl_context(),
+        headers=headers,
+        timeout=60,
+    ) as client:
         yield client
 
 

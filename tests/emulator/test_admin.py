@@ -25,8 +25,10 @@ def test_status_fault_hits_next_n_matching_requests(api: httpx.Client, org: Emul
 
 
 def test_lock_fault_fails_writes(api: httpx.Client, org: Emulator) -> None:
-    ids = [r["Id"] for r in api.get("/query", params={
-        "q": "SELECT Id FROM Contact LIMIT 2"}).json()["records"]]
+    ids = [
+        r["Id"]
+        for r in api.get("/query", params={"q": "SELECT Id FROM Contact LIMIT 2"}).json()["records"]
+    ]
     org.admin.add_fault(lock=True, count=1)
     locked = api.patch(f"/sobjects/Contact/{ids[0]}", json={"Title": "x"})
     assert locked.status_code == 400 and locked.json()[0]["errorCode"] == "UNABLE_TO_LOCK_ROW"
@@ -82,7 +84,9 @@ def test_request_log(api: httpx.Client, org: Emulator) -> None:
     api.get("/nope")
     log = org.admin.requests()
     assert [(e["method"], e["path"], e["status"]) for e in log] == [
-        ("GET", "/services/data/v59.0/query", 200), ("GET", "/services/data/v59.0/nope", 404)]
+        ("GET", "/services/data/v59.0/query", 200),
+        ("GET", "/services/data/v59.0/nope", 404),
+    ]
     assert log[0]["soql"] == "SELECT Id FROM Contact LIMIT 2"
     org.admin.clear_requests()
     assert org.admin.requests() == []
@@ -96,9 +100,13 @@ def test_modstamp_strictly_increasing_and_settable(api: httpx.Client, org: Emula
     org.admin.update_contact(b, SystemModstamp=rows[0].replace("+0000", "Z"))
     soql = f"SELECT Id FROM Contact WHERE SystemModstamp = {rows[0].replace('+0000', 'Z')}"
     assert api.get("/query", params={"q": soql}).json()["totalSize"] == 2
-    updated = api.get("/sobjects/Contact/updated/", params={
-        "start": time.strftime("%Y-%m-%dT%H:%M:00Z", time.gmtime(time.time() - 600)),
-        "end": time.strftime("%Y-%m-%dT%H:%M:00Z", time.gmtime(time.time() + 120))}).json()
+    updated = api.get(
+        "/sobjects/Contact/updated/",
+        params={
+            "start": time.strftime("%Y-%m-%dT%H:%M:00Z", time.gmtime(time.time() - 600)),
+            "end": time.strftime("%Y-%m-%dT%H:%M:00Z", time.gmtime(time.time() + 120)),
+        },
+    ).json()
     assert {a, b} <= set(updated["ids"])
 
 

@@ -38,8 +38,19 @@ def test_id_and_reference_fields_describe_byte_length_18(sf: Salesforce) -> None
 
 def test_geocode_accuracy_picklists_hold_salesforce_values(sf: Salesforce) -> None:
     """Both address geocode-accuracy picklists offer Salesforce's eleven values."""
-    expected = ["Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip",
-                "Neighborhood", "City", "County", "State", "Unknown"]
+    expected = [
+        "Address",
+        "NearAddress",
+        "Block",
+        "Street",
+        "ExtendedZip",
+        "Zip",
+        "Neighborhood",
+        "City",
+        "County",
+        "State",
+        "Unknown",
+    ]
     fields = _fields(sf)
     for name in ("MailingGeocodeAccuracy", "OtherGeocodeAccuracy"):
         assert [p["value"] for p in fields[name]["picklistValues"]] == expected, name
@@ -53,8 +64,7 @@ def test_limits_count_bulk_query_jobs_and_ingest_batches(sf: Salesforce, org: Em
     list(sf.bulk2.Contact.query("SELECT Email FROM Contact", wait=0.05))
     ids = [r["Id"] for r in sf.query_all("SELECT Id FROM Contact")["records"]]
     sf.bulk2.Contact.update(records=[{"Id": i, "Title": "x"} for i in ids[:3]], wait=0.05)
-    sf.bulk2.Contact.update(records=[{"Id": i, "Title": "y"} for i in ids[:20_001]],
-                            wait=0.05)
+    sf.bulk2.Contact.update(records=[{"Id": i, "Title": "y"} for i in ids[:20_001]], wait=0.05)
     after = sf.limits()
     jobs = "DailyBulkV2QueryJobs"
     assert before[jobs]["Remaining"] - after[jobs]["Remaining"] == 2
@@ -80,8 +90,7 @@ def test_describe_honours_if_modified_since(api: httpx.Client, org: Emulator) ->
     assert "Shoe_Size__c" in {f["name"] for f in changed.json()["fields"]}
 
 
-def test_field_security_changes_count_as_metadata_changes(api: httpx.Client,
-                                                          org: Emulator) -> None:
+def test_field_security_changes_count_as_metadata_changes(api: httpx.Client, org: Emulator) -> None:
     """Hiding a field changes what describe shows, so it is no longer 304."""
     time.sleep(1.05 - time.time() % 1)
     since = {"If-Modified-Since": _http_date(time.time())}

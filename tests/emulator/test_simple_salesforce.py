@@ -53,8 +53,11 @@ def test_limits(sf: Salesforce) -> None:
 
 def test_bulk2_query_20000_rows(sf: Salesforce, org: Emulator) -> None:
     org.reset(contacts=20_000)
-    pages = list(sf.bulk2.Contact.query("SELECT Id, Email, gq_import__c FROM Contact",
-                                        max_records=7000, wait=0.05))
+    pages = list(
+        sf.bulk2.Contact.query(
+            "SELECT Id, Email, gq_import__c FROM Contact", max_records=7000, wait=0.05
+        )
+    )
     assert len(pages) == 3
     rows = [r for page in pages for r in csv.DictReader(io.StringIO(page))]
     assert len(rows) == 20_000
@@ -63,8 +66,11 @@ def test_bulk2_query_20000_rows(sf: Salesforce, org: Emulator) -> None:
 
 def test_bulk2_update(sf: Salesforce, org: Emulator) -> None:
     ids = [r["Id"] for r in sf.query("SELECT Id FROM Contact LIMIT 3")["records"]]
-    records = [{"Id": ids[0], "Title": "Updated"}, {"Id": ids[1], "Title": "Also"},
-               {"Id": ids[2], "Email": "not-an-email"}]
+    records = [
+        {"Id": ids[0], "Title": "Updated"},
+        {"Id": ids[1], "Title": "Also"},
+        {"Id": ids[2], "Email": "not-an-email"},
+    ]
     result = sf.bulk2.Contact.update(records=records, wait=0.05)
     assert result[0]["numberRecordsProcessed"] == 3
     assert result[0]["numberRecordsFailed"] == 1

@@ -20,8 +20,9 @@ def _ids(api: httpx.Client, n: int) -> list[str]:
     return [r["Id"] for r in rows["records"]]
 
 
-def _collection(api: httpx.Client, records: list[dict[str, Any]],
-                all_or_none: bool = False) -> list[dict[str, Any]]:
+def _collection(
+    api: httpx.Client, records: list[dict[str, Any]], all_or_none: bool = False
+) -> list[dict[str, Any]]:
     recs = [{"attributes": {"type": "Contact"}, **r} for r in records]
     res = api.patch("/composite/sobjects", json={"allOrNone": all_or_none, "records": recs})
     assert res.status_code == 200, res.text
@@ -48,13 +49,15 @@ def _row(org: Emulator, rid: str) -> dict[str, Any]:
 
 
 class TestDuplicateIds:
-    def test_a_collection_naming_one_record_twice_fails_both(self, api: httpx.Client,
-                                                             org: Emulator) -> None:
+    def test_a_collection_naming_one_record_twice_fails_both(
+        self, api: httpx.Client, org: Emulator
+    ) -> None:
         """Both entries fail with DUPLICATE_VALUE, the record keeps its value, others save."""
         a, b = _ids(api, 2)
         before = _row(org, a)
-        res = _collection(api, [{"id": a, "Title": "first"}, {"id": b, "Title": "ok"},
-                                {"id": a, "Title": "last"}])
+        res = _collection(
+            api, [{"id": a, "Title": "first"}, {"id": b, "Title": "ok"}, {"id": a, "Title": "last"}]
+        )
         assert _codes(res) == ["DUPLICATE_VALUE", None, "DUPLICATE_VALUE"]
         assert a in res[0]["errors"][0]["message"]
         assert [r["id"] for r in res] == [a, b, a]
@@ -70,19 +73,27 @@ class TestDuplicateIds:
 
     def test_all_or_none_rolls_the_rest_back(self, api: httpx.Client, org: Emulator) -> None:
         a, b = _ids(api, 2)
-        res = _collection(api, [{"id": a, "Title": "x"}, {"id": a, "Title": "y"},
-                                {"id": b, "Title": "z"}], all_or_none=True)
-        assert _codes(res) == ["DUPLICATE_VALUE", "DUPLICATE_VALUE",
-                               "ALL_OR_NONE_OPERATION_ROLLED_BACK"]
+        res = _collection(
+            api,
+            [{"id": a, "Title": "x"}, {"id": a, "Title": "y"}, {"id": b, "Title": "z"}],
+            all_or_none=True,
+        )
+        assert _codes(res) == [
+            "DUPLICATE_VALUE",
+            "DUPLICATE_VALUE",
+            "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+        ]
         assert _row(org, b)["Title"] != "z"
 
-    def test_a_bulk_job_naming_one_record_twice_fails_both_rows(self, sf: Salesforce,
-                                                                 org: Emulator) -> None:
+    def test_a_bulk_job_naming_one_record_twice_fails_both_rows(
+        self, sf: Salesforce, org: Emulator
+    ) -> None:
         """Never last-wins: both rows go to failedResults; the other rows are applied."""
         a, b = [r["Id"] for r in sf.query("SELECT Id FROM Contact LIMIT 2")["records"]]
         before = _row(org, a)["Title"]
-        info, failed = _bulk_update(sf, [{"Id": a, "Title": "first"}, {"Id": b, "Title": "ok"},
-                                         {"Id": a, "Title": "last"}])
+        info, failed = _bulk_update(
+            sf, [{"Id": a, "Title": "first"}, {"Id": b, "Title": "ok"}, {"Id": a, "Title": "last"}]
+        )
         assert (info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (3, 2)
         assert [r["Id"] for r in failed] == [a, a]
         assert {r["sf__Error"].split(":")[0] for r in failed} == {"DUPLICATE_VALUE"}
@@ -92,8 +103,7 @@ class TestDuplicateIds:
 
 @pytest.fixture
 def formula(org: Emulator) -> str:
-    org.admin.add_field("Full_Label__c", "string", length=255,
-                        formula="FirstName & ' ' & LastName")
+    org.admin.add_field("Full_Label__c", "string", length=255, formula="FirstName & ' ' & LastName")
     return "Full_Label__c"
 
 
@@ -113,8 +123,9 @@ class TestFieldRules:
 
     @pytest.fixture(autouse=True)
     def _schema(self, org: Emulator, formula: str) -> None:
-        org.admin.add_field("Tags__c", "multipicklist", length=4099,
-                            picklist=["Red", "Green"], restricted=True)
+        org.admin.add_field(
+            "Tags__c", "multipicklist", length=4099, picklist=["Red", "Green"], restricted=True
+        )
         org.admin.set_field_security(read_only=["Title"])
 
     def test_collections_fail_each_bad_record_and_keep_the_good(
@@ -140,8 +151,9 @@ class TestFieldRules:
         ids = [r["Id"] for r in rows]
         before = {i: _row(org, i) for i in ids}
         for i, (name, value, code) in zip(ids, self.CASES, strict=False):
-            info, failed = _bulk_update(sf, [{"Id": i, name: value},
-                                             {"Id": ids[-1], "Tags__c": "Red"}])
+            info, failed = _bulk_update(
+                sf, [{"Id": i, name: value}, {"Id": ids[-1], "Tags__c": "Red"}]
+            )
             assert _bulk_codes(failed) == {i: code}, name
             assert _row(org, i) == before[i]
         assert _row(org, ids[-1])["Tags__c"] == "Red"
@@ -153,8 +165,11 @@ class TestFieldRules:
         assert _codes(_collection(api, [{"id": rid, "Age__c": 3}])) == ["INVALID_FIELD"]
         job = api.post("/jobs/ingest", json={"object": "Contact", "operation": "update"})
         job_id = job.json()["id"]
-        api.put(f"/jobs/ingest/{job_id}/batches", content=f"Id,Age__c\n{rid},3\n".encode(),
-                headers={"Content-Type": "text/csv"})
+        api.put(
+            f"/jobs/ingest/{job_id}/batches",
+            content=f"Id,Age__c\n{rid},3\n".encode(),
+            headers={"Content-Type": "text/csv"},
+        )
         api.patch(f"/jobs/ingest/{job_id}", json={"state": "UploadComplete"})
         status = api.get(f"/jobs/ingest/{job_id}").json()
         assert status["state"] == "Failed" and "Age__c" in status["errorMessage"]
@@ -170,24 +185,32 @@ class TestBadValues:
         self, api: httpx.Client
     ) -> None:
         a, b = _ids(api, 2)
-        res = _collection(api, [{"id": a, "Birthdate": "2024-02-30"},
-                                {"id": b, "HasOptedOutOfEmail": "perhaps"}])
+        res = _collection(
+            api, [{"id": a, "Birthdate": "2024-02-30"}, {"id": b, "HasOptedOutOfEmail": "perhaps"}]
+        )
         assert _codes(res) == ["JSON_PARSER_ERROR", "JSON_PARSER_ERROR"]
 
     def test_bulk_refuses_a_bad_date_or_boolean_per_row(self, sf: Salesforce) -> None:
         a, b, c = [r["Id"] for r in sf.query("SELECT Id FROM Contact LIMIT 3")["records"]]
-        info, failed = _bulk_update(sf, [{"Id": a, "Birthdate": "2024-02-30"},
-                                         {"Id": b, "HasOptedOutOfEmail": "perhaps"},
-                                         {"Id": c, "Birthdate": "2024-02-29"}])
-        assert _bulk_codes(failed) == {a: "INVALID_TYPE_ON_FIELD_IN_RECORD",
-                                       b: "INVALID_TYPE_ON_FIELD_IN_RECORD"}
+        info, failed = _bulk_update(
+            sf,
+            [
+                {"Id": a, "Birthdate": "2024-02-30"},
+                {"Id": b, "HasOptedOutOfEmail": "perhaps"},
+                {"Id": c, "Birthdate": "2024-02-29"},
+            ],
+        )
+        assert _bulk_codes(failed) == {
+            a: "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            b: "INVALID_TYPE_ON_FIELD_IN_RECORD",
+        }
         assert "Birthdate" in failed[0]["sf__Error"]
 
 
 class TestDeletedRecords:
-    def test_collections_and_bulk_answer_entity_is_deleted(self, api: httpx.Client,
-                                                           sf: Salesforce,
-                                                           org: Emulator) -> None:
+    def test_collections_and_bulk_answer_entity_is_deleted(
+        self, api: httpx.Client, sf: Salesforce, org: Emulator
+    ) -> None:
         a, b = _ids(api, 2)
         org.admin.delete_contact(a)
         res = _collection(api, [{"id": a, "Title": "x"}, {"id": b, "Title": "y"}])
@@ -197,8 +220,9 @@ class TestDeletedRecords:
 
 
 class TestStamps:
-    def test_every_successful_update_bumps_both_stamps(self, api: httpx.Client,
-                                                       sf: Salesforce, org: Emulator) -> None:
+    def test_every_successful_update_bumps_both_stamps(
+        self, api: httpx.Client, sf: Salesforce, org: Emulator
+    ) -> None:
         (rid,) = _ids(api, 1)
         first = _row(org, rid)
         _collection(api, [{"id": rid, "Title": "one"}])
@@ -208,8 +232,9 @@ class TestStamps:
         for stamp in STAMPS:
             assert first[stamp] < second[stamp] < third[stamp], stamp
 
-    def test_a_failed_update_bumps_neither(self, api: httpx.Client, sf: Salesforce,
-                                           org: Emulator) -> None:
+    def test_a_failed_update_bumps_neither(
+        self, api: httpx.Client, sf: Salesforce, org: Emulator
+    ) -> None:
         (rid,) = _ids(api, 1)
         before = _row(org, rid)
         assert _codes(_collection(api, [{"id": rid, "Email": "broken"}])) != [None]
@@ -220,42 +245,55 @@ class TestStamps:
 
 
 class TestWriteFaults:
-    def test_per_record_lock_failures_in_collections_and_bulk(self, api: httpx.Client,
-                                                             sf: Salesforce,
-                                                             org: Emulator) -> None:
+    def test_per_record_lock_failures_in_collections_and_bulk(
+        self, api: httpx.Client, sf: Salesforce, org: Emulator
+    ) -> None:
         """A lock fault names records; the others in the same call or job save."""
         a, b = _ids(api, 2)
         org.admin.add_fault(lock=True, count=1, record_ids=[a])
-        assert _codes(_collection(api, [{"id": a, "Title": "x"}, {"id": b, "Title": "x"}])) \
-            == ["UNABLE_TO_LOCK_ROW", None]
+        assert _codes(_collection(api, [{"id": a, "Title": "x"}, {"id": b, "Title": "x"}])) == [
+            "UNABLE_TO_LOCK_ROW",
+            None,
+        ]
         org.admin.add_fault(lock=True, count=1, record_ids=[b])  # only the job's apply counts
         info, failed = _bulk_update(sf, [{"Id": a, "Title": "y"}, {"Id": b, "Title": "y"}])
         assert _bulk_codes(failed) == {b: "UNABLE_TO_LOCK_ROW"}
         assert _row(org, a)["Title"] == "y"
 
-    def test_a_per_record_fault_may_carry_another_code(self, api: httpx.Client,
-                                                       org: Emulator) -> None:
+    def test_a_per_record_fault_may_carry_another_code(
+        self, api: httpx.Client, org: Emulator
+    ) -> None:
         (rid,) = _ids(api, 1)
-        org.admin.add_fault(lock=True, count=1, record_ids=[rid],
-                            error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION",
-                            message="Title must be upper case")
+        org.admin.add_fault(
+            lock=True,
+            count=1,
+            record_ids=[rid],
+            error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            message="Title must be upper case",
+        )
         res = _collection(api, [{"id": rid, "Title": "x"}])
-        assert res[0]["errors"][0] == {"statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
-                                       "message": "Title must be upper case", "fields": []}
+        assert res[0]["errors"][0] == {
+            "statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            "message": "Title must be upper case",
+            "fields": [],
+        }
 
-    def test_an_expired_session_and_a_503_mid_write(self, api: httpx.Client,
-                                                    org: Emulator) -> None:
+    def test_an_expired_session_and_a_503_mid_write(self, api: httpx.Client, org: Emulator) -> None:
         (rid,) = _ids(api, 1)
         org.admin.add_fault(status=401, count=1, path="/composite")
         expired = api.patch("/composite/sobjects", json={"records": []})
         assert expired.status_code == 401
-        assert expired.json() == [{"message": "Session expired or invalid",
-                                   "errorCode": "INVALID_SESSION_ID"}]
+        assert expired.json() == [
+            {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
+        ]
         org.admin.add_fault(status=503, count=1, path="/jobs/ingest", method="PATCH")
         job = api.post("/jobs/ingest", json={"object": "Contact", "operation": "update"})
         job_id = job.json()["id"]
-        api.put(f"/jobs/ingest/{job_id}/batches", content=f"Id,Title\n{rid},z\n".encode(),
-                headers={"Content-Type": "text/csv"})
+        api.put(
+            f"/jobs/ingest/{job_id}/batches",
+            content=f"Id,Title\n{rid},z\n".encode(),
+            headers={"Content-Type": "text/csv"},
+        )
         closing = api.patch(f"/jobs/ingest/{job_id}", json={"state": "UploadComplete"})
         assert closing.status_code == 503
         assert api.get(f"/jobs/ingest/{job_id}").json()["state"] == "Open"
@@ -277,11 +315,16 @@ class TestReadAfterWrite:
         "Nickname__c": "Zoë",
     }
 
-    def test_collections_write_reads_back_unchanged(self, api: httpx.Client,
-                                                    sf: Salesforce) -> None:
+    def test_collections_write_reads_back_unchanged(
+        self, api: httpx.Client, sf: Salesforce
+    ) -> None:
         (rid,) = _ids(api, 1)
-        sent = {**self.VALUES, "Last_Seen__c": "2024-03-01T16:30:00+02:00",
-                "Score__c": 12.504, "Age__c": 41}
+        sent = {
+            **self.VALUES,
+            "Last_Seen__c": "2024-03-01T16:30:00+02:00",
+            "Score__c": 12.504,
+            "Age__c": 41,
+        }
         assert _codes(_collection(api, [{"id": rid, **sent}])) == [None]
         got = sf.query(f"SELECT {', '.join(self.VALUES)} FROM Contact WHERE Id = '{rid}'")
         row = {k: v for k, v in got["records"][0].items() if k != "attributes"}
@@ -289,12 +332,14 @@ class TestReadAfterWrite:
 
     def test_bulk_write_reads_back_unchanged_through_bulk_query(self, sf: Salesforce) -> None:
         (rid,) = [r["Id"] for r in sf.query("SELECT Id FROM Contact LIMIT 1")["records"]]
-        text = {k: str(v).lower() if isinstance(v, bool) else str(v)
-                for k, v in self.VALUES.items()}
+        text = {
+            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.VALUES.items()
+        }
         info, failed = _bulk_update(sf, [{"Id": rid, **text}])
         assert failed == [] and info["numberRecordsFailed"] == 0
         (page,) = sf.bulk2.Contact.query(
-            f"SELECT {', '.join(self.VALUES)} FROM Contact WHERE Id = '{rid}'", wait=0.05)
+            f"SELECT {', '.join(self.VALUES)} FROM Contact WHERE Id = '{rid}'", wait=0.05
+        )
         (row,) = csv.DictReader(io.StringIO(page))
         assert row["Birthdate"] == "1815-12-10" and row["Hobbies__c"] == "Chess;Music"
         assert row["Last_Seen__c"] == "2024-03-01T14:30:00.000Z"

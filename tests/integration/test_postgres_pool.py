@@ -28,9 +28,7 @@ def test_a_connection_dropped_while_idle_is_replaced_before_it_is_lent(
         pool.close()
 
 
-def test_a_connection_used_moments_ago_is_lent_without_a_check(
-    migrated_database_url, monkeypatch
-):
+def test_a_connection_used_moments_ago_is_lent_without_a_check(migrated_database_url, monkeypatch):
     pool = pool_module.make_pool(migrated_database_url, min_size=1, max_size=1)
     checks = []
     try:

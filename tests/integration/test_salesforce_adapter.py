@@ -64,7 +64,8 @@ class TestInjection:
         assert sf.find_contact_ids_by_email("x' OR Email != 'y") == []
         assert soql_received(emu)[-2:] == [
             "SELECT Id FROM Contact WHERE Email = 'o\\'brien@example.com'",
-            "SELECT Id FROM Contact WHERE Email = 'x\\' OR Email != \\'y'"]
+            "SELECT Id FROM Contact WHERE Email = 'x\\' OR Email != \\'y'",
+        ]
 
     def test_hostile_field_name_never_reaches_salesforce(self, emu: Emulator) -> None:
         sf = gateway(emu)
@@ -76,8 +77,9 @@ class TestInjection:
 class TestSessionExpiry:
     def test_rest_paging_survives_every_token_expiring_mid_read(self, emu: Emulator) -> None:
         renewed = []
-        sf = gateway(emu, reads=ReadSettings(bulk_threshold=100_000), auth={
-            "on_tokens": renewed.append})
+        sf = gateway(
+            emu, reads=ReadSettings(bulk_threshold=100_000), auth={"on_tokens": renewed.append}
+        )
         read = sf.read_contacts(ContactQuery(()))  # the first page, on the first token
         emu.admin.expire_tokens()  # before the next page is asked for
         total = sum(len(b) for b in read.batches)
@@ -102,8 +104,11 @@ class TestSessionExpiry:
         sf.client.auth.tokens = attrs.evolve(sf.client.auth.tokens, access_token=short_lived)
         emu.admin.add_fault(latency_ms=1500, path="/jobs/query/", method="GET", count=1)
         assert count_rows(sf, ContactQuery(())) == 3_000
-        polls = [r["status"] for r in emu.admin.requests()
-                 if "/jobs/query/" in r["path"] and not r["path"].endswith("/results")]
+        polls = [
+            r["status"]
+            for r in emu.admin.requests()
+            if "/jobs/query/" in r["path"] and not r["path"].endswith("/results")
+        ]
         assert 401 in polls and polls[-1] == 200
 
     def test_revoked_refresh_token_asks_for_reauthorisation(self, emu: Emulator) -> None:
@@ -196,8 +201,11 @@ class TestOAuthFlows:
         emu.admin.register_client("jwt-app", cert_pem=cert_pem)
         app = OAuthApp(emu.base_url, "jwt-app", hosts=SalesforceHosts.allowing([emu.base_url]))
         auth = JwtBearerAuth(app, "emulator@sfsync.local", key)
-        sf = HttpxSalesforce(auth, SalesforceSettings(client=ClientSettings(retry=FAST)),
-                             http=httpx.Client(verify=emu.ssl_context()))
+        sf = HttpxSalesforce(
+            auth,
+            SalesforceSettings(client=ClientSettings(retry=FAST)),
+            http=httpx.Client(verify=emu.ssl_context()),
+        )
         assert sf.describe_contact().get("Email") is not None
         emu.admin.expire_tokens()
         assert sf.find_contact_ids_by_email("nobody@example.com") == []
@@ -210,11 +218,19 @@ def _key_and_certificate() -> tuple[str, str]:
     import datetime as dt
 
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(1).not_valid_before(now)
-            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
-    pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     return pem_key, cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -223,7 +239,7 @@ class TestEmailLookup:
         "o'brien@example.com",
         "back\\slash@example.com",
         "x'OR'1'!='@example.com",
-        "quote\"d@example.com",
+        'quote"d@example.com',
         "per%cent_under@example.com",
         "zoë.ünïcode@exämple.com",
         "\\'OR(Email!='\\@example.com",
@@ -244,9 +260,7 @@ class TestEmailLookup:
         together = sf.find_contacts_by_email([*self.HOSTILE, *self.UNSTORABLE])
         assert sorted(c.id for c in together) == sorted(ids.values())
 
-    def test_a_too_long_email_matches_nothing_and_its_batch_still_runs(
-        self, emu: Emulator
-    ) -> None:
+    def test_a_too_long_email_matches_nothing_and_its_batch_still_runs(self, emu: Emulator) -> None:
         """A 10 KB email cannot be a SOQL literal: it is left out, the others are found."""
         emu.admin.reset(contacts=0)
         ada = emu.admin.create_contact(Email="ada@example.com", LastName="L")
@@ -272,3 +286,40 @@ class TestEmailLookup:
         assert all(len(r["path"]) + len(r["query"]) + 60 <= 8_192 for r in queries)
         received = soql_received(emu)
         assert sum(q.count("@example.com") for q in received) == 1_000
+
+
+class TestStreamedUpdate:
+    def test_one_ingest_job_for_every_page_with_results_in_wire_values(self, emu: Emulator) -> None:
+        ids = [emu.admin.create_contact(Email=f"s{n}@example.com", LastName="S") for n in range(5)]
+        values = [
+            {"Age__c": 41, "Score__c": 12.5, "gq_import__c": True, "Title": 'a,"b"\nc'},
+            {"Age__c": None, "gq_import__c": False},
+            {"Title": "t"},
+        ]
+        pages = [
+            [ContactUpdate(ids[0], values[0]), ContactUpdate(ids[1], values[1])],
+            [ContactUpdate(ids[2], values[2]), ContactUpdate(ids[3], {"Age__c": 1000})],
+        ]
+        emu.admin.clear_requests()
+        fields = ["Age__c", "Score__c", "gq_import__c", "Title"]
+        sf = gateway(emu, bulk_write_threshold=2)
+        results = {r.contact_id: r for r in sf.update_contacts_streamed(fields, pages)}
+        assert [results[i].values for i in ids[:3]] == values
+        assert [results[i].ok for i in ids[:4]] == [True, True, True, False]
+        assert results[ids[3]].values == {"Age__c": 1000} and results[ids[3]].fields
+        jobs = [r for r in emu.admin.requests() if r["method"] == "POST"]
+        assert [r["path"].rsplit("/", 1)[-1] for r in jobs] == ["ingest"]
+        assert emu.admin.get_contact(ids[0])["Title"] == 'a,"b"\nc'
+
+    def test_an_upload_over_the_limit_is_split_into_jobs(
+        self, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        ids = [emu.admin.create_contact(Email=f"u{n}@example.com", LastName="U") for n in range(6)]
+        monkeypatch.setattr("sfsync.adapters.salesforce.writes.UPLOAD_BYTES", 80)
+        emu.admin.clear_requests()
+        sf = gateway(emu, bulk_write_threshold=1)
+        pages = [[ContactUpdate(i, {"Title": "split"}) for i in ids]]
+        results = list(sf.update_contacts_streamed(["Title"], pages))
+        assert sorted(r.contact_id for r in results if r.ok) == sorted(ids)
+        jobs = [r for r in emu.admin.requests() if r["method"] == "POST"]
+        assert len(jobs) > 1

@@ -25,6 +25,23 @@ _MUTABLE = (
 )
 
 
+# What a push plans from, as one digest (jsonb's text form is canonical: keys sorted).
+_PUSH_BASIS = "md5(c.attributes::text || '|' || c.unsubscribed::text || '|' || c.salesforce_id)"
+# Linked candidates in id order; with a configuration, only those that may need a write
+# (a failure kept, even one given up: the report counts those skipped).
+_FROM_SALESFORCE = f"""
+SELECT {", ".join("c." + name.strip() for name in _COLUMNS.split(","))},
+       c.attributes_changed_at, {_PUSH_BASIS}
+FROM candidates c LEFT JOIN push_state p ON p.candidate_id = c.id
+WHERE c.account_id = %(account)s AND c.salesforce_id IS NOT NULL AND c.id > %(after)s
+  AND (%(config)s::text IS NULL OR p.candidate_id IS NULL OR p.in_flight
+       OR p.config IS DISTINCT FROM %(config)s OR p.contact_id <> c.salesforce_id
+       OR p.planned_from IS DISTINCT FROM {_PUSH_BASIS}
+       OR EXISTS (SELECT 1 FROM push_failures f WHERE f.candidate_id = c.id))
+ORDER BY c.id LIMIT %(limit)s
+"""
+
+
 class PsycopgCandidates:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -87,16 +104,16 @@ class PsycopgCandidates:
         candidate_pages.apply_changes(self._session, account_id, upserts, deletes, creates)
 
     def from_salesforce(
-        self, account_id: AccountId, after: str | None, limit: int
+        self, account_id: AccountId, after: str | None, limit: int, changed_under: str | None = None
     ) -> list[Candidate]:
-        rows = self._session.fetchall(
-            f"SELECT {_COLUMNS}, attributes_changed_at FROM candidates"
-            " WHERE account_id = %s AND salesforce_id IS NOT NULL AND id > %s"
-            " ORDER BY id LIMIT %s",
-            (account_id, after or "", limit),
+        rows = self._session.fetchall(  # candidates_push_page_idx, push_state's primary key
+            _FROM_SALESFORCE,
+            {"account": account_id, "after": after or "", "limit": limit, "config": changed_under},
         )
         return [
-            attrs.evolve(_candidate(row[:-1]), attributes_changed_at=_times(row[-1]))
+            attrs.evolve(
+                _candidate(row[:-2]), attributes_changed_at=_times(row[-2]), push_basis=row[-1]
+            )
             for row in rows
         ]
 

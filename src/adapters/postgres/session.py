@@ -28,7 +28,9 @@ class Session:
         with translated():
             return self.connection().execute(query, params).fetchone()
 
-    def fetchall(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def fetchall(
+        self, query: str, params: tuple[Any, ...] | dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
         with translated():
             return self.connection().execute(query, params).fetchall()
 

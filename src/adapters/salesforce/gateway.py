@@ -6,8 +6,9 @@ Every field name is checked against that describe before it reaches SOQL or a wr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import chain
 
 import attrs
 import httpx
@@ -148,11 +149,48 @@ class HttpxSalesforce:
         refused = [_refusal(u, schema) for u in updates]
         to_send = [u for u, r in zip(updates, refused, strict=True) if r is None]
         if len(to_send) > self.settings.bulk_write_threshold:
-            sent = writes.bulk_update(self.client, to_send, self.settings.reads)
+            fields = list(dict.fromkeys(name for u in to_send for name in u.values))
+            by_id = {r.contact_id: r for r in self.update_contacts_streamed(fields, [to_send])}
+            sent = [by_id.get(u.contact_id) or writes.no_result(u.contact_id) for u in to_send]
         else:
             sent = writes.collections_update(self.client, to_send) if to_send else []
         results = iter(sent)
         return [r or next(results) for r in refused]
+
+    def update_contacts_streamed(
+        self, fields: Sequence[str], pages: Iterable[Sequence[ContactUpdate]]
+    ) -> Iterator[WriteResult]:
+        """Collections when the whole stream fits under `bulk_write_threshold`; otherwise
+        one Bulk ingest job (per 100 MB of CSV) with a column per field."""
+        schema = self.describe_contact()
+        columns = list(dict.fromkeys(fields))
+        allowed = frozenset(columns)
+        refused: list[WriteResult] = []  # unknown or read-only fields: rare, kept to the end
+
+        def sendable(updates: Iterable[ContactUpdate]) -> Iterator[ContactUpdate]:
+            for update in updates:
+                if not update.values.keys() <= allowed:
+                    raise ValueError("an update sets a field outside the declared fields")
+                refusal = _refusal(update, schema)
+                if refusal is None:
+                    yield update
+                else:
+                    refused.append(attrs.evolve(refusal, values=update.values))
+
+        stream = sendable(chain.from_iterable(pages))
+        first: list[ContactUpdate] = []
+        for update in stream:
+            first.append(update)
+            if len(first) > self.settings.bulk_write_threshold:
+                rest = chain(first, stream)
+                yield from writes.bulk_update_streamed(
+                    self.client, schema, columns, rest, self.settings.reads
+                )
+                break
+        else:
+            if first:
+                yield from writes.collections_update(self.client, first)
+        yield from refused
 
     def api_usage(self) -> ApiUsage | None:
         return self.client.usage

@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any
+
+import attrs
 
 from sfsync.adapters.salesforce.client import SalesforceClient
 from sfsync.adapters.salesforce.errors import checked_code, field_names
 from sfsync.adapters.salesforce.reads import ReadSettings, wait_for_job
-from sfsync.domain.model import SalesforceId
+from sfsync.adapters.salesforce.records import lines_of
+from sfsync.domain.coercion import INTEGER_TYPES, NUMBER_TYPES
+from sfsync.domain.model import ContactSchema, FieldType, SalesforceId
 from sfsync.domain.ports import ContactUpdate, WriteResult
 
 COLLECTION_SIZE = 200
 LOCKED = "UNABLE_TO_LOCK_ROW"
 NULL_CELL = "#N/A"  # Bulk ingest: set the field to null (a blank cell leaves it unchanged)
+# One ingest job's upload. Salesforce takes 150 MB once base64-encoded; 100 MB of raw CSV
+# stays under it (simple-salesforce splits there too). A bigger push runs a job per 100 MB.
+UPLOAD_BYTES = 100_000_000
+SPOOL_MEMORY = 4_000_000  # an upload up to this stays in memory, a bigger one goes to disk
+CHUNK_BYTES = 1 << 20
 
 
 def collections_update(
@@ -53,15 +63,16 @@ def _collections(client: SalesforceClient, updates: Sequence[ContactUpdate]) -> 
             "PATCH", "composite/sobjects", json={"allOrNone": False, "records": records}
         )
         pairs = zip(chunk, body, strict=True)
-        results.extend(_save_result(u.contact_id, item) for u, item in pairs)
+        results.extend(_save_result(u, item) for u, item in pairs)
     return results
 
 
-def _save_result(contact_id: SalesforceId, item: dict[str, Any]) -> WriteResult:
+def _save_result(update: ContactUpdate, item: dict[str, Any]) -> WriteResult:
     if item.get("success"):
-        return WriteResult(contact_id, ok=True)
+        return WriteResult(update.contact_id, ok=True, values=update.values)
     error = (item.get("errors") or [{}])[0]
-    return refused(contact_id, error.get("statusCode"), error.get("fields"))
+    result = refused(update.contact_id, error.get("statusCode"), error.get("fields"))
+    return attrs.evolve(result, values=update.values)
 
 
 # Our words for the codes a Contact update meets most; any other code gets the generic one.
@@ -92,61 +103,13 @@ def refused(contact_id: str, code: Any, fields: Any = ()) -> WriteResult:
     )
 
 
-def bulk_update(
-    client: SalesforceClient, updates: Sequence[ContactUpdate], settings: ReadSettings
-) -> list[WriteResult]:
-    """Create an update ingest job, upload one CSV, close it, wait, read the three result sets."""
-    job = client.json(
-        "POST",
-        "jobs/ingest",
-        json={
-            "object": "Contact",
-            "operation": "update",
-            "contentType": "CSV",
-            "columnDelimiter": "COMMA",
-            "lineEnding": "LF",
-        },
-    )
-    path = f"jobs/ingest/{job['id']}"
-    client.request(
-        "PUT",
-        f"{path}/batches",
-        content=ingest_csv(updates).encode("utf-8"),
-        headers={"Content-Type": "text/csv"},
-    )
-    client.request("PATCH", path, json={"state": "UploadComplete"})
-    wait_for_job(client, path, settings)
-    by_id: dict[str, WriteResult] = {}
-    for row in _result_rows(client, f"{path}/successfulResults"):
-        by_id[row["sf__Id"]] = WriteResult(SalesforceId(row["sf__Id"]), ok=True)
-    for row in _result_rows(client, f"{path}/failedResults"):
-        by_id[row["Id"]] = _failed(row["Id"], row.get("sf__Error") or "")
-    for row in _result_rows(client, f"{path}/unprocessedrecords"):
-        by_id[row["Id"]] = WriteResult(
-            SalesforceId(row["Id"]), ok=False, error_code="UNPROCESSED", message="not processed"
-        )
-    return [by_id.get(u.contact_id) or _no_result(u.contact_id) for u in updates]
-
-
-def _no_result(contact_id: SalesforceId) -> WriteResult:
+def no_result(contact_id: SalesforceId) -> WriteResult:
     return WriteResult(
         contact_id,
         ok=False,
         error_code="NO_RESULT",
         message="Salesforce reported no result for this record",
     )
-
-
-def ingest_csv(updates: Iterable[ContactUpdate]) -> str:
-    """Id plus the union of updated fields; absent = blank (no change), None = #N/A (clear)."""
-    updates = list(updates)
-    columns = list(dict.fromkeys(name for u in updates for name in u.values))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["Id", *columns])
-    for u in updates:
-        writer.writerow([u.contact_id, *(_cell(u.values, c) for c in columns)])
-    return out.getvalue()
 
 
 def _cell(values: Mapping[str, Any], column: str) -> str:
@@ -167,6 +130,116 @@ def _failed(contact_id: str, error: str) -> WriteResult:
     return refused(contact_id, code, fields)
 
 
-def _result_rows(client: SalesforceClient, path: str) -> list[dict[str, str]]:
-    text = client.request("GET", path, headers={"Accept": "text/csv"}).text
-    return list(csv.DictReader(io.StringIO(text))) if text.strip() else []
+def bulk_update_streamed(
+    client: SalesforceClient,
+    schema: ContactSchema,
+    columns: Sequence[str],
+    updates: Iterable[ContactUpdate],
+    settings: ReadSettings,
+) -> Iterator[WriteResult]:
+    """Ingest jobs fed from `updates` as they come: each job's CSV is spooled (to disk past
+    SPOOL_MEMORY) up to UPLOAD_BYTES, uploaded in one request, closed, waited for, and its
+    three result sets streamed back as results carrying the values sent."""
+    header = _csv_line(["Id", *columns])
+    pending = iter(updates)
+    while True:
+        with tempfile.SpooledTemporaryFile(SPOOL_MEMORY) as spool:
+            spool.write(header)
+            for update in pending:
+                cells = [update.contact_id, *(_cell(update.values, c) for c in columns)]
+                spool.write(_csv_line(cells))
+                if spool.tell() >= UPLOAD_BYTES - len(header):
+                    break
+            else:
+                if spool.tell() > len(header):
+                    yield from _ingest(client, schema, spool, settings)
+                return
+            yield from _ingest(client, schema, spool, settings)
+
+
+def _csv_line(cells: Sequence[str]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    return out.getvalue().encode("utf-8")
+
+
+class _Upload:
+    """A spooled file as a request body that each attempt (a retry too) reads from the top."""
+
+    def __init__(self, spool: IO[bytes]) -> None:
+        self.spool = spool
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.spool.seek(0)
+        while chunk := self.spool.read(CHUNK_BYTES):
+            yield chunk
+
+
+def _ingest(
+    client: SalesforceClient, schema: ContactSchema, spool: IO[bytes], settings: ReadSettings
+) -> Iterator[WriteResult]:
+    size = spool.tell()
+    job = client.json(
+        "POST",
+        "jobs/ingest",
+        json={
+            "object": "Contact",
+            "operation": "update",
+            "contentType": "CSV",
+            "columnDelimiter": "COMMA",
+            "lineEnding": "LF",
+        },
+    )
+    path = f"jobs/ingest/{job['id']}"
+    client.request(
+        "PUT",
+        f"{path}/batches",
+        content=_Upload(spool),
+        headers={"Content-Type": "text/csv", "Content-Length": str(size)},
+    )
+    client.request("PATCH", path, json={"state": "UploadComplete"})
+    wait_for_job(client, path, settings)
+    for row in _streamed_rows(client, f"{path}/successfulResults"):
+        yield WriteResult(SalesforceId(row["sf__Id"]), ok=True, values=_sent(schema, row))
+    for row in _streamed_rows(client, f"{path}/failedResults"):
+        failed = _failed(row["Id"], row.get("sf__Error") or "")
+        yield attrs.evolve(failed, values=_sent(schema, row))
+    for row in _streamed_rows(client, f"{path}/unprocessedrecords"):
+        yield WriteResult(
+            SalesforceId(row["Id"]),
+            ok=False,
+            error_code="UNPROCESSED",
+            message="not processed",
+            values=_sent(schema, row),
+        )
+
+
+def _streamed_rows(client: SalesforceClient, path: str) -> Iterator[dict[str, str]]:
+    response = client.stream("GET", path, headers={"Accept": "text/csv"})
+    try:
+        yield from csv.DictReader(lines_of(response.iter_text()))
+    finally:
+        response.close()
+
+
+def _sent(schema: ContactSchema, row: Mapping[str, str]) -> dict[str, Any]:
+    """The values a result row says were sent, as the wire values they were written from
+    (`_cell` in reverse; a blank cell was not sent)."""
+    sent: dict[str, Any] = {}
+    for name, cell in row.items():
+        if name == "Id" or name.startswith("sf__") or cell == "":
+            continue
+        info = schema.get(name)
+        kind = info.type if info is not None else FieldType.STRING
+        sent[name] = _wire(kind, cell)
+    return sent
+
+
+def _wire(kind: FieldType, cell: str) -> Any:
+    if cell == NULL_CELL:
+        return None
+    if kind is FieldType.BOOLEAN:
+        return cell == "true"
+    if kind in INTEGER_TYPES or kind in NUMBER_TYPES:
+        return int(cell) if cell.lstrip("-").isdigit() else float(cell)
+    return cell

@@ -16,28 +16,20 @@ import attrs
 
 from sfsync.domain.model import Candidate, Contact, SalesforceId
 from sfsync.domain.ports import ContactUpdate, PushAck, PushFailure
-from sfsync.domain.push import ConsentChange, ConsentSource, Preflight, Wire, plan_push
+from sfsync.domain.push import ConsentChange, ConsentSource, Preflight, plan_push
 from sfsync.services.import_plan import RecordError
-
-
-@attrs.frozen
-class Pending:
-    """What an update sent for one candidate leads to once Salesforce answers."""
-
-    candidate_id: str
-    acknowledge: Mapping[str, Wire] = attrs.field(repr=False)  # on success: both sides hold
-    settled: Mapping[str, Wire] = attrs.field(repr=False)  # on failure: still both hold
-    consent: tuple[ConsentChange, ...] = ()  # sfsync's unsubscribe, kept once acknowledged
-    attempts: int = 0  # failures in a row before this one
 
 
 @attrs.define
 class PagePush:
     updates: list[ContactUpdate] = attrs.Factory(list)
-    pending: dict[SalesforceId, Pending] = attrs.Factory(dict)  # by Contact Id
-    acks: list[PushAck] = attrs.Factory(list)  # settled values, due now
+    sent_for: dict[SalesforceId, str] = attrs.Factory(dict)  # Contact Id -> candidate id
+    # Every candidate planned: the values both sides hold already (due whatever Salesforce
+    # answers), what it was planned from and whether an update is on its way.
+    acks: list[PushAck] = attrs.Factory(list)
     candidates: list[Candidate] = attrs.Factory(list)  # two-way wins, Salesforce opt-outs
-    consent: list[ConsentChange] = attrs.Factory(list)  # Salesforce's opt-outs, due now
+    # Salesforce's opt-outs, due now (sfsync's are kept once Salesforce acknowledges them)
+    consent: list[ConsentChange] = attrs.Factory(list)
     errors: list[RecordError] = attrs.Factory(list)
     counts: Counter[str] = attrs.Factory(Counter)
     skipped: Counter[str] = attrs.Factory(Counter)
@@ -51,6 +43,7 @@ def plan_page(
     contacts: Mapping[str, Contact],
     now: datetime,
     run_started: datetime,
+    config: str | None = None,
 ) -> PagePush:
     """Plan each candidate (all linked to a Contact), one update per Contact.
 
@@ -83,25 +76,25 @@ def plan_page(
             page.errors.append(RecordError(misfit.value, message, contact_id))
         page.counts["push_conflicts"] += len(plan.conflicts)
         _candidate_changes(page, candidate, plan.candidate_updates, plan.unsubscribed)
-        sfsync_consent = [c for c in plan.consent_changes if c.source is ConsentSource.SFSYNC]
         page.consent += [c for c in plan.consent_changes if c.source is ConsentSource.SALESFORCE]
-        if not plan.update:
-            if plan.settled:
-                page.acks.append(PushAck(candidate.id, contact_id, dict(plan.settled), now))
-            continue
-        if contact_id in page.pending:  # two candidates on one Contact: the first goes
-            page.skipped["same_contact"] += 1
+        if plan.update and contact_id in page.sent_for:  # two candidates on one Contact
+            page.skipped["same_contact"] += 1  # the first goes
             message = "another candidate is linked to this Contact; not pushed"
             page.errors.append(RecordError("duplicate_contact", message, contact_id))
             continue
-        page.updates.append(ContactUpdate(contact_id, dict(plan.update)))
-        page.pending[contact_id] = Pending(
+        planned = PushAck(
             candidate.id,
-            {**plan.settled, **plan.update},
+            contact_id,
             dict(plan.settled),
-            tuple(sfsync_consent),
-            failure.attempts if failure is not None and failure.contact_id == contact_id else 0,
+            now,
+            planned_from=candidate.push_basis or None,
+            config=config,
+            in_flight=bool(plan.update),
         )
+        page.acks.append(planned)
+        if plan.update:
+            page.updates.append(ContactUpdate(contact_id, dict(plan.update)))
+            page.sent_for[contact_id] = candidate.id
     return page
 
 

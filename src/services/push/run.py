@@ -1,11 +1,15 @@
-"""The push (export) of one account: its linked candidates page by page, each page committed
-with what Salesforce acknowledged, so a rerun sends only what was not.
+"""The push (export) of one account: its linked candidates planned page by page and sent
+as one stream of updates (one Bulk ingest job above the adapter's threshold); Salesforce's
+results are committed page by page, so a rerun sends only what was not acknowledged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from itertools import islice
 
 import attrs
 
@@ -15,21 +19,27 @@ from sfsync.domain.model import (
     Candidate,
     Contact,
     MappingDirection,
-    SalesforceId,
 )
 from sfsync.domain.ports import (
     ContactQuery,
+    ContactUpdate,
     PushAck,
     PushFailure,
     SalesforceGateway,
     UnitOfWork,
     WriteResult,
 )
-from sfsync.domain.push import ConsentChange, Preflight, account_refusal, preflight
+from sfsync.domain.push import (
+    ConsentChange,
+    ConsentSource,
+    Preflight,
+    account_refusal,
+    preflight,
+)
 from sfsync.services.import_plan import RecordError
 from sfsync.services.import_steps import ImportDeps
-from sfsync.services.push.page import PagePush, Pending, plan_page
-from sfsync.services.push.send import send
+from sfsync.services.push.page import PagePush, plan_page
+from sfsync.services.push.send import retry_locked
 from sfsync.services.reports import RunReport
 from sfsync.services.run_log import log_page
 
@@ -56,23 +66,161 @@ def run_push(
         report.error(RecordError(reason.value, f"{field}: not pushed ({reason.value})"))
     if not report.mode:
         report.mode = "push"
-    after: str | None = None
-    while True:
-        with deps.uow() as uow:
-            candidates = uow.candidates.from_salesforce(settings.account_id, after, deps.push_page)
-            ids = [c.id for c in candidates]
-            acks = uow.push_state.acknowledged(settings.account_id, ids)
-            failures = uow.push_failures.for_candidates(settings.account_id, ids)
-        if not candidates:
-            return
-        after = candidates[-1].id
-        contacts = _contacts(gateway, checked, candidates)
-        now = deps.clock.now()
-        page = plan_page(checked, candidates, acks, failures, contacts, now, report.started_at)
-        results, stopped = send(gateway, page.updates)
-        _commit(page, results, now, settings, deps, report)
+    push = _Push(settings, gateway, deps, report, checked)
+    results = gateway.update_contacts_streamed(_columns(checked), push.pages())
+    for chunk in _chunks(results, deps.push_page):
+        confirmed, stopped = retry_locked(gateway, chunk)
+        push.commit_results(confirmed)
         if stopped is not None:
             raise stopped
+
+
+def push_config(checked: Preflight) -> str | None:
+    """A digest of what a push plans under: each pushed mapping with its field as
+    described, and the unsubscribe field. None with a two-way mapping: then the Contacts'
+    own changes matter, and every candidate is planned."""
+    if any(t.mapping.direction is MappingDirection.TWO_WAY for t in checked.targets):
+        return None
+    described = sorted(
+        repr((attrs.astuple(t.mapping), attrs.astuple(t.field))) for t in checked.targets
+    )
+    consent = attrs.astuple(checked.consent_field) if checked.consent_field else None
+    return hashlib.sha256(repr((described, consent)).encode()).hexdigest()
+
+
+def _chunks(results: Iterator[WriteResult], size: int) -> Iterator[list[WriteResult]]:
+    while chunk := list(islice(results, size)):
+        yield chunk
+
+
+def _columns(checked: Preflight) -> list[str]:
+    """Every field an update may set: the pushed targets and the unsubscribe field."""
+    names = [t.field.name for t in checked.targets]
+    if checked.consent_field is not None:
+        names.append(checked.consent_field.name)
+    return list(dict.fromkeys(names))
+
+
+@attrs.define
+class _Push:
+    settings: AccountSettings
+    gateway: SalesforceGateway
+    deps: ImportDeps
+    report: RunReport
+    checked: Preflight
+    config: str | None = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.config = push_config(self.checked)
+
+    def pages(self) -> Iterator[list[ContactUpdate]]:
+        """Each page planned and what needs no answer from Salesforce committed, then its
+        updates handed to the stream (nothing of a page is kept once it is sent)."""
+        account_id, after = self.settings.account_id, None
+        while True:
+            with self.deps.uow() as uow:
+                candidates = uow.candidates.from_salesforce(
+                    account_id, after, self.deps.push_page, self.config
+                )
+                ids = [c.id for c in candidates]
+                acks = uow.push_state.acknowledged(account_id, ids)
+                failures = uow.push_failures.for_candidates(account_id, ids)
+            if not candidates:
+                return
+            after = candidates[-1].id
+            contacts = _contacts(self.gateway, self.checked, candidates)
+            now = self.deps.clock.now()
+            started = self.report.started_at
+            page = plan_page(
+                self.checked, candidates, acks, failures, contacts, now, started, self.config
+            )
+            self._commit_plan(page, now)
+            yield page.updates
+
+    def _commit_plan(self, page: PagePush, now: datetime) -> None:
+        """What holds whatever Salesforce answers: values both sides hold already (also of
+        the candidates an update goes to), two-way wins, Salesforce's opt-outs, misfits."""
+        acks = page.acks
+
+        def write(uow: UnitOfWork) -> None:
+            account_id = self.settings.account_id
+            uow.push_state.acknowledge(account_id, acks)
+            uow.consent.append(account_id, page.consent)
+            if page.candidates:
+                uow.candidates.apply_changes(account_id, page.candidates, [])
+
+        self._commit(write, page.counts, page.skipped, page.errors)
+
+    def commit_results(self, results: Sequence[WriteResult]) -> None:
+        """Acknowledge what Salesforce accepted (the values each result says were sent),
+        keep what it refused; the candidates are found by their Contact (one each)."""
+        account_id, now = self.settings.account_id, self.deps.clock.now()
+        with self.deps.uow() as uow:
+            linked = uow.candidates.find_for_contacts(
+                account_id, [r.contact_id for r in results], []
+            )
+            by_contact = {c.salesforce_id: c.id for c in linked}
+            refused = [
+                by_contact[r.contact_id] for r in results if not r.ok and r.contact_id in by_contact
+            ]
+            failures = uow.push_failures.for_candidates(account_id, refused) if refused else {}
+        consent_field = self.checked.consent_field
+        acks: list[PushAck] = []
+        consent: list[ConsentChange] = []
+        failed: list[PushFailure] = []
+        cleared: list[str] = []
+        counts: Counter[str] = Counter()
+        errors: list[RecordError] = []
+        for result in results:
+            candidate_id = by_contact.get(result.contact_id)
+            if candidate_id is None:  # unlinked or deleted since it was planned
+                continue
+            if result.ok:
+                acks.append(PushAck(candidate_id, result.contact_id, dict(result.values), now))
+                if consent_field is not None and result.values.get(consent_field.name) is True:
+                    consent.append(ConsentChange(candidate_id, True, ConsentSource.SFSYNC, now))
+                cleared.append(candidate_id)
+                counts["pushed"] += 1
+                continue
+            acks.append(PushAck(candidate_id, result.contact_id, {}, now))  # not on its way
+            before = failures.get(candidate_id)
+            attempts = before.attempts if before and before.contact_id == result.contact_id else 0
+            failed.append(_failure(candidate_id, result, attempts, self.deps.push_attempts))
+            counts["push_failed"] += 1
+            errors.append(RecordError(_code(result), _message(result), result.contact_id))
+
+        def write(uow: UnitOfWork) -> None:
+            uow.push_state.acknowledge(account_id, acks)
+            uow.push_failures.record(account_id, failed, now)
+            uow.push_failures.clear(account_id, cleared)
+            uow.consent.append(account_id, consent)
+
+        self._commit(write, counts, Counter(), errors)
+
+    def _commit(
+        self,
+        write: Callable[[UnitOfWork], None],
+        counts: Mapping[str, int],
+        skipped: Mapping[str, int],
+        errors: Sequence[RecordError],
+    ) -> None:
+        """One transaction: the writes and the run's checkpoint, with its counts and errors."""
+        report = self.report
+        saved = report.record()
+        report.counts.update(counts)
+        report.skipped.update(skipped)
+        for error in errors:
+            _error(report, error)
+        try:
+            with self.deps.uow() as uow:
+                write(uow)
+                run = report.record()
+                uow.runs.checkpoint(run)
+                uow.commit()
+        except BaseException:
+            report.restore(saved)
+            raise
+        log_page(self.deps.run_log, report, saved, run)
 
 
 def _contacts(
@@ -92,75 +240,13 @@ def _contacts(
     return {c.id: c for batch in read.batches for c in batch}
 
 
-def _commit(
-    page: PagePush,
-    results: Mapping[SalesforceId, WriteResult],
-    now: datetime,
-    settings: AccountSettings,
-    deps: ImportDeps,
-    report: RunReport,
-) -> None:
-    """One transaction: acknowledgements, failures, consent, candidates and the run."""
-    saved = report.record()
-    acks = list(page.acks)
-    consent = list(page.consent)
-    failed: list[PushFailure] = []
-    cleared: list[str] = []
-    for contact_id, pending in page.pending.items():
-        result = results.get(contact_id)
-        if result is None:  # not sent: a whole-call failure stopped the page
-            continue
-        if result.ok:
-            acks.append(PushAck(pending.candidate_id, contact_id, dict(pending.acknowledge), now))
-            consent += pending.consent
-            cleared.append(pending.candidate_id)
-            report.counts["pushed"] += 1
-            continue
-        if pending.settled:
-            acks.append(PushAck(pending.candidate_id, contact_id, dict(pending.settled), now))
-        failed.append(_failure(pending, result, deps.push_attempts))
-        report.counts["push_failed"] += 1
-        _error(report, RecordError(_code(result), _message(result), contact_id))
-    report.counts.update(page.counts)
-    report.skipped.update(page.skipped)
-    for error in page.errors:
-        _error(report, error)
-    try:
-        with deps.uow() as uow:
-            _write(uow, page, acks, failed, cleared, consent, now, settings)
-            run = report.record()
-            uow.runs.checkpoint(run)
-            uow.commit()
-    except BaseException:
-        report.restore(saved)
-        raise
-    log_page(deps.run_log, report, saved, run)
-
-
-def _write(
-    uow: UnitOfWork,
-    page: PagePush,
-    acks: list[PushAck],
-    failed: list[PushFailure],
-    cleared: list[str],
-    consent: list[ConsentChange],
-    now: datetime,
-    settings: AccountSettings,
-) -> None:
-    account_id = settings.account_id
-    uow.push_state.acknowledge(account_id, acks)
-    uow.push_failures.record(account_id, failed, now)
-    uow.push_failures.clear(account_id, cleared)
-    uow.consent.append(account_id, consent)
-    if page.candidates:
-        uow.candidates.apply_changes(account_id, page.candidates, [])
-
-
-def _failure(pending: Pending, result: WriteResult, max_attempts: int) -> PushFailure:
+def _failure(
+    candidate_id: str, result: WriteResult, attempts: int, max_attempts: int
+) -> PushFailure:
     code = _code(result)
-    retryable = code not in GONE and pending.attempts + 1 < max_attempts
+    retryable = code not in GONE and attempts + 1 < max_attempts
     return PushFailure(
-        pending.candidate_id,
+        candidate_id,
         result.contact_id,
         code,
         result.fields,

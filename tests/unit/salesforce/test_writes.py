@@ -8,7 +8,6 @@ import json
 
 import httpx
 
-from sfsync.adapters.salesforce.writes import ingest_csv
 from sfsync.domain.ports import ContactUpdate, WriteResult
 from tests.unit.salesforce.recorded import Org, gateway
 
@@ -56,6 +55,7 @@ class TestCollections:
             error_code="INVALID_EMAIL_ADDRESS",
             message="not a valid email address",
             fields=("Email",),
+            values={"Email": "nope"},
         )
 
     def test_unknown_and_read_only_fields_are_refused_per_record_without_a_call(self) -> None:
@@ -77,25 +77,29 @@ class TestCollections:
         assert [r["id"] for r in sent["records"]] == ["003C"]
 
 
+def ingest_job(org: Org) -> None:
+    org.route(
+        "POST",
+        "/jobs/ingest",
+        lambda r: httpx.Response(200, json={"id": "750I", "state": "Open"}),
+    )
+    org.route("PUT", "/jobs/ingest/750I/batches", lambda r: httpx.Response(201))
+    org.route(
+        "PATCH",
+        "/jobs/ingest/750I",
+        lambda r: httpx.Response(200, json={"id": "750I", "state": "UploadComplete"}),
+    )
+    org.route(
+        "GET",
+        "/jobs/ingest/750I",
+        lambda r: httpx.Response(200, json={"id": "750I", "state": "JobComplete"}),
+    )
+
+
 class TestBulkIngest:
     def test_large_update_runs_an_ingest_job_and_reads_all_result_sets(self) -> None:
         org = Org()
-        org.route(
-            "POST",
-            "/jobs/ingest",
-            lambda r: httpx.Response(200, json={"id": "750I", "state": "Open"}),
-        )
-        org.route("PUT", "/jobs/ingest/750I/batches", lambda r: httpx.Response(201))
-        org.route(
-            "PATCH",
-            "/jobs/ingest/750I",
-            lambda r: httpx.Response(200, json={"id": "750I", "state": "UploadComplete"}),
-        )
-        org.route(
-            "GET",
-            "/jobs/ingest/750I",
-            lambda r: httpx.Response(200, json={"id": "750I", "state": "JobComplete"}),
-        )
+        ingest_job(org)
         org.route(
             "GET",
             "/successfulResults",
@@ -128,16 +132,55 @@ class TestBulkIngest:
         upload = next(r for r in org.requests if r.method == "PUT")
         assert upload.headers["Content-Type"] == "text/csv"
 
-    def test_ingest_csv_leaves_absent_fields_blank_and_nulls_as_na(self) -> None:
-        text = ingest_csv(
-            [
-                ContactUpdate("003A", {"FirstName": None, "gq_import__c": True}),
-                ContactUpdate("003B", {"Email": 'a,"b"'}),
-            ]
-        )
-        rows = list(csv.reader(io.StringIO(text)))
+    def test_the_upload_leaves_absent_fields_blank_and_nulls_as_na(self) -> None:
+        org = Org()
+        ingest_job(org)
+        for which in ("successfulResults", "failedResults", "unprocessedrecords"):
+            org.route("GET", f"/{which}", lambda r: httpx.Response(200, text=""))
+        updates = [
+            ContactUpdate("003A", {"FirstName": None, "gq_import__c": True}),
+            ContactUpdate("003B", {"Email": 'a,"b"'}),
+        ]
+        fields = ["FirstName", "gq_import__c", "Email"]
+        list(gateway(org, bulk_write_threshold=1).update_contacts_streamed(fields, [updates]))
+        upload = next(r for r in org.requests if r.method == "PUT")
+        rows = list(csv.reader(io.StringIO(upload.content.decode())))
         assert rows == [
             ["Id", "FirstName", "gq_import__c", "Email"],
             ["003A", "#N/A", "true", ""],
             ["003B", "", "", 'a,"b"'],
         ]
+        assert upload.headers["Content-Length"] == str(len(upload.content))
+
+    def test_results_carry_the_values_sent_as_wire_values(self) -> None:
+        org = Org()
+        ingest_job(org)
+        org.route(
+            "GET",
+            "/successfulResults",
+            lambda r: httpx.Response(
+                200,
+                text='"sf__Id","sf__Created","Id","FirstName","gq_import__c"\n'
+                '"003A","false","003A","#N/A","true"\n"003B","false","003B","x,y",""\n',
+            ),
+        )
+        for which in ("failedResults", "unprocessedrecords"):
+            org.route("GET", f"/{which}", lambda r: httpx.Response(200, text=""))
+        updates = [
+            ContactUpdate("003A", {"FirstName": None, "gq_import__c": True}),
+            ContactUpdate("003B", {"FirstName": "x,y"}),
+        ]
+        fields = ["FirstName", "gq_import__c"]
+        streamed = gateway(org, bulk_write_threshold=1).update_contacts_streamed(fields, [updates])
+        assert {r.contact_id: r.values for r in streamed} == {
+            "003A": {"FirstName": None, "gq_import__c": True},
+            "003B": {"FirstName": "x,y"},
+        }
+
+    def test_a_stream_under_the_threshold_goes_by_collections(self) -> None:
+        org = Org()
+        collections(org)
+        pages = [[ContactUpdate("003A", {"FirstName": "A"})], [ContactUpdate("003B", {})]]
+        results = list(gateway(org).update_contacts_streamed(["FirstName"], pages))
+        assert [r.values for r in results] == [{"FirstName": "A"}, {}]
+        assert [r.method for r in org.requests if r.method != "GET"] == ["PATCH"]

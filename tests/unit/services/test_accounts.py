@@ -281,9 +281,7 @@ class TestShowAccount:
             uow.commit()
         newest_first = runs[::-1]
         assert show_account(InMemoryUnitOfWork(state), ACCOUNT).runs == tuple(newest_first[:5])
-        assert show_account(InMemoryUnitOfWork(state), ACCOUNT, runs=50).runs == tuple(
-            newest_first
-        )
+        assert show_account(InMemoryUnitOfWork(state), ACCOUNT, runs=50).runs == tuple(newest_first)
         assert show_account(InMemoryUnitOfWork(state), ACCOUNT, runs=0).runs == ()
 
     def test_tokens_no_key_opens_leave_the_rest_shown(self, state):

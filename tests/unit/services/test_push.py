@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
+from sfsync.domain.errors import QuotaExhausted
 from sfsync.domain.messages import Scope, SyncRequested, Trigger
 from sfsync.domain.model import (
     AccountId,
@@ -153,7 +154,8 @@ class TestExport:
             world.linked(f"p{n}@example.com", favorite_color_c="Red")
         world.sync()
         pages = world.deps.run_log.of("page")
-        assert [p["counts"].get("pushed") for p in pages] == [2, 1]
+        # Two pages planned (nothing pushed yet), then Salesforce's results by page.
+        assert [p["counts"].get("pushed") for p in pages] == [None, None, 2, 1]
         assert pages[0]["mode"] == "push"
 
 
@@ -245,17 +247,34 @@ class TestFailures:
         assert not world.state.push_failures[ada.id].retryable
 
     def test_quota_ends_the_run_and_the_next_run_sends_only_the_rest(self, world):
+        """Quota while Salesforce's results are read: the results committed so far stay."""
         for n in range(4):
             world.linked(f"p{n}@example.com", favorite_color_c="Red")
-        world.salesforce.limit = world.salesforce.used + 2  # describe, page 1, then no more
+        streamed = world.salesforce.update_contacts_streamed
+
+        def quota_after_two(fields, pages):
+            yield from itertools.islice(streamed(fields, pages), 2)
+            raise QuotaExhausted("REQUEST_LIMIT_EXCEEDED")
+
+        world.salesforce.update_contacts_streamed = quota_after_two  # type: ignore[method-assign]
         run = world.sync()
         assert run.status == "quota" and run.counts["pushed"] == 2
-        first = [u.contact_id for u in world.salesforce.updates]
-        world.salesforce.limit = 10_000
+        acknowledged = {a.contact_id for a in world.state.push_state.values() if a.values}
+        del world.salesforce.update_contacts_streamed
         world.salesforce.updates.clear()
         world.sync()
-        second = [u.contact_id for u in world.salesforce.updates]
-        assert len(second) == 2 and not set(first) & set(second)
+        second = {u.contact_id for u in world.salesforce.updates}
+        assert len(second) == 2 and not acknowledged & second
+
+    def test_quota_when_the_update_starts_sends_everything_next_run(self, world):
+        for n in range(4):
+            world.linked(f"p{n}@example.com", favorite_color_c="Red")
+        world.salesforce.limit = world.salesforce.used + 1  # the describe, then no more
+        run = world.sync()
+        assert run.status == "quota" and run.counts["pushed"] == 0
+        world.salesforce.limit = 10_000
+        world.sync()
+        assert len(world.salesforce.updates) == 4
 
     def test_quota_during_a_serial_retry_keeps_what_was_saved(self, world):
         _, ada_id = world.linked("ada@example.com", favorite_color_c="Red")
