@@ -452,6 +452,18 @@ class InMemoryPushState:
                 config=_kept(ack.config, before.config if before else None),
             )
 
+    def read_back(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
+        _distinct(ack.candidate_id for ack in acks)
+        self._tx.known_candidates(account_id, (ack.candidate_id for ack in acks))
+        kept = self._tx.state().push_state
+        for ack in acks:
+            values = {name: attribute_to_json(v) for name, v in ack.values.items()}
+            before = kept.get(ack.candidate_id)
+            if before is None:
+                kept[ack.candidate_id] = attrs.evolve(ack, values=values)
+            elif before.contact_id == ack.contact_id:
+                kept[ack.candidate_id] = attrs.evolve(before, values={**before.values, **values})
+
     def _owns(self, account_id: AccountId, candidate_id: str) -> bool:
         found = self._tx.state().candidates.get(candidate_id)
         return found is not None and found.account_id == account_id

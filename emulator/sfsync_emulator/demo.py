@@ -215,8 +215,10 @@ def change_candidates(database_url: str) -> tuple[list[str], str | None]:
     so a second demo changes nothing. Returns their Contact Ids and the unsubscribed one's."""
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT id, salesforce_id FROM candidates WHERE account_id = %s"
-            " AND salesforce_id IS NOT NULL ORDER BY salesforce_id LIMIT %s",
+            "SELECT id, salesforce_id FROM candidates c WHERE account_id = %s"
+            " AND salesforce_id IS NOT NULL AND NOT EXISTS (SELECT FROM consent_changes"
+            " WHERE candidate_id = c.id AND source = 'salesforce')"  # opted out there already
+            " ORDER BY salesforce_id LIMIT %s",
             (ACCOUNT, GIVEN_A_STATUS + 1),
         ).fetchall()
         for (candidate, _), status in zip(rows[:GIVEN_A_STATUS], itertools.cycle(STATUSES)):

@@ -361,6 +361,13 @@ class PushStateStore(Protocol):
         account does not hold."""
         ...
 
+    def read_back(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
+        """Values an import read on the candidates' Contacts (an opt-out Salesforce holds):
+        merged into the acknowledgement of the same Contact, or a new one where there is
+        none; another Contact's acknowledgement, the plan state and an update in flight are
+        left as they are. `not_found` for a candidate the account does not hold."""
+        ...
+
 
 class ConsentStore(Protocol):
     def append(self, account_id: AccountId, changes: Sequence[ConsentChange]) -> None:

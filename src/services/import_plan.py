@@ -41,6 +41,7 @@ from sfsync.domain.model import (
     SalesforceId,
     normalize_email,
 )
+from sfsync.domain.ports import PushAck
 from sfsync.domain.push import ConsentChange, decide_consent
 from sfsync.domain.stored_values import stored_reader
 
@@ -82,6 +83,7 @@ class BatchPlan:
     errors: list[RecordError] = attrs.Factory(list)
     conflicts: list[Conflict] = attrs.Factory(list)
     consent: list[ConsentChange] = attrs.Factory(list)  # unsubscribes that came from Salesforce
+    held: list[PushAck] = attrs.Factory(list)  # unsubscribed candidates' opt-outs as read
 
 
 # The opt-out as almost every Contact has it (REST, Bulk's CSV, absent): settled by one set
@@ -271,6 +273,22 @@ def _consent_from_salesforce(candidate_id: str, plan: BatchPlan, now: datetime) 
     plan.counts["unsubscribed"] += 1
 
 
+def _held(
+    candidate_id: str,
+    contact: Contact,
+    ctx: ImportContext,
+    plan: BatchPlan,
+    now: datetime,
+    *,
+    opted_out: bool,
+) -> None:
+    """What Salesforce holds in an unsubscribed candidate's opt-out, for the push: `true`
+    is not written back; a `false` there is (consent is sticky, either side's wins)."""
+    assert ctx.opt_out_field is not None  # only an opt-out that was read gets here
+    values = {ctx.opt_out_field: opted_out}
+    plan.held.append(PushAck(candidate_id, contact.id, values, now, contact.system_modstamp))
+
+
 def _attributes(contact: Contact, ctx: ImportContext, plan: BatchPlan) -> dict[str, Any]:
     """The Contact's mapped values as stored; a value that cannot be read is left out and
     reported (the rest of the Contact is still applied)."""
@@ -334,6 +352,7 @@ def _apply_contact(
         )
         if opted_out:
             _consent_from_salesforce(candidate.id, plan, now)
+            _held(candidate.id, contact, ctx, plan, now, opted_out=True)
         page.put(candidate)
         return candidate.id
     else:  # UPDATE or LINK
@@ -341,5 +360,8 @@ def _apply_contact(
         plan.counts["linked"] += match.action is MatchAction.LINK
     if not candidate.unsubscribed and _opted_out(contact, ctx):
         candidate = _unsubscribed(candidate, plan, now)
+        _held(candidate.id, contact, ctx, plan, now, opted_out=True)
+    elif candidate.unsubscribed and ctx.opt_out_field and not _opted_out(contact, ctx):
+        _held(candidate.id, contact, ctx, plan, now, opted_out=False)  # the push says true
     page.put(candidate)
     return candidate.id

@@ -26,6 +26,7 @@ from sfsync.domain.ports import (
     Clock,
     EventPublisher,
     GatewayFactory,
+    PushAck,
     RunLog,
     RunRecord,
     UnitOfWork,
@@ -144,13 +145,14 @@ class PageChanges:
     deletes: list[str]
     creates: list[Candidate]
     consent: list[ConsentChange]
+    held: list[PushAck]  # opt-outs Salesforce holds, for the push (read_back)
 
 
 def page_changes(plan: BatchPlan) -> PageChanges:
     created = plan.created
     updates = [c for i, c in plan.upserts.items() if i not in created]
     creates = [c for i, c in plan.upserts.items() if i in created]
-    return PageChanges(updates, plan.deletes, creates, plan.consent)
+    return PageChanges(updates, plan.deletes, creates, plan.consent, plan.held)
 
 
 def write_plan(
@@ -167,6 +169,8 @@ def write_plan(
     )
     if changes.consent:  # after the candidates: a new one's row must exist
         uow.consent.append(account_id, changes.consent)
+    if changes.held:
+        uow.push_state.read_back(account_id, changes.held)
     uow.runs.checkpoint(run)
     if cursor is not None:
         uow.runs.save_cursor(account_id, cursor)

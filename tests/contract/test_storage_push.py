@@ -104,6 +104,32 @@ class TestPushState:
             found = uow.push_state.acknowledged(account, [people[ADA]])[people[ADA]]
         assert (found.contact_id, found.values) == (moved, {"Age__c": 36})
 
+    def test_read_back_merges_into_the_same_contacts_ack_and_adds_missing_ones(
+        self, new_uow, account, people
+    ):
+        pushed = PushAck(people[ADA], C_ADA, {"Age__c": 36}, T0)
+        moved = PushAck(people[BOB], C_BOB, {"Age__c": 40}, T0)
+        with new_uow() as uow:
+            uow.push_state.acknowledge(account, [pushed, moved])
+            uow.commit()
+        later = T0 + timedelta(hours=1)
+        opted_out = {"HasOptedOutOfEmail": True}
+        with new_uow() as uow:
+            uow.push_state.read_back(
+                account,
+                [
+                    PushAck(people[ADA], C_ADA, opted_out, later),
+                    PushAck(people[BOB], C_CY, opted_out, later),  # not the Contact acked
+                    PushAck(people[CY], C_CY, opted_out, later),
+                ],
+            )
+            uow.commit()
+        with new_uow() as uow:
+            found = uow.push_state.acknowledged(account, list(people.values()))
+        assert found[people[ADA]].values == {"Age__c": 36, "HasOptedOutOfEmail": True}
+        assert found[people[BOB]] == moved
+        assert found[people[CY]].values == opted_out
+
     def test_nothing_is_kept_without_commit(self, new_uow, account, people):
         with new_uow() as uow:
             uow.push_state.acknowledge(account, [PushAck(people[ADA], C_ADA, {"A__c": 1}, T0)])

@@ -38,6 +38,19 @@ ON CONFLICT (candidate_id) DO UPDATE SET
     config = coalesce(EXCLUDED.config, push_state.config)
 """
 
+_READ_BACK = """
+INSERT INTO push_state
+    (candidate_id, account_id, contact_id, acknowledged, acknowledged_at, contact_modstamp)
+SELECT page.candidate_id, c.account_id, page.contact_id, page.acknowledged, page.at,
+       page.modstamp
+FROM unnest(%b::text[], %b::text[], %b::jsonb[], %b::timestamptz[], %b::timestamptz[])
+    AS page (candidate_id, contact_id, acknowledged, at, modstamp)
+LEFT JOIN candidates c ON c.id = page.candidate_id AND c.account_id = %s
+ON CONFLICT (candidate_id) DO UPDATE SET
+    acknowledged = push_state.acknowledged || EXCLUDED.acknowledged
+WHERE push_state.contact_id = EXCLUDED.contact_id
+"""
+
 
 class PsycopgPushState:
     def __init__(self, session: Session) -> None:
@@ -71,6 +84,23 @@ class PsycopgPushState:
                 [ack.planned_from for ack in acks],
                 [ack.in_flight for ack in acks],
                 [ack.config for ack in acks],
+                account_id,
+            ),
+        )
+
+    def read_back(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
+        if not acks:
+            return
+        distinct_candidates(ack.candidate_id for ack in acks)
+        values = [Jsonb({k: attribute_to_json(v) for k, v in a.values.items()}) for a in acks]
+        self._session.execute(
+            _READ_BACK,
+            (
+                [ack.candidate_id for ack in acks],
+                [ack.contact_id for ack in acks],
+                values,
+                [ack.acknowledged_at for ack in acks],
+                [ack.contact_modstamp for ack in acks],
                 account_id,
             ),
         )

@@ -683,6 +683,23 @@ def test_an_opt_out_in_salesforce_unsubscribes_the_candidate_with_a_consent_row(
     assert world.sync().counts["unsubscribed"] == 0 and len(world.state.consent) == 1
 
 
+def test_an_opt_out_read_from_salesforce_is_known_to_the_push_as_held_there(world):
+    """So a push does not write `true` back to Contacts that already hold it."""
+    opted = world.salesforce.add_contact("a@example.com", HasOptedOutOfEmail=True)
+    later = world.salesforce.add_contact("b@example.com")
+    world.sync()
+    opt_out(world, later)
+    world.sync()
+    ada, bob = world.candidates()
+    held = world.state.push_state
+    assert held[ada.id].contact_id == opted and held[bob.id].contact_id == later
+    assert held[ada.id].values == held[bob.id].values == {"HasOptedOutOfEmail": True}
+    opt_out(world, opted, False)  # cleared there: the push is to write `true` again
+    world.sync()
+    assert world.state.push_state[ada.id].values == {"HasOptedOutOfEmail": False}
+    assert world.candidates()[0].unsubscribed
+
+
 def test_a_false_from_salesforce_never_resubscribes_a_candidate_who_unsubscribed_here(world):
     contact_id = world.salesforce.add_contact("a@example.com", Favorite_Color__c="Red")
     world.sync()
