@@ -284,6 +284,8 @@ def _held(
 ) -> None:
     """What Salesforce holds in an unsubscribed candidate's opt-out, for the push: `true`
     is not written back; a `false` there is (consent is sticky, either side's wins)."""
+    if not ctx.settings.push_enabled:  # no push to tell (the first one may write it once)
+        return
     assert ctx.opt_out_field is not None  # only an opt-out that was read gets here
     values = {ctx.opt_out_field: opted_out}
     plan.held.append(PushAck(candidate_id, contact.id, values, now, contact.system_modstamp))

@@ -685,6 +685,7 @@ def test_an_opt_out_in_salesforce_unsubscribes_the_candidate_with_a_consent_row(
 
 def test_an_opt_out_read_from_salesforce_is_known_to_the_push_as_held_there(world):
     """So a push does not write `true` back to Contacts that already hold it."""
+    settings(world, push_enabled=True)
     opted = world.salesforce.add_contact("a@example.com", HasOptedOutOfEmail=True)
     later = world.salesforce.add_contact("b@example.com")
     world.sync()
@@ -698,6 +699,12 @@ def test_an_opt_out_read_from_salesforce_is_known_to_the_push_as_held_there(worl
     world.sync()
     assert world.state.push_state[ada.id].values == {"HasOptedOutOfEmail": False}
     assert world.candidates()[0].unsubscribed
+
+
+def test_without_push_the_import_keeps_no_opt_out_for_it(world):
+    world.salesforce.add_contact("a@example.com", HasOptedOutOfEmail=True)
+    assert world.sync().counts["unsubscribed"] == 1
+    assert world.state.push_state == {}
 
 
 def test_a_false_from_salesforce_never_resubscribes_a_candidate_who_unsubscribed_here(world):
