@@ -535,7 +535,7 @@ class InMemoryPushFailures:
 
 
 # --- end of push storage ---
-# --- sign-ups (helper "signup") ----------------------------------------------------------
+# --- sign-ups ---------------------------------------------------------------------------
 
 
 @attrs.define

@@ -69,38 +69,25 @@ class PsycopgPushState:
         }
 
     def acknowledge(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
-        if not acks:
-            return
-        distinct_candidates(ack.candidate_id for ack in acks)
-        values = [Jsonb({k: attribute_to_json(v) for k, v in a.values.items()}) for a in acks]
-        self._session.execute(  # with every page: no savepoint
-            _ACKNOWLEDGE,
-            (
-                [ack.candidate_id for ack in acks],
-                [ack.contact_id for ack in acks],
-                values,
-                [ack.acknowledged_at for ack in acks],
-                [ack.contact_modstamp for ack in acks],
-                [ack.planned_from for ack in acks],
-                [ack.in_flight for ack in acks],
-                [ack.config for ack in acks],
-                account_id,
-            ),
-        )
+        if acks:  # with every page: no savepoint
+            plan = ([a.planned_from for a in acks], [a.in_flight for a in acks])
+            self._write(_ACKNOWLEDGE, account_id, acks, *plan, [a.config for a in acks])
 
     def read_back(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
-        if not acks:
-            return
+        if acks:
+            self._write(_READ_BACK, account_id, acks)
+
+    def _write(
+        self, sql: str, account_id: AccountId, acks: Sequence[PushAck], *more: Sequence[object]
+    ) -> None:
+        """One statement for a page: the acks' columns as arrays, then `more` of them."""
         distinct_candidates(ack.candidate_id for ack in acks)
         values = [Jsonb({k: attribute_to_json(v) for k, v in a.values.items()}) for a in acks]
-        self._session.execute(
-            _READ_BACK,
-            (
-                [ack.candidate_id for ack in acks],
-                [ack.contact_id for ack in acks],
-                values,
-                [ack.acknowledged_at for ack in acks],
-                [ack.contact_modstamp for ack in acks],
-                account_id,
-            ),
+        columns = (
+            [ack.candidate_id for ack in acks],
+            [ack.contact_id for ack in acks],
+            values,
+            [ack.acknowledged_at for ack in acks],
+            [ack.contact_modstamp for ack in acks],
         )
+        self._session.execute(sql, (*columns, *more, account_id))
