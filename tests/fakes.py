@@ -434,7 +434,11 @@ class InMemoryPushState:
         self, account_id: AccountId, candidate_ids: Sequence[str]
     ) -> dict[str, PushAck]:
         kept = self._tx.state().push_state
-        return {i: kept[i] for i in candidate_ids if i in kept and self._owns(account_id, i)}
+        return {
+            i: attrs.evolve(kept[i], planned_from=None, config=None, sending=None)
+            for i in candidate_ids
+            if i in kept and self._owns(account_id, i)
+        }
 
     def acknowledge(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
         _distinct(ack.candidate_id for ack in acks)
@@ -445,12 +449,40 @@ class InMemoryPushState:
             before = kept.get(ack.candidate_id)
             if before is not None and before.contact_id == ack.contact_id:
                 values = {**before.values, **values}
+            sending = ack.sending
+            if sending is not None:
+                sending = {name: attribute_to_json(v) for name, v in sending.items()}
             kept[ack.candidate_id] = attrs.evolve(
                 ack,
                 values=values,
+                sending=sending,
                 planned_from=_kept(ack.planned_from, before.planned_from if before else None),
                 config=_kept(ack.config, before.config if before else None),
             )
+
+    def settle(
+        self,
+        account_id: AccountId,
+        accepted: Sequence[SalesforceId],
+        refused: Sequence[SalesforceId],
+        at: datetime,
+    ) -> dict[SalesforceId, str]:
+        answers = {**dict.fromkeys(refused, False), **dict.fromkeys(accepted, True)}
+        state = self._tx.state()
+        settled: dict[SalesforceId, str] = {}
+        for candidate in list(state.candidates.values()):
+            contact_id = candidate.salesforce_id
+            ack = state.push_state.get(candidate.id)
+            if candidate.account_id != account_id or contact_id not in answers or ack is None:
+                continue
+            if ack.contact_id != contact_id or ack.sending is None:
+                continue
+            sent = ack.sending if answers[contact_id] else {}
+            state.push_state[candidate.id] = attrs.evolve(
+                ack, values={**ack.values, **sent}, acknowledged_at=at, sending=None
+            )
+            settled[contact_id] = candidate.id
+        return settled
 
     def read_back(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
         _distinct(ack.candidate_id for ack in acks)

@@ -321,10 +321,14 @@ class PushAck:
     contact_modstamp: datetime | None = None
     # What the next push needs to know whether to plan the candidate again: the
     # `Candidate.push_basis` and push configuration it was planned from (None: keep what
-    # is stored), and whether an update is on its way (planned, no answer kept yet).
+    # is stored), and the values of an update on its way (planned, no answer kept yet).
     planned_from: str | None = None
     config: str | None = None
-    in_flight: bool = False
+    sending: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+
+    @property
+    def in_flight(self) -> bool:
+        return self.sending is not None
 
 
 @attrs.frozen
@@ -359,6 +363,19 @@ class PushStateStore(Protocol):
         into what was acknowledged for the same Contact, and replace what was acknowledged
         for another; time and SystemModstamp are replaced. `not_found` for a candidate the
         account does not hold."""
+        ...
+
+    def settle(
+        self,
+        account_id: AccountId,
+        accepted: Sequence[SalesforceId],
+        refused: Sequence[SalesforceId],
+        at: datetime,
+    ) -> dict[SalesforceId, str]:
+        """Salesforce's answers to the updates on their way, by Contact: an accepted
+        update's values join what was acknowledged (at `at`), a refused one's are dropped,
+        and neither is on its way any more. Returns the candidate of each Contact settled;
+        a Contact with no update on its way to it from its candidate is left out."""
         ...
 
     def read_back(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:

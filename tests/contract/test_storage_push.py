@@ -130,6 +130,53 @@ class TestPushState:
         assert found[people[BOB]] == moved
         assert found[people[CY]].values == opted_out
 
+    def test_settle_acknowledges_accepted_updates_and_drops_refused_ones(
+        self, new_uow, account, people
+    ):
+        later = T0 + timedelta(hours=1)
+        with new_uow() as uow:
+            uow.push_state.acknowledge(
+                account,
+                [
+                    PushAck(people[ADA], C_ADA, {"City__c": "Oslo"}, T0, sending={"Age__c": 37}),
+                    PushAck(people[BOB], C_BOB, {"Age__c": 40}, T0, sending={"Age__c": 41}),
+                    PushAck(people[CY], C_CY, {"Age__c": 50}, T0),  # nothing on its way
+                ],
+            )
+            uow.commit()
+        with new_uow() as uow:
+            settled = uow.push_state.settle(account, [C_ADA, C_CY], [C_BOB], later)
+            uow.commit()
+        assert settled == {C_ADA: people[ADA], C_BOB: people[BOB]}
+        with new_uow() as uow:
+            found = uow.push_state.acknowledged(account, list(people.values()))
+            again = uow.push_state.settle(account, [C_ADA], [C_BOB], later)
+        assert found[people[ADA]] == PushAck(
+            people[ADA], C_ADA, {"City__c": "Oslo", "Age__c": 37}, later
+        )
+        assert found[people[BOB]] == PushAck(people[BOB], C_BOB, {"Age__c": 40}, later)
+        assert found[people[CY]] == PushAck(people[CY], C_CY, {"Age__c": 50}, T0)
+        assert again == {}  # answered once: nothing on its way any more
+
+    def test_settle_leaves_other_contacts_and_accounts_alone(
+        self, new_uow, account, people, new_account_id
+    ):
+        moved = SalesforceId("003ADA2")
+        with new_uow() as uow:
+            uow.push_state.acknowledge(
+                account, [PushAck(people[ADA], moved, {}, T0, sending={"Age__c": 37})]
+            )  # planned for a Contact the candidate is no longer linked to
+            uow.push_state.acknowledge(
+                account, [PushAck(people[BOB], C_BOB, {}, T0, sending={"Age__c": 41})]
+            )
+            uow.commit()
+        other = other_account(new_uow, new_account_id)
+        with new_uow() as uow:
+            assert uow.push_state.settle(account, [moved], [], T0) == {}
+            assert uow.push_state.settle(other, [C_BOB], [], T0) == {}
+            assert uow.push_state.settle(account, [], [], T0) == {}
+            assert uow.push_state.settle(account, [C_BOB], [], T0) == {C_BOB: people[BOB]}
+
     def test_nothing_is_kept_without_commit(self, new_uow, account, people):
         with new_uow() as uow:
             uow.push_state.acknowledge(account, [PushAck(people[ADA], C_ADA, {"A__c": 1}, T0)])

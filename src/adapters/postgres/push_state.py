@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from psycopg.types.json import Jsonb
 
@@ -11,6 +13,8 @@ from sfsync.domain.model import AccountId, SalesforceId
 from sfsync.domain.ports import PushAck
 from sfsync.domain.stored_values import attribute_to_json
 
+# Each statement probes keys row by row (planner_without): right for a page, and what
+# the planner may not see when the account's candidates came after its statistics.
 # Arrays go in binary (%b): psycopg quotes each element of a text array with a regex,
 # which costs more than the statement for a page of thousands.
 # The account id comes from the candidate's row: a candidate the account does not hold
@@ -18,13 +22,13 @@ from sfsync.domain.stored_values import attribute_to_json
 _ACKNOWLEDGE = """
 INSERT INTO push_state
     (candidate_id, account_id, contact_id, acknowledged, acknowledged_at, contact_modstamp,
-     planned_from, in_flight, config)
+     planned_from, config, sending)
 SELECT page.candidate_id, c.account_id, page.contact_id, page.acknowledged, page.at,
-       page.modstamp, page.planned_from, page.in_flight, page.config
+       page.modstamp, page.planned_from, page.config, page.sending
 FROM unnest(%b::text[], %b::text[], %b::jsonb[], %b::timestamptz[], %b::timestamptz[],
-            %b::text[], %b::boolean[], %b::text[])
-    AS page (candidate_id, contact_id, acknowledged, at, modstamp, planned_from, in_flight,
-             config)
+            %b::text[], %b::text[], %b::jsonb[])
+    AS page (candidate_id, contact_id, acknowledged, at, modstamp, planned_from, config,
+             sending)
 LEFT JOIN candidates c ON c.id = page.candidate_id AND c.account_id = %s
 ON CONFLICT (candidate_id) DO UPDATE SET
     acknowledged = CASE WHEN push_state.contact_id = EXCLUDED.contact_id
@@ -34,8 +38,23 @@ ON CONFLICT (candidate_id) DO UPDATE SET
     acknowledged_at = EXCLUDED.acknowledged_at,
     contact_modstamp = EXCLUDED.contact_modstamp,
     planned_from = coalesce(EXCLUDED.planned_from, push_state.planned_from),
-    in_flight = EXCLUDED.in_flight,
-    config = coalesce(EXCLUDED.config, push_state.config)
+    config = coalesce(EXCLUDED.config, push_state.config),
+    sending = EXCLUDED.sending
+"""
+
+# By Contact: the candidate linked to it now (its unique key: LATERAL probes it for each
+# Contact, whatever the statistics say), then its push_state row.
+_SETTLE = """
+UPDATE push_state p SET
+    acknowledged = CASE WHEN page.accepted THEN p.acknowledged || p.sending
+        ELSE p.acknowledged END,
+    acknowledged_at = %s,
+    sending = NULL
+FROM unnest(%b::text[], %b::boolean[]) AS page (contact_id, accepted)
+CROSS JOIN LATERAL (SELECT id FROM candidates
+                    WHERE salesforce_id = page.contact_id AND account_id = %s LIMIT 1) c
+WHERE p.candidate_id = c.id AND p.contact_id = page.contact_id AND p.sending IS NOT NULL
+RETURNING p.contact_id, p.candidate_id
 """
 
 _READ_BACK = """
@@ -70,8 +89,22 @@ class PsycopgPushState:
 
     def acknowledge(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
         if acks:  # with every page: no savepoint
-            plan = ([a.planned_from for a in acks], [a.in_flight for a in acks])
-            self._write(_ACKNOWLEDGE, account_id, acks, *plan, [a.config for a in acks])
+            plan = ([a.planned_from for a in acks], [a.config for a in acks])
+            self._write(_ACKNOWLEDGE, account_id, acks, *plan, [_json(a.sending) for a in acks])
+
+    def settle(
+        self,
+        account_id: AccountId,
+        accepted: Sequence[SalesforceId],
+        refused: Sequence[SalesforceId],
+        at: datetime,
+    ) -> dict[SalesforceId, str]:
+        if not accepted and not refused:
+            return {}
+        answers = [*accepted, *refused], [True] * len(accepted) + [False] * len(refused)
+        with self._session.planner_without("hashjoin", "mergejoin") as conn:
+            rows = conn.execute(_SETTLE, (at, *answers, account_id)).fetchall()
+        return {SalesforceId(contact_id): candidate_id for contact_id, candidate_id in rows}
 
     def read_back(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
         if acks:
@@ -82,12 +115,16 @@ class PsycopgPushState:
     ) -> None:
         """One statement for a page: the acks' columns as arrays, then `more` of them."""
         distinct_candidates(ack.candidate_id for ack in acks)
-        values = [Jsonb({k: attribute_to_json(v) for k, v in a.values.items()}) for a in acks]
         columns = (
             [ack.candidate_id for ack in acks],
             [ack.contact_id for ack in acks],
-            values,
+            [_json(ack.values) for ack in acks],
             [ack.acknowledged_at for ack in acks],
             [ack.contact_modstamp for ack in acks],
         )
-        self._session.execute(sql, (*columns, *more, account_id))
+        with self._session.planner_without("hashjoin", "mergejoin") as conn:
+            conn.execute(sql, (*columns, *more, account_id))
+
+
+def _json(values: Mapping[str, Any] | None) -> Jsonb | None:
+    return None if values is None else Jsonb({k: attribute_to_json(v) for k, v in values.items()})

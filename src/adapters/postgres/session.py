@@ -45,6 +45,17 @@ class Session:
             return conn.execute(query, params).rowcount
 
     @contextmanager
+    def planner_without(self, *methods: str) -> Iterator[psycopg.Connection[Any]]:
+        """The connection with these plan methods ("hashjoin", "seqscan"...) off until the
+        block ends: for a query whose best plan the statistics hide."""
+        conn = self.connection()
+        names = [f"enable_{method}" for method in methods]
+        with translated():
+            conn.execute("SELECT " + ", ".join(["set_config(%s, 'off', true)"] * len(names)), names)
+            yield conn
+            conn.execute("SELECT " + ", ".join(["set_config(%s, 'on', true)"] * len(names)), names)
+
+    @contextmanager
     def savepoint(self) -> Iterator[psycopg.Connection[Any]]:
         conn = self.connection()
         conn.execute("SAVEPOINT sfsync_write")

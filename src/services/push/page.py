@@ -89,7 +89,7 @@ def plan_page(
             now,
             planned_from=candidate.push_basis or None,
             config=config,
-            in_flight=bool(plan.update),
+            sending=dict(plan.update) if plan.update else None,
         )
         page.acks.append(planned)
         if plan.update:

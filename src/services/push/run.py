@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice
 
@@ -23,7 +23,6 @@ from sfsync.domain.model import (
 from sfsync.domain.ports import (
     ContactQuery,
     ContactUpdate,
-    PushAck,
     PushFailure,
     SalesforceGateway,
     UnitOfWork,
@@ -102,6 +101,15 @@ def _columns(checked: Preflight) -> list[str]:
 
 
 @attrs.define
+class _Outcome:
+    """What a transaction adds to the run's report."""
+
+    counts: Counter[str] = attrs.Factory(Counter)
+    skipped: Counter[str] = attrs.Factory(Counter)
+    errors: list[RecordError] = attrs.Factory(list)
+
+
+@attrs.define
 class _Push:
     settings: AccountSettings
     gateway: SalesforceGateway
@@ -142,78 +150,70 @@ class _Push:
         the candidates an update goes to), two-way wins, Salesforce's opt-outs, misfits."""
         acks = page.acks
 
-        def write(uow: UnitOfWork) -> None:
+        def write(uow: UnitOfWork) -> _Outcome:
             account_id = self.settings.account_id
             uow.push_state.acknowledge(account_id, acks)
             uow.consent.append(account_id, page.consent)
             if page.candidates:
                 uow.candidates.apply_changes(account_id, page.candidates, [])
+            return _Outcome(page.counts, page.skipped, page.errors)
 
-        self._commit(write, page.counts, page.skipped, page.errors)
+        self._commit(write)
 
     def commit_results(self, results: Sequence[WriteResult]) -> None:
-        """Acknowledge what Salesforce accepted (the values each result says were sent),
-        keep what it refused; the candidates are found by their Contact (one each)."""
+        """Settle Salesforce's answers by Contact: what it accepted joins what was
+        acknowledged (the values kept with the plan), what it refused is kept as a failure."""
         account_id, now = self.settings.account_id, self.deps.clock.now()
-        with self.deps.uow() as uow:
-            linked = uow.candidates.find_for_contacts(
-                account_id, [r.contact_id for r in results], []
-            )
-            by_contact = {c.salesforce_id: c.id for c in linked}
-            refused = [
-                by_contact[r.contact_id] for r in results if not r.ok and r.contact_id in by_contact
-            ]
-            failures = uow.push_failures.for_candidates(account_id, refused) if refused else {}
+        sent = {r.contact_id: r.values for r in results if r.ok}
+        accepted = list(sent)
+        refused = {r.contact_id: r for r in results if not r.ok}
         consent_field = self.checked.consent_field
-        acks: list[PushAck] = []
-        consent: list[ConsentChange] = []
-        failed: list[PushFailure] = []
-        cleared: list[str] = []
-        counts: Counter[str] = Counter()
-        errors: list[RecordError] = []
-        for result in results:
-            candidate_id = by_contact.get(result.contact_id)
-            if candidate_id is None:  # unlinked or deleted since it was planned
-                continue
-            if result.ok:
-                acks.append(PushAck(candidate_id, result.contact_id, dict(result.values), now))
-                if consent_field is not None and result.values.get(consent_field.name) is True:
+
+        def write(uow: UnitOfWork) -> _Outcome:
+            settled = uow.push_state.settle(account_id, accepted, list(refused), now)
+            outcome, cleared, consent = _Outcome(), [], []
+            for contact_id in accepted:
+                candidate_id = settled.get(contact_id)
+                if candidate_id is None:  # unlinked or deleted since it was planned
+                    continue
+                if consent_field is not None and sent[contact_id].get(consent_field.name) is True:
                     consent.append(ConsentChange(candidate_id, True, ConsentSource.SFSYNC, now))
                 cleared.append(candidate_id)
-                counts["pushed"] += 1
-                continue
-            acks.append(PushAck(candidate_id, result.contact_id, {}, now))  # not on its way
-            before = failures.get(candidate_id)
-            attempts = before.attempts if before and before.contact_id == result.contact_id else 0
-            failed.append(_failure(candidate_id, result, attempts, self.deps.push_attempts))
-            counts["push_failed"] += 1
-            errors.append(RecordError(_code(result), _message(result), result.contact_id))
-
-        def write(uow: UnitOfWork) -> None:
-            uow.push_state.acknowledge(account_id, acks)
-            uow.push_failures.record(account_id, failed, now)
+            outcome.counts["pushed"] = len(cleared)
+            failed = [(settled[c], r) for c, r in refused.items() if c in settled]
+            before = (
+                uow.push_failures.for_candidates(account_id, [c for c, _ in failed])
+                if failed
+                else {}
+            )
+            failures = []
+            for candidate_id, result in failed:
+                kept = before.get(candidate_id)
+                attempts = kept.attempts if kept and kept.contact_id == result.contact_id else 0
+                failures.append(_failure(candidate_id, result, attempts, self.deps.push_attempts))
+                outcome.errors.append(
+                    RecordError(_code(result), _message(result), result.contact_id)
+                )
+            outcome.counts["push_failed"] = len(failures)
+            uow.push_failures.record(account_id, failures, now)
             uow.push_failures.clear(account_id, cleared)
             uow.consent.append(account_id, consent)
+            return outcome
 
-        self._commit(write, counts, Counter(), errors)
+        self._commit(write)
 
-    def _commit(
-        self,
-        write: Callable[[UnitOfWork], None],
-        counts: Mapping[str, int],
-        skipped: Mapping[str, int],
-        errors: Sequence[RecordError],
-    ) -> None:
-        """One transaction: the writes and the run's checkpoint, with its counts and errors."""
+    def _commit(self, write: Callable[[UnitOfWork], _Outcome]) -> None:
+        """One transaction: the writes and the run's checkpoint, with their counts and
+        errors (the report is as before if the transaction fails)."""
         report = self.report
         saved = report.record()
-        report.counts.update(counts)
-        report.skipped.update(skipped)
-        for error in errors:
-            _error(report, error)
         try:
             with self.deps.uow() as uow:
-                write(uow)
+                outcome = write(uow)
+                report.counts.update(outcome.counts)
+                report.skipped.update(outcome.skipped)
+                for error in outcome.errors:
+                    _error(report, error)
                 run = report.record()
                 uow.runs.checkpoint(run)
                 uow.commit()
