@@ -81,6 +81,7 @@ async def set_state(request: web.Request, org: Org, version: str, job_id: str) -
         reply = json_response(job.info(False))
         started = time.monotonic()
         _process(org.store, job, request.get("fault"))
+        request["written"] = [row[0] for row in job.succeeded]
         rows = len(job.succeeded) + len(job.failed)
         if job.data is not None:  # Salesforce splits the upload into batches of 10,000 rows
             org.spend("DailyBulkApiBatches", max(1, -(-rows // BATCH_ROWS)))

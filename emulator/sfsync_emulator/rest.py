@@ -127,6 +127,7 @@ async def patch_record(request: web.Request, org: Org, version: str, rid: str) -
         raise ApiError(400, "JSON_PARSER_ERROR", "The request body is empty or invalid")
     check_lock(request.get("fault"), org.store.id_of(i))
     org.store.write(i, prepare(org.store, body))
+    request["written"] = [org.store.id_of(i)]
     return empty()
 
 
@@ -134,6 +135,7 @@ async def delete_record(request: web.Request, org: Org, version: str, rid: str) 
     i = target(org.store, rid, rest=True)
     check_lock(request.get("fault"), org.store.id_of(i))
     org.store.soft_delete(i)
+    request["written"] = [org.store.id_of(i)]
     return empty()
 
 
@@ -141,6 +143,7 @@ async def create_record(request: web.Request, org: Org, version: str) -> web.Res
     values = prepare(org.store, await read_json(request), create=True)
     check_lock(request.get("fault"), "")
     rid = org.store.id_of(org.store.create(values))
+    request["written"] = [rid]
     return json_response({"id": rid, "success": True, "errors": []}, status=201)
 
 
@@ -157,7 +160,9 @@ async def collections(request: web.Request, org: Org, version: str) -> web.Respo
         )
     all_or_none = bool(body.get("allOrNone", False))
     apply = collection_update if request.method == "PATCH" else collection_create
-    return json_response(apply(org.store, records, all_or_none, request.get("fault")))
+    results = apply(org.store, records, all_or_none, request.get("fault"))
+    request["written"] = [r["id"] for r in results if r["success"]]
+    return json_response(results)
 
 
 def _window(request: web.Request, days: int) -> tuple[int, int, int]:

@@ -103,6 +103,7 @@ def build_app(org: Org) -> web.Application:
                 request.query_string,
                 request.get("soql"),
                 response.status,
+                request.get("written", []),
             )
         return response
 

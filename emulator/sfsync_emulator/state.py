@@ -125,7 +125,16 @@ class Org:
                 return fault
         return None
 
-    def record(self, method: str, path: str, query: str, soql: str | None, status: int) -> None:
+    def record(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        soql: str | None,
+        status: int,
+        written: list[str],
+    ) -> None:
+        """`written`: the ids of the records the request saved or deleted."""
         self.log.append(
             {
                 "method": method,
@@ -133,6 +142,7 @@ class Org:
                 "query": query,
                 "soql": soql,
                 "status": status,
+                "written": written,
                 "time": time.time(),
             }
         )

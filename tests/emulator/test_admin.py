@@ -88,8 +88,37 @@ def test_request_log(api: httpx.Client, org: Emulator) -> None:
         ("GET", "/services/data/v59.0/nope", 404),
     ]
     assert log[0]["soql"] == "SELECT Id FROM Contact LIMIT 2"
+    assert [e["written"] for e in log] == [[], []]
     org.admin.clear_requests()
     assert org.admin.requests() == []
+
+
+def test_the_request_log_names_the_records_each_write_saved(
+    api: httpx.Client, org: Emulator
+) -> None:
+    a, b = (
+        r["Id"]
+        for r in api.get("/query", params={"q": "SELECT Id FROM Contact LIMIT 2"}).json()["records"]
+    )
+    org.admin.clear_requests()
+    org.admin.add_fault(lock=True, count=1, record_ids=[b])
+    records = [{"attributes": {"type": "Contact"}, "id": i, "Title": "x"} for i in (a, b)]
+    api.patch("/composite/sobjects", json={"records": records})
+    api.patch(f"/sobjects/Contact/{b}", json={"Title": "y"})
+    job = api.post("/jobs/ingest", json={"object": "Contact", "operation": "update"}).json()
+    csv = f"Id,Title\n{a},z\n{b},z\n".encode()
+    path = f"/jobs/ingest/{job['id']}"
+    api.put(f"{path}/batches", content=csv, headers={"Content-Type": "text/csv"})
+    api.patch(path, json={"state": "UploadComplete"})
+    api.delete(f"/sobjects/Contact/{a}")
+    assert [(e["method"], e["written"]) for e in org.admin.requests()] == [
+        ("PATCH", [a]),  # b was locked
+        ("PATCH", [b]),
+        ("POST", []),
+        ("PUT", []),
+        ("PATCH", [a, b]),
+        ("DELETE", [a]),
+    ]
 
 
 def test_modstamp_strictly_increasing_and_settable(api: httpx.Client, org: Emulator) -> None:

@@ -153,7 +153,7 @@ class HttpxSalesforce:
             by_id = {r.contact_id: r for r in self.update_contacts_streamed(fields, [to_send])}
             sent = [by_id.get(u.contact_id) or writes.no_result(u.contact_id) for u in to_send]
         else:
-            sent = writes.collections_update(self.client, to_send) if to_send else []
+            sent = list(writes.collections_update(self.client, to_send))
         results = iter(sent)
         return [r or next(results) for r in refused]
 

@@ -37,34 +37,35 @@ CHUNK_BYTES = 1 << 20
 
 def collections_update(
     client: SalesforceClient, updates: Sequence[ContactUpdate]
+) -> Iterator[WriteResult]:
+    """One call per 200 updates, each call's results yielded once it is answered (its
+    records refused with UNABLE_TO_LOCK_ROW re-sent first, within the retry policy): when a
+    later call fails, what Salesforce saved before is already known."""
+    for start in range(0, len(updates), COLLECTION_SIZE):
+        yield from _retrying_locked(client, updates[start : start + COLLECTION_SIZE])
+
+
+def _retrying_locked(
+    client: SalesforceClient, updates: Sequence[ContactUpdate]
 ) -> list[WriteResult]:
-    """Records refused with UNABLE_TO_LOCK_ROW are re-sent, within the retry policy."""
-    results = _collections(client, updates)
+    results = _collection(client, updates)
     retry = client.settings.retry
     for attempt in range(retry.attempts - 1):
         locked = [i for i, r in enumerate(results) if r.error_code == LOCKED]
         if not locked:
             break
         time.sleep(min(retry.wait_initial * 2**attempt, retry.wait_max))
-        again = _collections(client, [updates[i] for i in locked])
+        again = _collection(client, [updates[i] for i in locked])
         for i, result in zip(locked, again, strict=True):
             results[i] = result
     return results
 
 
-def _collections(client: SalesforceClient, updates: Sequence[ContactUpdate]) -> list[WriteResult]:
-    results: list[WriteResult] = []
-    for start in range(0, len(updates), COLLECTION_SIZE):
-        chunk = updates[start : start + COLLECTION_SIZE]
-        records = [
-            {"attributes": {"type": "Contact"}, "id": u.contact_id, **u.values} for u in chunk
-        ]
-        body = client.json(
-            "PATCH", "composite/sobjects", json={"allOrNone": False, "records": records}
-        )
-        pairs = zip(chunk, body, strict=True)
-        results.extend(_save_result(u, item) for u, item in pairs)
-    return results
+def _collection(client: SalesforceClient, updates: Sequence[ContactUpdate]) -> list[WriteResult]:
+    """One sObject Collections call (at most COLLECTION_SIZE updates)."""
+    records = [{"attributes": {"type": "Contact"}, "id": u.contact_id, **u.values} for u in updates]
+    body = client.json("PATCH", "composite/sobjects", json={"allOrNone": False, "records": records})
+    return [_save_result(u, item) for u, item in zip(updates, body, strict=True)]
 
 
 def _save_result(update: ContactUpdate, item: dict[str, Any]) -> WriteResult:

@@ -9,7 +9,6 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from itertools import islice
 
 import attrs
 
@@ -88,7 +87,20 @@ def push_config(checked: Preflight) -> str | None:
 
 
 def _chunks(results: Iterator[WriteResult], size: int) -> Iterator[list[WriteResult]]:
-    while chunk := list(islice(results, size)):
+    """`size` results at a time; when the stream breaks off (quota, an outage), the results
+    before the break come first, then its error: what Salesforce saved is committed."""
+    chunk: list[WriteResult] = []
+    try:
+        for result in results:
+            chunk.append(result)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    except Exception:
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
         yield chunk
 
 

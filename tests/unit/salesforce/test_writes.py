@@ -4,38 +4,43 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 
 import httpx
+import pytest
 
+from sfsync.adapters.salesforce.errors import SalesforceQuotaExceeded
 from sfsync.domain.ports import ContactUpdate, WriteResult
-from tests.unit.salesforce.recorded import Org, gateway
+from tests.unit.salesforce.recorded import Org, gateway, sf_error
+
+
+def saved(request: httpx.Request) -> httpx.Response:
+    """A Collections answer: every record saved but 003BAD."""
+    records = json.loads(request.content)["records"]
+    return httpx.Response(
+        200,
+        json=[
+            {"id": r["id"], "success": True, "errors": []}
+            if r["id"] != "003BAD"
+            else {
+                "id": None,
+                "success": False,
+                "errors": [
+                    {
+                        "statusCode": "INVALID_EMAIL_ADDRESS",
+                        "message": "Email: invalid email address",
+                        "fields": ["Email"],
+                    }
+                ],
+            }
+            for r in records
+        ],
+    )
 
 
 def collections(org: Org) -> None:
-    def answer(request: httpx.Request) -> httpx.Response:
-        records = json.loads(request.content)["records"]
-        return httpx.Response(
-            200,
-            json=[
-                {"id": r["id"], "success": True, "errors": []}
-                if r["id"] != "003BAD"
-                else {
-                    "id": None,
-                    "success": False,
-                    "errors": [
-                        {
-                            "statusCode": "INVALID_EMAIL_ADDRESS",
-                            "message": "Email: invalid email address",
-                            "fields": ["Email"],
-                        }
-                    ],
-                }
-                for r in records
-            ],
-        )
-
-    org.route("PATCH", "/composite/sobjects", answer)
+    org.route("PATCH", "/composite/sobjects", saved)
 
 
 class TestCollections:
@@ -57,6 +62,18 @@ class TestCollections:
             fields=("Email",),
             values={"Email": "nope"},
         )
+
+    def test_a_stream_yields_each_call_s_results_before_a_later_call_fails(self) -> None:
+        org = Org()
+        answers = [saved, lambda r: sf_error(403, "REQUEST_LIMIT_EXCEEDED")]
+        org.route("PATCH", "/composite/sobjects", lambda r: answers.pop(0)(r))
+        updates = [ContactUpdate(f"003{n:015d}", {"FirstName": "A"}) for n in range(250)]
+        stream = gateway(org).update_contacts_streamed(["FirstName"], [updates])
+        received = list(itertools.islice(stream, 200))
+        assert [r.contact_id for r in received] == [u.contact_id for u in updates[:200]]
+        assert all(r.ok for r in received)
+        with pytest.raises(SalesforceQuotaExceeded):
+            next(stream)
 
     def test_unknown_and_read_only_fields_are_refused_per_record_without_a_call(self) -> None:
         org = Org()

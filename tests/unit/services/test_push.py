@@ -246,25 +246,28 @@ class TestFailures:
         world.sync()
         assert not world.state.push_failures[ada.id].retryable
 
-    def test_quota_ends_the_run_and_the_next_run_sends_only_the_rest(self, world):
-        """Quota while Salesforce's results are read: the results committed so far stay."""
+    @pytest.mark.parametrize("received", [2, 3])  # a page of results (2), and one more
+    def test_quota_ends_the_run_and_the_next_run_sends_only_the_rest(self, world, received):
+        """Quota while Salesforce's results are read: every result received before it is
+        committed, a page of results or not."""
         for n in range(4):
             world.linked(f"p{n}@example.com", favorite_color_c="Red")
         streamed = world.salesforce.update_contacts_streamed
 
-        def quota_after_two(fields, pages):
-            yield from itertools.islice(streamed(fields, pages), 2)
+        def quota_mid_stream(fields, pages):
+            yield from itertools.islice(streamed(fields, pages), received)
             raise QuotaExhausted("REQUEST_LIMIT_EXCEEDED")
 
-        world.salesforce.update_contacts_streamed = quota_after_two  # type: ignore[method-assign]
+        world.salesforce.update_contacts_streamed = quota_mid_stream  # type: ignore[method-assign]
         run = world.sync()
-        assert run.status == "quota" and run.counts["pushed"] == 2
+        assert run.status == "quota" and run.counts["pushed"] == received
         acknowledged = {a.contact_id for a in world.state.push_state.values() if a.values}
+        assert len(acknowledged) == received
         del world.salesforce.update_contacts_streamed
         world.salesforce.updates.clear()
         world.sync()
         second = {u.contact_id for u in world.salesforce.updates}
-        assert len(second) == 2 and not acknowledged & second
+        assert len(second) == 4 - received and not acknowledged & second
 
     def test_quota_when_the_update_starts_sends_everything_next_run(self, world):
         for n in range(4):
