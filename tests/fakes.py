@@ -126,6 +126,10 @@ class InMemoryCandidates:
         found = self._tx.state().candidates.get(candidate_id)
         return found if found is not None and found.account_id == account_id else None
 
+    def account_of(self, candidate_id: str) -> AccountId | None:
+        found = self._tx.state().candidates.get(candidate_id)
+        return None if found is None else found.account_id
+
     def get_by_email(self, account_id: AccountId, email: str) -> Candidate | None:
         key = normalize_email(email)
         return self._find(account_id, lambda c: c.email_key == key)
@@ -547,6 +551,14 @@ class InMemoryPushFailures:
         mine = self._mine(account_id)
         ids = sorted(i for i, f in mine.items() if f.retryable and i > (after or ""))
         return [mine[i] for i in ids[:limit]]
+
+    def latest(
+        self, account_id: AccountId, limit: int, *, given_up: bool = False
+    ) -> list[PushFailure]:
+        mine = [f for f in self._mine(account_id).values() if not (given_up and f.retryable)]
+        mine.sort(key=lambda f: f.candidate_id)
+        mine.sort(key=lambda f: f.last_seen or datetime.min.replace(tzinfo=UTC), reverse=True)
+        return mine[:limit]
 
     def clear(self, account_id: AccountId, candidate_ids: Sequence[str]) -> None:
         for candidate_id in set(candidate_ids) & set(self._mine(account_id)):

@@ -156,6 +156,10 @@ class ConnectionSummary:
 class CandidateStore(Protocol):
     def get(self, account_id: AccountId, candidate_id: str) -> Candidate | None: ...
 
+    def account_of(self, candidate_id: str) -> AccountId | None:
+        """The account that holds the candidate (candidate ids are unique across accounts)."""
+        ...
+
     def get_by_email(self, account_id: AccountId, email: str) -> Candidate | None: ...
 
     def get_by_salesforce_id(
@@ -415,6 +419,13 @@ class PushFailureStore(Protocol):
         self, account_id: AccountId, limit: int, after: str | None = None
     ) -> list[PushFailure]:
         """Up to `limit` retryable failures in candidate id order, after candidate `after`."""
+        ...
+
+    def latest(
+        self, account_id: AccountId, limit: int, *, given_up: bool = False
+    ) -> list[PushFailure]:
+        """Up to `limit` of the account's failures, the last seen first (ties: in candidate
+        id order); `given_up`: only those not retryable."""
         ...
 
     def clear(self, account_id: AccountId, candidate_ids: Sequence[str]) -> None:

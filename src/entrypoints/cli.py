@@ -53,10 +53,10 @@ def health(container: Container) -> None:
 
 def _register_optional() -> None:
     """Commands that live in their own modules."""
-    from sfsync.entrypoints import account_commands
+    from sfsync.entrypoints import account_commands, push_commands
     from sfsync.entrypoints.commands import COMMANDS
 
-    for command in (*COMMANDS, *account_commands.COMMANDS):
+    for command in (*COMMANDS, *account_commands.COMMANDS, *push_commands.COMMANDS):
         cli.add_command(command)
 
 

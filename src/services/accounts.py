@@ -59,7 +59,8 @@ def save_connection(uow: UnitOfWork, connection: SalesforceConnection) -> None:
         uow.commit()
 
 
-def _known(uow: UnitOfWork, account_id: AccountId) -> AccountSettings:
+def known_account(uow: UnitOfWork, account_id: AccountId) -> AccountSettings:
+    """The account's settings; UnknownAccount when there are none (call it in `with uow`)."""
     settings = uow.accounts.get_settings(account_id)
     if settings is None:
         raise UnknownAccount(f"account {account_id} is not known to sfsync")
@@ -77,7 +78,7 @@ def add_attribute(
     if schema is not None:
         check_writable(mapping, check_mapping(mapping, schema))
     with uow:
-        _known(uow, account_id)
+        known_account(uow, account_id)
         uow.accounts.save_mapping(account_id, mapping)
         uow.commit()
     return mapping
@@ -106,7 +107,7 @@ def add_checked_attribute(
     """
     validate_mapping(mapping)
     with uow() as reading:
-        settings = _known(reading, account_id)
+        settings = known_account(reading, account_id)
         connection = reading.connections.get(account_id)
     field = None
     if connection is not None and check:
@@ -151,7 +152,7 @@ def _not_described(code: str) -> PermanentFailure:
 def list_attributes(uow: UnitOfWork, account_id: AccountId) -> list[AttributeMapping]:
     """The account's mappings, by attribute name."""
     with uow:
-        _known(uow, account_id)
+        known_account(uow, account_id)
         return uow.accounts.mappings(account_id)
 
 
@@ -159,7 +160,7 @@ def remove_attribute(uow: UnitOfWork, account_id: AccountId, name: str) -> None:
     """Forget a mapping. Candidates keep the values already imported for it."""
     validate_attribute_name(name)
     with uow:
-        _known(uow, account_id)
+        known_account(uow, account_id)
         if not uow.accounts.remove_mapping(account_id, name):
             names = [m.name for m in uow.accounts.mappings(account_id)]
             hint = did_you_mean(close_names(name, names))
@@ -186,7 +187,7 @@ def show_account(uow: UnitOfWork, account_id: AccountId, runs: int = RUNS_SHOWN)
     """Settings, connection (never its tokens), mappings, how far imports got and the last
     `runs` runs. Works when no configured key opens the tokens: the summary says so."""
     with uow:
-        settings = _known(uow, account_id)
+        settings = known_account(uow, account_id)
         return AccountOverview(
             settings,
             uow.connections.summary(account_id),

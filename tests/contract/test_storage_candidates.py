@@ -50,6 +50,19 @@ class TestReadWrite:
             assert uow.candidates.get_by_email(account, "nobody@example.com") is None
             assert uow.candidates.get_by_salesforce_id(account, SalesforceId("003X")) is None
 
+    def test_the_account_of_a_candidate_is_found_by_its_id_alone(
+        self, new_uow, account, new_account_id
+    ):
+        other = new_account_id()
+        with new_uow() as uow:
+            uow.accounts.save_settings(AccountSettings(other))
+            uow.commit()
+        add(new_uow, a_candidate(account), a_candidate(other))
+        with new_uow() as uow:
+            assert uow.candidates.account_of(a_candidate(account).id) == account
+            assert uow.candidates.account_of(a_candidate(other).id) == other
+            assert uow.candidates.account_of("nobody") is None
+
     def test_email_lookup_ignores_case_and_spaces(self, new_uow, account):
         candidate = a_candidate(account, email="Ada.Lovelace@Example.com")
         add(new_uow, candidate)

@@ -391,6 +391,61 @@ class TestPushFailures:
                 uow.push_failures.record(other, [failure(people[BOB], C_BOB, "X")], T0)
         assert refused.value.code == "not_found"
 
+    def test_latest_are_the_last_seen_first_then_by_candidate(self, new_uow, account, people):
+        later = T0 + timedelta(hours=1)
+        with new_uow() as uow:
+            uow.push_failures.record(account, [failure(people[CY], C_CY, "X")], T0)
+            uow.push_failures.record(
+                account,
+                [
+                    failure(people[BOB], C_BOB, "Y"),
+                    failure(people[ADA], C_ADA, "Z", fields=("A__c",)),
+                ],
+                later,
+            )
+            uow.commit()
+        with new_uow() as uow:
+            latest = uow.push_failures.latest(account, limit=10)
+            first = uow.push_failures.latest(account, limit=1)
+        assert [(f.candidate_id, f.code, f.last_seen) for f in latest] == [
+            (people[ADA], "Z", later),
+            (people[BOB], "Y", later),
+            (people[CY], "X", T0),
+        ]
+        assert latest[0] == PushFailure(
+            people[ADA], C_ADA, "Z", ("A__c",), attempts=1, first_seen=later, last_seen=later
+        )
+        assert first == latest[:1]
+
+    def test_latest_given_up_are_only_those_not_retried(self, new_uow, account, people):
+        page = [failure(people[ADA], C_ADA, "X"), failure(people[BOB], C_BOB, "X")]
+        with new_uow() as uow:
+            uow.push_failures.record(account, page, T0)
+            uow.push_failures.record(
+                account, [failure(people[CY], C_CY, "ENTITY_IS_DELETED", retryable=False)], T0
+            )
+            uow.push_failures.give_up(account, [people[BOB]])
+            uow.commit()
+        with new_uow() as uow:
+            given_up = uow.push_failures.latest(account, limit=10, given_up=True)
+            every = uow.push_failures.latest(account, limit=10)
+        assert [(f.candidate_id, f.retryable) for f in given_up] == [
+            (people[BOB], False),
+            (people[CY], False),
+        ]
+        assert [f.candidate_id for f in every] == [people[ADA], people[BOB], people[CY]]
+
+    def test_latest_shows_no_other_accounts_failures(
+        self, new_uow, account, people, new_account_id
+    ):
+        other = other_account(new_uow, new_account_id)
+        with new_uow() as uow:
+            uow.push_failures.record(account, [failure(people[ADA], C_ADA, "X")], T0)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.push_failures.latest(other, limit=10) == []
+            assert uow.push_failures.latest(other, limit=10, given_up=True) == []
+
     def test_a_page_naming_a_candidate_twice_is_refused(self, new_uow, account, people):
         twice = [failure(people[ADA], C_ADA, "X")] * 2
         with new_uow() as uow, pytest.raises(PermanentFailure) as refused:

@@ -49,6 +49,12 @@ class PsycopgCandidates:
     def get(self, account_id: AccountId, candidate_id: str) -> Candidate | None:
         return self._one("id = %s", account_id, candidate_id)
 
+    def account_of(self, candidate_id: str) -> AccountId | None:
+        row = self._session.fetchone(
+            "SELECT account_id FROM candidates WHERE id = %s", (candidate_id,)
+        )
+        return None if row is None else AccountId(row[0])
+
     def get_by_email(self, account_id: AccountId, email: str) -> Candidate | None:
         return self._one("email_key = %s", account_id, normalize_email(email))
 

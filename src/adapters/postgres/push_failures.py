@@ -87,6 +87,17 @@ class PsycopgPushFailures:
         )
         return [_failure(row) for row in rows]
 
+    def latest(
+        self, account_id: AccountId, limit: int, *, given_up: bool = False
+    ) -> list[PushFailure]:
+        only = " AND NOT retryable" if given_up else ""
+        rows = self._session.fetchall(  # read by ops: no index, the account's rows sorted
+            f"SELECT {_COLUMNS} FROM push_failures WHERE account_id = %s{only}"
+            " ORDER BY last_seen DESC, candidate_id LIMIT %s",
+            (account_id, limit),
+        )
+        return [_failure(row) for row in rows]
+
     def clear(self, account_id: AccountId, candidate_ids: Sequence[str]) -> None:
         self._session.execute(
             "DELETE FROM push_failures WHERE candidate_id = ANY(%s) AND account_id = %s",
