@@ -92,7 +92,9 @@ class Container:
         with self._lock:
             if self._pool is None:
                 self._refuse_if_closed()
-                size = self.pool_size or self.settings.worker_threads * 2 + 2
+                # A run holds its lock's connection, a unit of work and the push's
+                # background commit; two more for sign-ups and health.
+                size = self.pool_size or self.settings.worker_threads * 3 + 2
                 self._pool = make_pool(
                     self.settings.database_url, min_size=min(size, 4), max_size=size
                 )

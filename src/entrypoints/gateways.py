@@ -63,6 +63,7 @@ class HttpxGatewayFactory:
                 api_version=self.settings.salesforce_api_version, max_share=account.quota_share
             ),
             reads=ReadSettings(bulk_threshold=self.settings.bulk_threshold),
+            bulk_write_threshold=self.settings.bulk_write_threshold,
         )
         http = salesforce_http(self.settings.sf_ca_bundle, timeout=config.client.timeout)
         gateway = HttpxSalesforce(auth, config, http=http)

@@ -68,6 +68,7 @@ class Settings:
     queue_prefix: str = ""
     salesforce_api_version: str = "62.0"
     bulk_threshold: int = 50_000
+    bulk_write_threshold: int = 2_000  # a push of more updates goes as one Bulk ingest job
     worker_threads: int = 4
     write_page: int = 2000
     signup_delay_ms: int = 5_000  # sign-ups of an account gathered before one flush
@@ -93,6 +94,7 @@ class Settings:
             queue_prefix=_name(environ, "SFSYNC_QUEUE_PREFIX", ""),
             salesforce_api_version=_api_version(environ),
             bulk_threshold=_int(environ, "SFSYNC_BULK_THRESHOLD", 50_000, minimum=1),
+            bulk_write_threshold=_int(environ, "SFSYNC_BULK_WRITE_THRESHOLD", 2_000, minimum=1),
             worker_threads=_int(environ, "SFSYNC_WORKER_THREADS", 4, minimum=1),
             write_page=_int(environ, "SFSYNC_WRITE_PAGE", 2000, minimum=100),
             signup_delay_ms=_int(environ, "SFSYNC_SIGNUP_DELAY_MS", 5_000, minimum=0),

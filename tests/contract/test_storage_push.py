@@ -78,6 +78,15 @@ class TestPushState:
             values = uow.push_state.acknowledged(account, [people[ADA]])[people[ADA]].values
         assert values == {"Seen__c": "2026-12-01T09:30:00+00:00", "Born__c": "2026-12-01"}
 
+    def test_values_past_64_bits_and_any_text_are_kept(self, new_uow, account, people):
+        odd = {"Big__c": 2**70, "Text__c": 'quote " back \\ é 🚀', "Gone__c": None}
+        with new_uow() as uow:
+            uow.push_state.acknowledge(account, [PushAck(people[ADA], C_ADA, odd, T0, T0)])
+            uow.commit()
+        with new_uow() as uow:
+            found = uow.push_state.acknowledged(account, [people[ADA]])[people[ADA]]
+        assert found == PushAck(people[ADA], C_ADA, odd, T0, T0)
+
     def test_a_later_ack_merges_fields_for_the_same_contact(self, new_uow, account, people):
         later = T0 + timedelta(hours=1)
         with new_uow() as uow:

@@ -29,6 +29,7 @@ def test_keys_are_split_and_kept_in_order():
         ("SFSYNC_SALESFORCE_API_VERSION", "62"),
         ("SFSYNC_SALESFORCE_API_VERSION", "25.0"),
         ("SFSYNC_BULK_THRESHOLD", "many"),
+        ("SFSYNC_BULK_WRITE_THRESHOLD", "0"),
         ("SFSYNC_WORKER_THREADS", "0"),
         ("SFSYNC_MAX_RETRIES", "-1"),
         ("SFSYNC_MIN_BACKOFF_MS", "soon"),
@@ -50,3 +51,8 @@ def test_retries_are_configurable_for_tests():
     settings = Settings.from_env({"SFSYNC_MAX_RETRIES": "1", "SFSYNC_MIN_BACKOFF_MS": "50"})
     assert (settings.retries.max_retries, settings.retries.min_backoff_ms) == (1, 50)
     assert Settings.from_env({}).retries.max_retries == 6
+
+
+def test_the_push_switches_to_bulk_at_a_configurable_size():
+    assert Settings.from_env({}).bulk_write_threshold == 2_000
+    assert Settings.from_env({"SFSYNC_BULK_WRITE_THRESHOLD": "50"}).bulk_write_threshold == 50

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import attrs
 from psycopg.types.json import Jsonb
 
 from sfsync.adapters.postgres import candidate_pages
@@ -25,18 +24,20 @@ _MUTABLE = (
 )
 
 
-# What a push plans from, as one digest (jsonb's text form is canonical: keys sorted).
-_PUSH_BASIS = "md5(c.attributes::text || '|' || c.unsubscribed::text || '|' || c.salesforce_id)"
 # Linked candidates in id order; with a configuration, only those that may need a write
-# (a failure kept, even one given up: the report counts those skipped).
+# (a failure kept, even one given up: the report counts those skipped). What a push plans
+# from is one digest (jsonb's text form is canonical: keys sorted), computed once a row
+# (OFFSET 0 keeps the subquery from being folded into both its uses).
 _FROM_SALESFORCE = f"""
 SELECT {", ".join("c." + name.strip() for name in _COLUMNS.split(","))},
-       c.attributes_changed_at, {_PUSH_BASIS}
+       c.attributes_changed_at, b.basis
 FROM candidates c LEFT JOIN push_state p ON p.candidate_id = c.id
+CROSS JOIN LATERAL (SELECT md5(c.attributes::text || '|' || c.unsubscribed::text || '|'
+                               || c.salesforce_id) AS basis OFFSET 0) b
 WHERE c.account_id = %(account)s AND c.salesforce_id IS NOT NULL AND c.id > %(after)s
   AND (%(config)s::text IS NULL OR p.candidate_id IS NULL OR p.sending IS NOT NULL
        OR p.config IS DISTINCT FROM %(config)s OR p.contact_id <> c.salesforce_id
-       OR p.planned_from IS DISTINCT FROM {_PUSH_BASIS}
+       OR p.planned_from IS DISTINCT FROM b.basis
        OR EXISTS (SELECT 1 FROM push_failures f WHERE f.candidate_id = c.id))
 ORDER BY c.id LIMIT %(limit)s
 """
@@ -123,9 +124,7 @@ class PsycopgCandidates:
         with self._session.planner_without("hashjoin", "mergejoin") as conn:
             rows = conn.execute(_FROM_SALESFORCE, params).fetchall()
         return [
-            attrs.evolve(
-                _candidate(row[:-2]), attributes_changed_at=_times(row[-2]), push_basis=row[-1]
-            )
+            _candidate(row[:-2], attributes_changed_at=_times(row[-2]), push_basis=row[-1])
             for row in rows
         ]
 
@@ -167,9 +166,11 @@ def _mutable_values(candidate: Candidate) -> tuple[Any, ...]:
     )
 
 
-def _candidate(row: tuple[Any, ...]) -> Candidate:
+def _candidate(row: tuple[Any, ...], **push: Any) -> Candidate:
+    """A candidate from its row; `push` adds what the push reads (its change times, basis)."""
     (id_, account_id, email, first, last, name, sf_id, modstamp, attributes, unsub, review) = row
     return Candidate(
+        **push,
         id=id_,
         account_id=AccountId(account_id),
         email=email,

@@ -72,7 +72,7 @@ class PsycopgPushFailures:
     ) -> dict[str, PushFailure]:
         rows = self._session.fetchall(
             f"SELECT {_COLUMNS} FROM push_failures"
-            " WHERE candidate_id = ANY(%s) AND account_id = %s",
+            " WHERE candidate_id = ANY(%b::text[]) AND account_id = %s",
             (list(candidate_ids), account_id),
         )
         return {row[0]: _failure(row) for row in rows}
@@ -100,14 +100,14 @@ class PsycopgPushFailures:
 
     def clear(self, account_id: AccountId, candidate_ids: Sequence[str]) -> None:
         self._session.execute(
-            "DELETE FROM push_failures WHERE candidate_id = ANY(%s) AND account_id = %s",
+            "DELETE FROM push_failures WHERE candidate_id = ANY(%b::text[]) AND account_id = %s",
             (list(candidate_ids), account_id),
         )
 
     def give_up(self, account_id: AccountId, candidate_ids: Sequence[str]) -> None:
         self._session.execute(
             "UPDATE push_failures SET retryable = false"
-            " WHERE candidate_id = ANY(%s) AND account_id = %s",
+            " WHERE candidate_id = ANY(%b::text[]) AND account_id = %s",
             (list(candidate_ids), account_id),
         )
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
+import orjson
 
 from sfsync.adapters.postgres.session import Session, distinct_candidates
 from sfsync.domain.model import AccountId, SalesforceId
@@ -15,8 +16,8 @@ from sfsync.domain.stored_values import attribute_to_json
 
 # Each statement probes keys row by row (planner_without): right for a page, and what
 # the planner may not see when the account's candidates came after its statistics.
-# Arrays go in binary (%b): psycopg quotes each element of a text array with a regex,
-# which costs more than the statement for a page of thousands.
+# A page goes as one JSON document (orjson: one call, where adapting arrays of thousands
+# of values cost more than the statement) read by json_to_recordset; PAGE lists its columns.
 # The account id comes from the candidate's row: a candidate the account does not hold
 # leaves it NULL, which the column refuses, so the whole page is refused (not_found).
 _ACKNOWLEDGE = """
@@ -25,10 +26,9 @@ INSERT INTO push_state
      planned_from, config, sending)
 SELECT page.candidate_id, c.account_id, page.contact_id, page.acknowledged, page.at,
        page.modstamp, page.planned_from, page.config, page.sending
-FROM unnest(%b::text[], %b::text[], %b::jsonb[], %b::timestamptz[], %b::timestamptz[],
-            %b::text[], %b::text[], %b::jsonb[])
-    AS page (candidate_id, contact_id, acknowledged, at, modstamp, planned_from, config,
-             sending)
+FROM json_to_recordset(%s::json) AS page (
+    candidate_id text, contact_id text, acknowledged jsonb, at timestamptz, modstamp timestamptz,
+    planned_from text, config text, sending jsonb)
 LEFT JOIN candidates c ON c.id = page.candidate_id AND c.account_id = %s
 ON CONFLICT (candidate_id) DO UPDATE SET
     acknowledged = CASE WHEN push_state.contact_id = EXCLUDED.contact_id
@@ -62,8 +62,8 @@ INSERT INTO push_state
     (candidate_id, account_id, contact_id, acknowledged, acknowledged_at, contact_modstamp)
 SELECT page.candidate_id, c.account_id, page.contact_id, page.acknowledged, page.at,
        page.modstamp
-FROM unnest(%b::text[], %b::text[], %b::jsonb[], %b::timestamptz[], %b::timestamptz[])
-    AS page (candidate_id, contact_id, acknowledged, at, modstamp)
+FROM json_to_recordset(%s::json) AS page (
+    candidate_id text, contact_id text, acknowledged jsonb, at timestamptz, modstamp timestamptz)
 LEFT JOIN candidates c ON c.id = page.candidate_id AND c.account_id = %s
 ON CONFLICT (candidate_id) DO UPDATE SET
     acknowledged = push_state.acknowledged || EXCLUDED.acknowledged
@@ -80,7 +80,7 @@ class PsycopgPushState:
     ) -> dict[str, PushAck]:
         rows = self._session.fetchall(
             "SELECT candidate_id, contact_id, acknowledged, acknowledged_at, contact_modstamp"
-            " FROM push_state WHERE candidate_id = ANY(%s) AND account_id = %s",
+            " FROM push_state WHERE candidate_id = ANY(%b::text[]) AND account_id = %s",
             (list(candidate_ids), account_id),
         )
         return {
@@ -89,8 +89,7 @@ class PsycopgPushState:
 
     def acknowledge(self, account_id: AccountId, acks: Sequence[PushAck]) -> None:
         if acks:  # with every page: no savepoint
-            plan = ([a.planned_from for a in acks], [a.config for a in acks])
-            self._write(_ACKNOWLEDGE, account_id, acks, *plan, [_json(a.sending) for a in acks])
+            self._write(_ACKNOWLEDGE, account_id, acks)
 
     def settle(
         self,
@@ -110,21 +109,32 @@ class PsycopgPushState:
         if acks:
             self._write(_READ_BACK, account_id, acks)
 
-    def _write(
-        self, sql: str, account_id: AccountId, acks: Sequence[PushAck], *more: Sequence[object]
-    ) -> None:
-        """One statement for a page: the acks' columns as arrays, then `more` of them."""
+    def _write(self, sql: str, account_id: AccountId, acks: Sequence[PushAck]) -> None:
+        """One statement for a page of acks."""
         distinct_candidates(ack.candidate_id for ack in acks)
-        columns = (
-            [ack.candidate_id for ack in acks],
-            [ack.contact_id for ack in acks],
-            [_json(ack.values) for ack in acks],
-            [ack.acknowledged_at for ack in acks],
-            [ack.contact_modstamp for ack in acks],
-        )
         with self._session.planner_without("hashjoin", "mergejoin") as conn:
-            conn.execute(sql, (*columns, *more, account_id))
+            conn.execute(sql, (_page(acks), account_id))
 
 
-def _json(values: Mapping[str, Any] | None) -> Jsonb | None:
-    return None if values is None else Jsonb({k: attribute_to_json(v) for k, v in values.items()})
+def _page(acks: Sequence[PushAck]) -> str:
+    rows = [
+        {
+            "candidate_id": ack.candidate_id,
+            "contact_id": ack.contact_id,
+            "acknowledged": _json(ack.values),
+            "at": ack.acknowledged_at,
+            "modstamp": ack.contact_modstamp,
+            "planned_from": ack.planned_from,
+            "config": ack.config,
+            "sending": _json(ack.sending),
+        }
+        for ack in acks
+    ]
+    try:
+        return orjson.dumps(rows).decode()
+    except orjson.JSONEncodeError:  # an integer past 64 bits
+        return json.dumps(rows, default=datetime.isoformat)
+
+
+def _json(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return None if values is None else {k: attribute_to_json(v) for k, v in values.items()}

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -18,6 +19,7 @@ from sfsync.domain.model import (
     Candidate,
     Contact,
     MappingDirection,
+    SalesforceId,
 )
 from sfsync.domain.ports import (
     ContactQuery,
@@ -37,6 +39,7 @@ from sfsync.domain.push import (
 from sfsync.services.import_plan import RecordError
 from sfsync.services.import_steps import ImportDeps
 from sfsync.services.push.page import PagePush, plan_page
+from sfsync.services.push.pipeline import Committer
 from sfsync.services.push.send import retry_locked
 from sfsync.services.reports import RunReport
 from sfsync.services.run_log import log_page
@@ -64,13 +67,14 @@ def run_push(
         report.error(RecordError(reason.value, f"{field}: not pushed ({reason.value})"))
     if not report.mode:
         report.mode = "push"
-    push = _Push(settings, gateway, deps, report, checked)
-    results = gateway.update_contacts_streamed(_columns(checked), push.pages())
-    for chunk in _chunks(results, deps.push_page):
-        confirmed, stopped = retry_locked(gateway, chunk)
-        push.commit_results(confirmed)
-        if stopped is not None:
-            raise stopped
+    with Committer() as committer:
+        push = _Push(settings, gateway, deps, report, checked, committer)
+        results = gateway.update_contacts_streamed(_columns(checked), push.pages())
+        for chunk in _chunks(results, deps.push_page):
+            confirmed, stopped = retry_locked(gateway, chunk)
+            push.commit_results(confirmed)
+            if stopped is not None:
+                raise stopped
 
 
 def push_config(checked: Preflight) -> str | None:
@@ -128,6 +132,7 @@ class _Push:
     deps: ImportDeps
     report: RunReport
     checked: Preflight
+    committer: Committer
     config: str | None = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -177,46 +182,64 @@ class _Push:
         acknowledged (the values kept with the plan), what it refused is kept as a failure."""
         account_id, now = self.settings.account_id, self.deps.clock.now()
         sent = {r.contact_id: r.values for r in results if r.ok}
-        accepted = list(sent)
         refused = {r.contact_id: r for r in results if not r.ok}
-        consent_field = self.checked.consent_field
 
         def write(uow: UnitOfWork) -> _Outcome:
-            settled = uow.push_state.settle(account_id, accepted, list(refused), now)
-            outcome, cleared, consent = _Outcome(), [], []
-            for contact_id in accepted:
-                candidate_id = settled.get(contact_id)
-                if candidate_id is None:  # unlinked or deleted since it was planned
-                    continue
-                if consent_field is not None and sent[contact_id].get(consent_field.name) is True:
-                    consent.append(ConsentChange(candidate_id, True, ConsentSource.SFSYNC, now))
-                cleared.append(candidate_id)
-            outcome.counts["pushed"] = len(cleared)
-            failed = [(settled[c], r) for c, r in refused.items() if c in settled]
-            before = (
-                uow.push_failures.for_candidates(account_id, [c for c, _ in failed])
-                if failed
-                else {}
-            )
-            failures = []
-            for candidate_id, result in failed:
-                kept = before.get(candidate_id)
-                attempts = kept.attempts if kept and kept.contact_id == result.contact_id else 0
-                failures.append(_failure(candidate_id, result, attempts, self.deps.push_attempts))
-                outcome.errors.append(
-                    RecordError(_code(result), _message(result), result.contact_id)
-                )
-            outcome.counts["push_failed"] = len(failures)
+            settled = uow.push_state.settle(account_id, list(sent), list(refused), now)
+            # A Contact not settled: its candidate was unlinked or deleted since it was planned.
+            cleared = [settled[c] for c in sent if c in settled]
+            failures = self._failures(uow, settled, refused)
             uow.push_failures.record(account_id, failures, now)
             uow.push_failures.clear(account_id, cleared)
-            uow.consent.append(account_id, consent)
-            return outcome
+            uow.consent.append(account_id, self._unsubscribes(settled, sent, now))
+            errors = [RecordError(f.code, _message(f.fields), f.contact_id) for f in failures]
+            counts = Counter(pushed=len(cleared), push_failed=len(failures))
+            return _Outcome(counts, errors=errors)
 
         self._commit(write)
 
+    def _failures(
+        self,
+        uow: UnitOfWork,
+        settled: Mapping[SalesforceId, str],
+        refused: Mapping[SalesforceId, WriteResult],
+    ) -> list[PushFailure]:
+        """The refused updates as failures, each counting one more attempt after the
+        failures kept for the same Contact."""
+        failed = [(settled[c], r) for c, r in refused.items() if c in settled]
+        if not failed:
+            return []
+        account_id = self.settings.account_id
+        before = uow.push_failures.for_candidates(account_id, [c for c, _ in failed])
+        failures = []
+        for candidate_id, result in failed:
+            kept = before.get(candidate_id)
+            attempts = kept.attempts if kept and kept.contact_id == result.contact_id else 0
+            failures.append(_failure(candidate_id, result, attempts, self.deps.push_attempts))
+        return failures
+
+    def _unsubscribes(
+        self,
+        settled: Mapping[SalesforceId, str],
+        sent: Mapping[SalesforceId, Mapping[str, Any]],
+        now: datetime,
+    ) -> list[ConsentChange]:
+        """sfsync's unsubscribes Salesforce acknowledged: consent changes from here."""
+        field = self.checked.consent_field
+        if field is None:
+            return []
+        return [
+            ConsentChange(settled[c], True, ConsentSource.SFSYNC, now)
+            for c, values in sent.items()
+            if c in settled and values.get(field.name) is True
+        ]
+
     def _commit(self, write: Callable[[UnitOfWork], _Outcome]) -> None:
-        """One transaction: the writes and the run's checkpoint, with their counts and
-        errors (the report is as before if the transaction fails)."""
+        """One transaction, in the background: the writes and the run's checkpoint, with
+        their counts and errors (the report is as before if the transaction fails)."""
+        self.committer.submit(lambda: self._commit_now(write))
+
+    def _commit_now(self, write: Callable[[UnitOfWork], _Outcome]) -> None:
         report = self.report
         saved = report.record()
         try:
@@ -271,9 +294,8 @@ def _code(result: WriteResult) -> str:
     return result.error_code or "UNKNOWN"
 
 
-def _message(result: WriteResult) -> str:
-    fields = ", ".join(result.fields)
-    return f"push refused ({fields})" if fields else "push refused"
+def _message(fields: Sequence[str]) -> str:
+    return f"push refused ({', '.join(fields)})" if fields else "push refused"
 
 
 def _error(report: RunReport, error: RecordError) -> None:
