@@ -6,6 +6,7 @@ Messages are published as the other services publish them: plain JSON bytes on o
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import threading
 import time
@@ -167,3 +168,36 @@ def wait_for() -> Callable[..., Any]:
 
 def body(message: dict[str, Any]) -> bytes:
     return json.dumps(message).encode()
+
+
+def worker_process_config(
+    database_url: str, amqp_url: str, prefix: str, emu: Emulator, **env: str
+) -> tuple[Settings, dict[str, str]]:
+    """Settings for a test's own `sfsync worker` process (fresh keys and queue prefix) and
+    that process's environment, `env` on top (JSON logs)."""
+    key = TokenCipher.generate_key()
+    settings = Settings(
+        database_url=database_url,
+        amqp_url=amqp_url,
+        encryption_keys=(key,),
+        queue_prefix=prefix,
+        sf_client_id=emu.client_id,
+        sf_client_secret=emu.client_secret,
+        sf_redirect_uri=emu.redirect_uri,
+        sf_ca_bundle=emu.ca_path,
+        sf_allowed_origins=(parse_origin(emu.base_url),),
+    )
+    environ = os.environ | {
+        "DATABASE_URL": database_url,
+        "AMQP_URL": amqp_url,
+        "SFSYNC_ENCRYPTION_KEYS": key,
+        "SFSYNC_QUEUE_PREFIX": prefix,
+        "SFSYNC_SF_CLIENT_ID": emu.client_id,
+        "SFSYNC_SF_CLIENT_SECRET": emu.client_secret,
+        "SFSYNC_SF_REDIRECT_URI": emu.redirect_uri,
+        "SFSYNC_SF_CA_BUNDLE": emu.ca_path or "",
+        "SFSYNC_SF_ALLOWED_ORIGINS": ",".join(settings.sf_allowed_origins),
+        "SFSYNC_LOG_FORMAT": "json",
+        **env,
+    }
+    return settings, environ

@@ -9,7 +9,6 @@ records each write call saved, so the tests count the writes per Contact.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections import Counter
 from collections.abc import Iterator
@@ -18,14 +17,11 @@ from typing import Any
 
 import pytest
 
-from sfsync.adapters.postgres.crypto import TokenCipher
-from sfsync.adapters.salesforce.hosts import parse_origin
 from sfsync.domain.model import AttributeMapping, MappingDirection
 from sfsync.entrypoints.bootstrap import build
-from sfsync.entrypoints.settings import Settings
 from sfsync.services.accounts import add_attribute
 from sfsync_emulator.harness import Emulator
-from tests.e2e.conftest import Harness, poll
+from tests.e2e.conftest import Harness, poll, worker_process_config
 from tests.e2e.test_run_endings import Workers
 
 pytestmark = pytest.mark.integration
@@ -149,36 +145,17 @@ def quick_retries(
     tmp_path: Path,
 ) -> Iterator[Workers]:
     """An `sfsync worker` process of its own that retries a message once, quickly."""
-    key = TokenCipher.generate_key()
     prefix = f"{queue_prefix}p{secrets.token_hex(2)}"
-    origin = parse_origin(sf_emulator.base_url)
-    settings = Settings(
-        database_url=migrated_database_url,
-        amqp_url=amqp_url,
-        encryption_keys=(key,),
-        queue_prefix=prefix,
-        sf_client_id=sf_emulator.client_id,
-        sf_client_secret=sf_emulator.client_secret,
-        sf_redirect_uri=sf_emulator.redirect_uri,
-        sf_ca_bundle=sf_emulator.ca_path,
-        sf_allowed_origins=(origin,),
+    settings, env = worker_process_config(
+        migrated_database_url,
+        amqp_url,
+        prefix,
+        sf_emulator,
+        SFSYNC_WORKER_THREADS="1",
+        SFSYNC_MAX_RETRIES="1",
+        SFSYNC_MIN_BACKOFF_MS="100",
+        SFSYNC_MAX_BACKOFF_MS="200",
     )
-    env = os.environ | {
-        "DATABASE_URL": migrated_database_url,
-        "AMQP_URL": amqp_url,
-        "SFSYNC_ENCRYPTION_KEYS": key,
-        "SFSYNC_QUEUE_PREFIX": prefix,
-        "SFSYNC_SF_CLIENT_ID": sf_emulator.client_id,
-        "SFSYNC_SF_CLIENT_SECRET": sf_emulator.client_secret,
-        "SFSYNC_SF_REDIRECT_URI": sf_emulator.redirect_uri,
-        "SFSYNC_SF_CA_BUNDLE": sf_emulator.ca_path or "",
-        "SFSYNC_SF_ALLOWED_ORIGINS": origin,
-        "SFSYNC_WORKER_THREADS": "1",
-        "SFSYNC_LOG_FORMAT": "json",
-        "SFSYNC_MAX_RETRIES": "1",
-        "SFSYNC_MIN_BACKOFF_MS": "100",
-        "SFSYNC_MAX_BACKOFF_MS": "200",
-    }
     container = build(settings, pool_size=2)
     found = Workers(container, sf_emulator, env, tmp_path)
     try:

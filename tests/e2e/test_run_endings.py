@@ -8,7 +8,6 @@ killed, and compares the faulted account with a clean import of the same Contact
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import signal
@@ -24,17 +23,14 @@ import attrs
 import httpx
 import pytest
 
-from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.locks import PostgresAccountLocks
 from sfsync.adapters.rabbitmq.events import EventListener
-from sfsync.adapters.salesforce.hosts import parse_origin
 from sfsync.domain.model import AccountId, AccountSettings
 from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oauth_app
 from sfsync.entrypoints.connect import connect_without_browser
-from sfsync.entrypoints.settings import Settings
 from sfsync.services.accounts import save_settings
 from sfsync_emulator.harness import Emulator
-from tests.e2e.conftest import Harness, poll
+from tests.e2e.conftest import Harness, poll, worker_process_config
 
 pytestmark = pytest.mark.integration
 
@@ -122,37 +118,19 @@ def workers(
     tmp_path: Path,
 ) -> Iterator[Workers]:
     sf_emulator.admin.reset(contacts=CONTACTS)
-    key = TokenCipher.generate_key()
     prefix = f"{queue_prefix}r{secrets.token_hex(2)}"
-    settings = Settings(
-        database_url=migrated_database_url,
-        amqp_url=amqp_url,
-        encryption_keys=(key,),
-        queue_prefix=prefix,
-        sf_client_id=sf_emulator.client_id,
-        sf_client_secret=sf_emulator.client_secret,
-        sf_redirect_uri=sf_emulator.redirect_uri,
-        sf_ca_bundle=sf_emulator.ca_path,
-        sf_allowed_origins=(parse_origin(sf_emulator.base_url),),
+    settings, env = worker_process_config(
+        migrated_database_url,
+        amqp_url,
+        prefix,
+        sf_emulator,
+        SFSYNC_WORKER_THREADS="2",
+        PGAPPNAME=WORKER_APP,  # so a test can end the workers' Postgres sessions only
+        SFSYNC_BULK_THRESHOLD="100000",  # REST pages of 2,000, the same in every run
+        SFSYNC_MAX_RETRIES="2",
+        SFSYNC_MIN_BACKOFF_MS="200",
+        SFSYNC_MAX_BACKOFF_MS="1000",
     )
-    env = os.environ | {
-        "DATABASE_URL": migrated_database_url,
-        "AMQP_URL": amqp_url,
-        "SFSYNC_ENCRYPTION_KEYS": key,
-        "SFSYNC_QUEUE_PREFIX": prefix,
-        "SFSYNC_SF_CLIENT_ID": sf_emulator.client_id,
-        "SFSYNC_SF_CLIENT_SECRET": sf_emulator.client_secret,
-        "SFSYNC_SF_REDIRECT_URI": sf_emulator.redirect_uri,
-        "SFSYNC_SF_CA_BUNDLE": sf_emulator.ca_path or "",
-        "SFSYNC_SF_ALLOWED_ORIGINS": ",".join(settings.sf_allowed_origins),
-        "SFSYNC_WORKER_THREADS": "2",
-        "PGAPPNAME": WORKER_APP,  # so a test can end the workers' Postgres sessions only
-        "SFSYNC_LOG_FORMAT": "json",
-        "SFSYNC_BULK_THRESHOLD": "100000",  # REST pages of 2,000, the same in every run
-        "SFSYNC_MAX_RETRIES": "2",
-        "SFSYNC_MIN_BACKOFF_MS": "200",
-        "SFSYNC_MAX_BACKOFF_MS": "1000",
-    }
     container = build(settings, pool_size=2)
     found = Workers(container, sf_emulator, env, tmp_path)
     try:
