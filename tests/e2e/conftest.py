@@ -40,16 +40,9 @@ def worker(
     migrated_database_url: str, amqp_url: str, queue_prefix: str, sf_emulator: Emulator
 ) -> Iterator[Container]:
     """One worker (2 threads) for the session, consuming a queue of its own."""
-    settings = Settings(
-        database_url=migrated_database_url,
-        amqp_url=amqp_url,
-        encryption_keys=(TokenCipher.generate_key(),),
-        queue_prefix=queue_prefix,
-        sf_client_id=sf_emulator.client_id,
-        sf_client_secret=sf_emulator.client_secret,
-        sf_redirect_uri=sf_emulator.redirect_uri,
-        sf_ca_bundle=sf_emulator.ca_path,
-        sf_allowed_origins=(parse_origin(sf_emulator.base_url),),
+    settings, _ = worker_process_config(migrated_database_url, amqp_url, queue_prefix, sf_emulator)
+    settings = attrs.evolve(
+        settings,
         worker_threads=2,
         bulk_threshold=3000,
         write_page=2000,  # the resume test needs a page committed before the fault
