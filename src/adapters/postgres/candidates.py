@@ -119,9 +119,9 @@ class PsycopgCandidates:
             "limit": limit,
             "config": changed_under,
         }
-        # The page in id order (candidates_push_page_idx), each probing push_state's key:
-        # misled by the OR filter, the planner joins and sorts all the rest for every page.
-        with self._session.planner_without("hashjoin", "mergejoin") as conn:
+        # The page in id order (an index, no sort), each probing push_state's key: misled
+        # by the OR filter or stale statistics, the planner sorts all the rest every page.
+        with self._session.probing_keys() as conn:
             rows = conn.execute(_FROM_SALESFORCE, params).fetchall()
         return [
             _candidate(row[:-2], attributes_changed_at=_times(row[-2]), push_basis=row[-1])

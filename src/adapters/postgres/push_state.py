@@ -14,10 +14,10 @@ from sfsync.domain.model import AccountId, SalesforceId
 from sfsync.domain.ports import PushAck
 from sfsync.domain.stored_values import attribute_to_json
 
-# Each statement probes keys row by row (planner_without): right for a page, and what
-# the planner may not see when the account's candidates came after its statistics.
+# Each statement probes keys row by row (LATERAL ... LIMIT 1, `= ANY`, probing_keys):
+# right for a page, whatever statistics taken before the tables grew say.
 # A page goes as one JSON document (orjson: one call, where adapting arrays of thousands
-# of values cost more than the statement) read by json_to_recordset; PAGE lists its columns.
+# of values cost more than the statement), read by json_to_recordset.
 # The account id comes from the candidate's row: a candidate the account does not hold
 # leaves it NULL, which the column refuses, so the whole page is refused (not_found).
 _ACKNOWLEDGE = """
@@ -29,7 +29,8 @@ SELECT page.candidate_id, c.account_id, page.contact_id, page.acknowledged, page
 FROM json_to_recordset(%s::json) AS page (
     candidate_id text, contact_id text, acknowledged jsonb, at timestamptz, modstamp timestamptz,
     planned_from text, config text, sending jsonb)
-LEFT JOIN candidates c ON c.id = page.candidate_id AND c.account_id = %s
+LEFT JOIN LATERAL (SELECT account_id FROM candidates
+                   WHERE id = page.candidate_id AND account_id = %s LIMIT 1) c ON true
 ON CONFLICT (candidate_id) DO UPDATE SET
     acknowledged = CASE WHEN push_state.contact_id = EXCLUDED.contact_id
         THEN push_state.acknowledged || EXCLUDED.acknowledged
@@ -42,18 +43,22 @@ ON CONFLICT (candidate_id) DO UPDATE SET
     sending = EXCLUDED.sending
 """
 
-# By Contact: the candidate linked to it now (its unique key: LATERAL probes it for each
-# Contact, whatever the statistics say), then its push_state row.
+# By Contact: the candidate linked to it now (its unique key), then its push_state row
+# with an update on its way to that Contact, found by key and updated by its row address.
 _SETTLE = """
 UPDATE push_state p SET
-    acknowledged = CASE WHEN page.accepted THEN p.acknowledged || p.sending
+    acknowledged = CASE WHEN a.accepted THEN p.acknowledged || p.sending
         ELSE p.acknowledged END,
     acknowledged_at = %s,
     sending = NULL
-FROM unnest(%b::text[], %b::boolean[]) AS page (contact_id, accepted)
-CROSS JOIN LATERAL (SELECT id FROM candidates
-                    WHERE salesforce_id = page.contact_id AND account_id = %s LIMIT 1) c
-WHERE p.candidate_id = c.id AND p.contact_id = page.contact_id AND p.sending IS NOT NULL
+FROM (SELECT page.accepted, t.row
+      FROM unnest(%b::text[], %b::boolean[]) AS page (contact_id, accepted)
+      CROSS JOIN LATERAL (SELECT id FROM candidates
+                          WHERE salesforce_id = page.contact_id AND account_id = %s LIMIT 1) c
+      CROSS JOIN LATERAL (SELECT ctid AS row FROM push_state
+                          WHERE candidate_id = c.id AND contact_id = page.contact_id
+                            AND sending IS NOT NULL LIMIT 1) t) a
+WHERE p.ctid = a.row
 RETURNING p.contact_id, p.candidate_id
 """
 
@@ -64,7 +69,8 @@ SELECT page.candidate_id, c.account_id, page.contact_id, page.acknowledged, page
        page.modstamp
 FROM json_to_recordset(%s::json) AS page (
     candidate_id text, contact_id text, acknowledged jsonb, at timestamptz, modstamp timestamptz)
-LEFT JOIN candidates c ON c.id = page.candidate_id AND c.account_id = %s
+LEFT JOIN LATERAL (SELECT account_id FROM candidates
+                   WHERE id = page.candidate_id AND account_id = %s LIMIT 1) c ON true
 ON CONFLICT (candidate_id) DO UPDATE SET
     acknowledged = push_state.acknowledged || EXCLUDED.acknowledged
 WHERE push_state.contact_id = EXCLUDED.contact_id
@@ -101,7 +107,7 @@ class PsycopgPushState:
         if not accepted and not refused:
             return {}
         answers = [*accepted, *refused], [True] * len(accepted) + [False] * len(refused)
-        with self._session.planner_without("hashjoin", "mergejoin") as conn:
+        with self._session.probing_keys() as conn:
             rows = conn.execute(_SETTLE, (at, *answers, account_id)).fetchall()
         return {SalesforceId(contact_id): candidate_id for contact_id, candidate_id in rows}
 
@@ -112,7 +118,7 @@ class PsycopgPushState:
     def _write(self, sql: str, account_id: AccountId, acks: Sequence[PushAck]) -> None:
         """One statement for a page of acks."""
         distinct_candidates(ack.candidate_id for ack in acks)
-        with self._session.planner_without("hashjoin", "mergejoin") as conn:
+        with self._session.probing_keys() as conn:
             conn.execute(sql, (_page(acks), account_id))
 
 

@@ -12,6 +12,14 @@ from psycopg.pq import TransactionStatus
 from sfsync.adapters.postgres.failures import translated
 from sfsync.domain.errors import PermanentFailure
 
+# What a page's statement goes without (Session.probing_keys), and the statement setting
+# them for the rest of the transaction.
+_PLAN_METHODS = [
+    f"enable_{method}"
+    for method in ("hashjoin", "mergejoin", "seqscan", "bitmapscan", "sort", "material")
+]
+_SET_PLAN_METHODS = "SELECT set_config(m, %s, true) FROM unnest(%s::text[]) AS m"
+
 
 class Session:
     """The connection of an open unit of work, with statement helpers for the stores."""
@@ -45,15 +53,17 @@ class Session:
             return conn.execute(query, params).rowcount
 
     @contextmanager
-    def planner_without(self, *methods: str) -> Iterator[psycopg.Connection[Any]]:
-        """The connection with these plan methods ("hashjoin", "seqscan"...) off until the
-        block ends: for a query whose best plan the statistics hide."""
+    def probing_keys(self) -> Iterator[psycopg.Connection[Any]]:
+        """The connection with the planner held to index probes (no hash or merge join,
+        no sequential or bitmap scan, no sort, nothing materialized) until the block ends:
+        for a page's statement, which touches a few thousand rows by key, where statistics
+        taken before the tables grew (autovacuum lags a bulk write, or is off) would have
+        it scan or sort the whole table for each page or row."""
         conn = self.connection()
-        names = [f"enable_{method}" for method in methods]
         with translated():
-            conn.execute("SELECT " + ", ".join(["set_config(%s, 'off', true)"] * len(names)), names)
+            conn.execute(_SET_PLAN_METHODS, ("off", _PLAN_METHODS))
             yield conn
-            conn.execute("SELECT " + ", ".join(["set_config(%s, 'on', true)"] * len(names)), names)
+            conn.execute(_SET_PLAN_METHODS, ("on", _PLAN_METHODS))
 
     @contextmanager
     def savepoint(self) -> Iterator[psycopg.Connection[Any]]:
