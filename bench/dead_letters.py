@@ -138,7 +138,7 @@ def bench_worker(count: int, threads: int, logs: Path) -> dict[str, object]:
         publish(queue, bodies)
         published = time.monotonic() - start
         recorded = published + wait_for(lambda: dead_letter_count(since) >= count, 600)
-        after = (REQUEST % "dl-valid" + ',"requested_at":"2026-11-27T18:00:00Z","scope":"import"}')
+        after = REQUEST % "dl-valid" + ',"requested_at":"2026-11-27T18:00:00Z","scope":"import"}'
         publish(queue, [after.encode()])
         wait_for(lambda: dead_letter_count(since) > count, 60)
         return {

@@ -1,6 +1,6 @@
 """Benchmark the emulator: seeding, REST paging and Bulk 2.0 CSV throughput, RSS.
 
-    .venv/bin/python bench/emulator.py --contacts 1000000
+.venv/bin/python bench/emulator.py --contacts 1000000
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ import httpx
 from sfsync_emulator.harness import run_emulator
 from sfsync_emulator.store import Store
 
-FIELDS = ("Id, FirstName, LastName, Email, Phone, SystemModstamp, IsDeleted, gq_import__c, "
-          "is_deleted__c, Hobbies__c, Age__c, Favorite_Color__c, Signup_Date__c")
+FIELDS = (
+    "Id, FirstName, LastName, Email, Phone, SystemModstamp, IsDeleted, gq_import__c, "
+    "is_deleted__c, Hobbies__c, Age__c, Favorite_Color__c, Signup_Date__c"
+)
 SOQL = f"SELECT {FIELDS} FROM Contact"
 
 
@@ -29,8 +31,9 @@ def rss_mb(pid: int) -> float:
 def rest_paging(client: httpx.Client, version: str) -> tuple[int, float]:
     started = time.perf_counter()
     headers = {"Sforce-Query-Options": "batchSize=2000"}
-    page = client.get(f"/services/data/v{version}/queryAll", params={"q": SOQL},
-                      headers=headers).json()
+    page = client.get(
+        f"/services/data/v{version}/queryAll", params={"q": SOQL}, headers=headers
+    ).json()
     rows = len(page["records"])
     while not page["done"]:
         page = client.get(page["nextRecordsUrl"], headers=headers).json()
@@ -72,11 +75,15 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {emu.token()}"}
         with httpx.Client(base_url=emu.base_url, headers=headers, timeout=600) as client:
             rows, secs = rest_paging(client, args.version)
-            print(f"REST query+queryMore (batchSize 2000): {rows:,} rows in {secs:.1f} s "
-                  f"= {rows / secs:,.0f} rows/s")
+            print(
+                f"REST query+queryMore (batchSize 2000): {rows:,} rows in {secs:.1f} s "
+                f"= {rows / secs:,.0f} rows/s"
+            )
             rows, secs = bulk_csv(client, args.version, args.bulk_page)
-            print(f"Bulk 2.0 CSV results (maxRecords {args.bulk_page:,}): {rows:,} rows in "
-                  f"{secs:.1f} s = {rows / secs:,.0f} rows/s")
+            print(
+                f"Bulk 2.0 CSV results (maxRecords {args.bulk_page:,}): {rows:,} rows in "
+                f"{secs:.1f} s = {rows / secs:,.0f} rows/s"
+            )
         print(f"emulator RSS: {rss_mb(emu.process.pid):,.0f} MB")
 
 

@@ -31,8 +31,11 @@ def gateway(emu: Emulator, bulk_threshold: int) -> HttpxSalesforce:
     app = OAuthApp(emu.base_url, emu.client_id, emu.client_secret, hosts=hosts)
     tokens = Tokens(minted["access_token"], minted["instance_url"], minted["refresh_token"])
     settings = SalesforceSettings(reads=ReadSettings(bulk_threshold=bulk_threshold))
-    return HttpxSalesforce(RefreshTokenAuth(app, tokens), settings,
-                           http=httpx.Client(verify=emu.ssl_context(), timeout=300))
+    return HttpxSalesforce(
+        RefreshTokenAuth(app, tokens),
+        settings,
+        http=httpx.Client(verify=emu.ssl_context(), timeout=300),
+    )
 
 
 def measure(emu: Emulator, path: str, size: int) -> None:
@@ -46,8 +49,11 @@ def measure(emu: Emulator, path: str, size: int) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert rows == size == read.expected, (rows, size, read.expected)
-    print(f"{path:<5} {size:>9,} rows  {sf.calls - 1:>5} calls  {seconds:7.1f} s  "
-          f"{rows / seconds:>9,.0f} rows/s  peak {peak / 2**20:6.1f} MiB", flush=True)
+    print(
+        f"{path:<5} {size:>9,} rows  {sf.calls - 1:>5} calls  {seconds:7.1f} s  "
+        f"{rows / seconds:>9,.0f} rows/s  peak {peak / 2**20:6.1f} MiB",
+        flush=True,
+    )
     sf.close()
 
 
