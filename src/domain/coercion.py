@@ -33,18 +33,18 @@ ID_TYPES = frozenset({FieldType.ID, FieldType.REFERENCE})
 
 _TRUE_WORDS = frozenset({"true", "1"})
 _FALSE_WORDS = frozenset({"false", "0"})
-_INT_LIMITS = {FieldType.INT: 2**31, FieldType.LONG: 2**63}
+INT_LIMITS = {FieldType.INT: 2**31, FieldType.LONG: 2**63}
 _INT = re.compile(r"[+-]?\d{1,19}", re.ASCII)
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?", re.ASCII)
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _DATETIME = re.compile(
     r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)(Z|[+-]\d{2}:?\d{2})", re.ASCII
 )
 _TIME = re.compile(r"(\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)Z?", re.ASCII)
-_SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?", re.ASCII)
+SALESFORCE_ID_TEXT = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?", re.ASCII)
 # Characters Salesforce (XML 1.0 underneath) refuses: C0 controls but tab/newline/CR,
 # lone surrogates and the two non-characters.
-_UNSENDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+UNSENDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def is_flag_set(raw: Any) -> bool:
@@ -97,7 +97,7 @@ def _in_integer(field: FieldInfo, raw: Any) -> int:
         raw = int(text) if _INT.fullmatch(text) else raw
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise _fail(field, "a whole number")
-    if abs(raw) >= _INT_LIMITS[field.type]:
+    if abs(raw) >= INT_LIMITS[field.type]:
         raise _fail(field, "a whole number in range")
     return raw
 
@@ -117,7 +117,7 @@ def _in_number(field: FieldInfo, raw: Any) -> float:
 def _in_date(field: FieldInfo, raw: Any) -> date:
     text = raw.strip() if isinstance(raw, str) else ""
     try:
-        if _DATE.fullmatch(text):
+        if DATE_TEXT.fullmatch(text):
             return date.fromisoformat(text)
     except ValueError:
         pass
@@ -145,7 +145,7 @@ def _in_time(field: FieldInfo, raw: Any) -> time:
 
 
 def _in_id(field: FieldInfo, raw: Any) -> str:
-    if isinstance(raw, str) and _SALESFORCE_ID.fullmatch(raw.strip()):
+    if isinstance(raw, str) and SALESFORCE_ID_TEXT.fullmatch(raw.strip()):
         return raw.strip()
     raise _fail(field, "a 15 or 18 character Salesforce Id")
 
@@ -207,7 +207,7 @@ def reader(field: FieldInfo) -> Callable[[Any], Any]:
 
         return read_number
     if convert is _in_integer:
-        limit = _INT_LIMITS[field.type]
+        limit = INT_LIMITS[field.type]
 
         def read_integer(raw: Any) -> Any:
             if raw.__class__ is int and -limit < raw < limit:
@@ -228,7 +228,7 @@ def reader(field: FieldInfo) -> Callable[[Any], Any]:
 
 
 def _out_string(field: FieldInfo, value: Any) -> str:
-    if not isinstance(value, str) or _UNSENDABLE.search(value):
+    if not isinstance(value, str) or UNSENDABLE.search(value):
         raise _fail(field, "text without control characters")
     return value
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import click
 
@@ -17,16 +16,13 @@ from sfsync.domain.model import (
 )
 from sfsync.entrypoints.account_view import mapping_dict, overview_dict, overview_text
 from sfsync.entrypoints.bootstrap import Container
-
-if TYPE_CHECKING:
-    pass
+from sfsync.entrypoints.terminal import JSON_OPTION
 
 _VERBS = {
     MappingDirection.IMPORT: "reads",
     MappingDirection.EXPORT: "is pushed to",
     MappingDirection.TWO_WAY: "reads and is pushed to",
 }
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 
 
 @click.group("account")
@@ -128,7 +124,7 @@ def account_set(
     show_default=True,
     help="How many of the last runs to show.",
 )
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def account_show(container: Container, account_id: str, runs: int, as_json: bool) -> None:
     """ACCOUNT_ID's settings, connection (never its tokens), attributes, import marks and
@@ -195,7 +191,7 @@ def attribute_add(
 
 @attribute.command("list")
 @click.argument("account_id")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def attribute_list(container: Container, account_id: str, as_json: bool) -> None:
     """ACCOUNT_ID's attribute mappings, by attribute name: name, field, direction."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from sfsync.domain.model import AttributeMapping
+from sfsync.entrypoints.terminal import iso
 from sfsync.services.reports import COUNT_KEYS
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def overview_dict(overview: AccountOverview) -> dict[str, Any]:
         connection = {
             "instance_url": overview.connection.instance_url,
             "login_url": overview.connection.login_url,
-            "token_issued_at": _time(overview.connection.issued_at),
+            "token_issued_at": iso(overview.connection.issued_at),
             "needs_reauth": overview.connection.needs_reauth,
             "tokens_readable": overview.connection.tokens_readable,
         }
@@ -36,11 +36,11 @@ def overview_dict(overview: AccountOverview) -> dict[str, Any]:
         "connection": connection,
         "attributes": [mapping_dict(m) for m in overview.mappings],
         "import": {
-            "cursor": None if cursor is None else f"{_time(cursor.modstamp)} {cursor.contact_id}",
-            "settled_until": _time(marks.settled_until),
-            "deletes_checked_until": _time(marks.deletes_checked_until),
-            "reconciled_at": _time(marks.reconciled_at),
-            "full_import_pending_since": _time(marks.full_started_at),
+            "cursor": None if cursor is None else f"{iso(cursor.modstamp)} {cursor.contact_id}",
+            "settled_until": iso(marks.settled_until),
+            "deletes_checked_until": iso(marks.deletes_checked_until),
+            "reconciled_at": iso(marks.reconciled_at),
+            "full_import_pending_since": iso(marks.full_started_at),
             "fields_read": None if marks.fields is None else list(marks.fields),
         },
         "runs": [_run(run) for run in overview.runs],
@@ -58,8 +58,8 @@ def _run(run: RunRecord) -> dict[str, Any]:
         "scope": run.scope,
         "mode": run.mode or None,
         "status": run.status,
-        "started_at": _time(run.started_at),
-        "finished_at": _time(run.finished_at),
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
         "processed": run.processed,
         "expected": run.expected,
         "counts": _in_order(run.counts),
@@ -73,10 +73,6 @@ _COUNT_ORDER = {name: n for n, name in enumerate((*COUNT_KEYS, "skipped", "error
 def _in_order(counts: Mapping[str, Any]) -> dict[str, Any]:
     """A run's counts in the report's order (Postgres' jsonb keeps its own), others last."""
     return dict(sorted(counts.items(), key=lambda kv: (_COUNT_ORDER.get(kv[0], 99), kv[0])))
-
-
-def _time(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
 
 
 def mapping_dict(mapping: AttributeMapping) -> dict[str, str]:

@@ -8,7 +8,8 @@ retry follows, the request's run is ended as failed and the client told (give_up
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dramatiq
@@ -45,6 +46,30 @@ class ActorFlushes:
         )
 
 
+@contextmanager
+def _retry_when_busy() -> Iterator[None]:
+    """Another run holds the account: retried as dramatiq.Retry, which dramatiq logs at info
+    without a traceback; the backoff and the retry budget stay the same."""
+    try:
+        yield
+    except TransientFailure as err:
+        if err.code != "busy":
+            raise
+        raise dramatiq.Retry(err.message) from err
+
+
+def _retried(broker: Broker, queue_name: str, retries: RetrySettings) -> dict[str, Any]:
+    """Options of an actor whose failures are retried (bad input is not: `throws`)."""
+    return {
+        "broker": broker,
+        "queue_name": queue_name,
+        "throws": (PermanentFailure,),
+        "max_retries": retries.max_retries,
+        "min_backoff": retries.min_backoff_ms,
+        "max_backoff": retries.max_backoff_ms,
+    }
+
+
 def register_actors(
     broker: Broker,
     queue_name: str,
@@ -62,14 +87,8 @@ def register_actors(
         request = decode(body)
         if not isinstance(request, SyncRequested):
             raise InvalidMessage("expected a sync.requested message")
-        try:
+        with _retry_when_busy():
             run_sync(request, imports)
-        except TransientFailure as err:
-            if err.code != "busy":
-                raise
-            # Expected while another run of the account goes on: dramatiq logs a Retry at
-            # info, without a traceback; the backoff and the retry budget stay the same.
-            raise dramatiq.Retry(err.message) from err
 
     def sync_given_up(body: Any, error: BaseException) -> None:
         try:
@@ -89,14 +108,9 @@ def register_actors(
 
     actors = {
         "sync.requested": dramatiq.actor(
-            broker=broker,
             actor_name="sync.requested",
-            queue_name=queue_name,
-            throws=(PermanentFailure,),
-            max_retries=retries.max_retries,
-            min_backoff=retries.min_backoff_ms,
-            max_backoff=retries.max_backoff_ms,
             time_limit=retries.time_limit_ms,
+            **_retried(broker, queue_name, retries),
         )(sync_requested),
         INVALID_ACTOR: dramatiq.actor(
             broker=broker,
@@ -121,12 +135,8 @@ def _signup_actors(
         account_id = body.get("account_id") if isinstance(body, dict) else None
         if not isinstance(account_id, str) or not is_identifier(account_id):
             raise InvalidMessage("a sign-up flush needs an account id")
-        try:
+        with _retry_when_busy():  # an import may hold the account
             flush(AccountId(account_id), deps)
-        except TransientFailure as err:
-            if err.code != "busy":
-                raise
-            raise dramatiq.Retry(err.message) from err  # an import holds the account
 
     def signed_up(body: Any) -> None:
         message = decode(body)
@@ -134,14 +144,7 @@ def _signup_actors(
             raise InvalidMessage("expected a candidate.signed_up message")
         record_signup(message, deps)
 
-    options: dict[str, Any] = {
-        "broker": broker,
-        "queue_name": queue_name,
-        "throws": (PermanentFailure,),
-        "max_retries": retries.max_retries,
-        "min_backoff": retries.min_backoff_ms,
-        "max_backoff": retries.max_backoff_ms,
-    }
+    options = _retried(broker, queue_name, retries)
     flush_actor = dramatiq.actor(actor_name=FLUSH_ACTOR, **options)(signup_flush)
     deps = make_deps(ActorFlushes(flush_actor))
     return {

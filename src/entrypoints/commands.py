@@ -23,6 +23,7 @@ from sfsync.entrypoints.connect import (
     wait_for_callback,
 )
 from sfsync.entrypoints.logs import configure_logging
+from sfsync.entrypoints.terminal import visible
 from sfsync.entrypoints.worker import run_worker, tune_process
 
 
@@ -141,12 +142,9 @@ def dead_letters_show(container: Container, entry_id: int) -> None:
     if raw is not None:
         row["raw_text"] = bytes(raw).decode("utf-8", "backslashreplace")
         row["raw_truncated"] = len(raw) < (row["raw_size"] or 0)
-    click.echo(_visible(json.dumps(row, default=str, indent=2, ensure_ascii=False)))
-
-
-def _visible(text: str) -> str:
-    """`text` with every non-printable character but newlines as a JSON escape."""
-    return "".join(c if c.isprintable() or c == "\n" else json.dumps(c)[1:-1] for c in text)
+    click.echo(
+        visible(json.dumps(row, default=str, indent=2, ensure_ascii=False), keep_newlines=True)
+    )
 
 
 @dead_letters.command("replay")

@@ -9,8 +9,7 @@ import click
 from sfsync.domain.model import AccountId
 from sfsync.entrypoints.bootstrap import Container
 from sfsync.entrypoints.push_view import consent_dict, consent_text, failure_dict, failures_text
-
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+from sfsync.entrypoints.terminal import JSON_OPTION
 
 
 @click.command("push-failures")
@@ -33,7 +32,7 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON, for sc
     help="Also print Salesforce's message of each failure. It may quote the Contact's"
     " values (personal data), so it is left out unless asked for.",
 )
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def push_failures(
     container: Container,
@@ -63,7 +62,7 @@ def push_failures(
 @click.command("consent")
 @click.argument("candidate_id")
 @click.option("--account", "account_id", default=None, help="Look for it in this account only.")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def consent(container: Container, candidate_id: str, account_id: str | None, as_json: bool) -> None:
     """CANDIDATE_ID's consent history, oldest first, and whether it is unsubscribed now.

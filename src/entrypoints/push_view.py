@@ -7,8 +7,9 @@ quote record values) only when asked for.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from sfsync.entrypoints.terminal import iso, visible
 
 if TYPE_CHECKING:
     from sfsync.domain.ports import PushFailure
@@ -23,8 +24,8 @@ def failure_dict(failure: PushFailure, *, message: bool = False) -> dict[str, An
         "fields": list(failure.fields),
         "attempts": failure.attempts,
         "retryable": failure.retryable,
-        "first_seen": _time(failure.first_seen),
-        "last_seen": _time(failure.last_seen),
+        "first_seen": iso(failure.first_seen),
+        "last_seen": iso(failure.last_seen),
     }
     if message:
         shown["message"] = failure.message
@@ -39,7 +40,7 @@ def failures_text(
 ) -> str:
     kind = "given-up push failures" if given_up else "push failures"
     if not shown:
-        return f"account {_visible(account_id)} has no {kind} kept"
+        return f"account {visible(account_id)} has no {kind} kept"
     rows = [
         (
             f["candidate_id"],
@@ -52,15 +53,15 @@ def failures_text(
         )
         for f in shown
     ]
-    header, *cells = [[_visible(cell) for cell in row] for row in [_COLUMNS, *rows]]
+    header, *cells = [[visible(cell) for cell in row] for row in [_COLUMNS, *rows]]
     widths = [max(len(row[n]) for row in [header, *cells]) for n in range(len(_COLUMNS))]
-    lines = [f"account {_visible(account_id)}: {kind}, the last seen first"]
+    lines = [f"account {visible(account_id)}: {kind}, the last seen first"]
     lines.append(_aligned(header, widths))
     for row, failure in zip(cells, shown, strict=True):
         lines.append(_aligned(row, widths))
         if "message" in failure:
             quoted = json.dumps(failure["message"], ensure_ascii=False)
-            lines.append(f"  message: {_visible(quoted)}")
+            lines.append(f"  message: {visible(quoted)}")
     if more:
         lines.append("(more are kept: raise --limit to see them)")
     return "\n".join(lines)
@@ -77,7 +78,7 @@ def consent_dict(history: ConsentHistory) -> dict[str, Any]:
         "contact_id": history.contact_id,
         "unsubscribed": history.unsubscribed,
         "changes": [
-            {"at": _time(c.at), "unsubscribed": c.unsubscribed, "source": c.source.value}
+            {"at": iso(c.at), "unsubscribed": c.unsubscribed, "source": c.source.value}
             for c in history.changes
         ],
     }
@@ -94,14 +95,4 @@ def consent_text(shown: dict[str, Any]) -> str:
     for change in shown["changes"]:
         state = "unsubscribed" if change["unsubscribed"] else "subscribed"
         lines.append(f"  {change['at']}  {state:<12}  source {change['source']}")
-    return "\n".join(_visible(line) for line in lines)
-
-
-def _time(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _visible(text: str) -> str:
-    """`text` with every non-printable character as a JSON escape: nothing in what Salesforce
-    or the database holds can drive the terminal."""
-    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
+    return "\n".join(visible(line) for line in lines)

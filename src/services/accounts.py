@@ -68,15 +68,11 @@ def known_account(uow: UnitOfWork, account_id: AccountId) -> AccountSettings:
 
 
 def add_attribute(
-    uow: UnitOfWork,
-    account_id: AccountId,
-    mapping: AttributeMapping,
-    schema: ContactSchema | None = None,
+    uow: UnitOfWork, account_id: AccountId, mapping: AttributeMapping
 ) -> AttributeMapping:
-    """Map a candidate attribute to a Contact field; checked against `schema` when given."""
+    """Map a candidate attribute to a Contact field (checked against the org by the caller,
+    `add_checked_attribute`, or by the next import)."""
     validate_mapping(mapping)
-    if schema is not None:
-        check_writable(mapping, check_mapping(mapping, schema))
     with uow:
         known_account(uow, account_id)
         uow.accounts.save_mapping(account_id, mapping)

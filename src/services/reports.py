@@ -92,10 +92,12 @@ class RunReport:
         for error in plan.errors:
             self.error(error)
 
-    def error(self, error: RecordError) -> None:
+    def error(self, error: RecordError, *, once: bool = False) -> None:
+        """Count and keep `error`; a run-level one (and with `once`, any) only the first
+        time: a resumed attempt meets it again."""
         entry = attrs.asdict(error)
-        if error.salesforce_id is None and entry in self.errors:
-            return  # a run-level error found again by a resumed attempt
+        if (once or error.salesforce_id is None) and entry in self.errors:
+            return
         self.error_count += 1
         if len(self.errors) < MAX_KEPT_ERRORS:
             self.errors.append(entry)

@@ -22,7 +22,6 @@ from sfsync.domain.errors import (
     PermanentFailure,
     ReauthorizationRequired,
     TransientFailure,
-    UnknownAccount,
 )
 from sfsync.domain.import_filter import DuplicateOutcome, dedupe_batch, resolve_duplicate
 from sfsync.domain.messages import CandidateSignedUp
@@ -48,6 +47,7 @@ from sfsync.domain.ports import (
     UnitOfWork,
 )
 from sfsync.domain.signups import Signup, SignupOutcome, skip_reason
+from sfsync.services.accounts import known_account
 
 FLAG_BATCH = 200  # Contacts per update call (one sObject Collections request)
 
@@ -75,9 +75,7 @@ def record_signup(message: CandidateSignedUp, deps: SignupDeps) -> Signup:
     account_id = message.account_id
     stale_before = now - timedelta(seconds=deps.settings.stale_after_seconds)
     with deps.uow() as uow:
-        settings = uow.accounts.get_settings(account_id)
-        if settings is None:
-            raise UnknownAccount(f"account {account_id} is not known to sfsync")
+        settings = known_account(uow, account_id)
         signup = Signup(message.id, account_id, message.candidate_id, message.email, now)
         reason = skip_reason(settings)
         if reason is not None:  # nothing to look up: settled at once

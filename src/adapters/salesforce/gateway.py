@@ -150,7 +150,10 @@ class HttpxSalesforce:
         to_send = [u for u, r in zip(updates, refused, strict=True) if r is None]
         if len(to_send) > self.settings.bulk_write_threshold:
             fields = list(dict.fromkeys(name for u in to_send for name in u.values))
-            by_id = {r.contact_id: r for r in self.update_contacts_streamed(fields, [to_send])}
+            streamed = writes.bulk_update_streamed(
+                self.client, schema, fields, to_send, self.settings.reads
+            )
+            by_id = {r.contact_id: r for r in streamed}
             sent = [by_id.get(u.contact_id) or writes.no_result(u.contact_id) for u in to_send]
         else:
             sent = list(writes.collections_update(self.client, to_send))

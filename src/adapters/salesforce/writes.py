@@ -141,14 +141,15 @@ def bulk_update_streamed(
     """Ingest jobs fed from `updates` as they come: each job's CSV is spooled (to disk past
     SPOOL_MEMORY) up to UPLOAD_BYTES, uploaded in one request, closed, waited for, and its
     three result sets streamed back as results carrying the values sent."""
-    header = _csv_line(["Id", *columns])
+    csv_line = _CsvLines()
+    header = csv_line(["Id", *columns])
     pending = iter(updates)
     while True:
         with tempfile.SpooledTemporaryFile(SPOOL_MEMORY) as spool:
             spool.write(header)
             for update in pending:
                 cells = [update.contact_id, *(_cell(update.values, c) for c in columns)]
-                spool.write(_csv_line(cells))
+                spool.write(csv_line(cells))
                 if spool.tell() >= UPLOAD_BYTES - len(header):
                     break
             else:
@@ -158,10 +159,19 @@ def bulk_update_streamed(
             yield from _ingest(client, schema, spool, settings)
 
 
-def _csv_line(cells: Sequence[str]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(cells)
-    return out.getvalue().encode("utf-8")
+class _CsvLines:
+    """One CSV line (UTF-8) a call, from one writer and buffer for a whole job."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
+
+    def __call__(self, cells: Sequence[str]) -> bytes:
+        self._writer.writerow(cells)
+        line = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return line.encode("utf-8")
 
 
 class _Upload:

@@ -13,8 +13,8 @@ otherwise the float whose shortest form is exactly its decimal digits.
 from __future__ import annotations
 
 import enum
+import functools
 import math
-import re
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -23,10 +23,14 @@ from typing import Any
 import attrs
 
 from sfsync.domain.coercion import (
+    DATE_TEXT,
     ID_TYPES,
+    INT_LIMITS,
     INTEGER_TYPES,
     NUMBER_TYPES,
+    SALESFORCE_ID_TEXT,
     STRING_TYPES,
+    UNSENDABLE,
     format_datetime,
 )
 from sfsync.domain.model import FieldInfo, FieldType
@@ -70,17 +74,13 @@ class _Refused(Exception):
 
 
 MAX_DIGITS = 18  # Salesforce's largest number precision
-_INT_LIMITS = {FieldType.INT: 2**31, FieldType.LONG: 2**63}
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?", re.ASCII)
-# C0 controls but tab/newline/CR, lone surrogates and two non-characters (XML 1.0 refuses them).
-_UNSENDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TEXT_TYPES = STRING_TYPES | {FieldType.MULTIPICKLIST}
 
 
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise _Refused(Misfit.TYPE_MISMATCH)
-    if _UNSENDABLE.search(value):
+    if UNSENDABLE.search(value):
         raise _Refused(Misfit.INVALID_CHARACTERS)
     return value
 
@@ -97,7 +97,7 @@ def _multipicklist(field: FieldInfo, value: Any) -> str | None:
         raise _Refused(Misfit.MULTIPICKLIST_VALUE_NOT_ALLOWED)
     # Order carries no meaning (Salesforce keeps its own), so the picklist's order is
     # canonical and one selection always compares equal to itself.
-    order = {name: i for i, name in enumerate(field.picklist_values)}
+    order = _picklist(field.picklist_values)
     unique = sorted(dict.fromkeys(items), key=lambda item: order.get(item, len(order)))
     return ";".join(unique) or None  # an empty selection clears the field
 
@@ -138,7 +138,7 @@ def _integer(field: FieldInfo, value: Any) -> int:
     number = _decimal(value)
     if number != number.to_integral_value():
         raise _Refused(Misfit.TOO_MANY_DECIMALS)
-    if abs(number) >= _INT_LIMITS[field.type]:
+    if abs(number) >= INT_LIMITS[field.type]:
         raise _Refused(Misfit.OUT_OF_RANGE)
     return int(number)
 
@@ -154,7 +154,7 @@ def _date(field: FieldInfo, value: Any) -> str:
     """YYYY-MM-DD of the day as written, never shifted through a time zone: a date-time
     at midnight (at any offset, stored or not as ISO text) is that calendar day."""
     if isinstance(value, str):
-        value = _parse(value, date.fromisoformat if _DATE.fullmatch(value) else _aware)
+        value = _parse(value, date.fromisoformat if DATE_TEXT.fullmatch(value) else _aware)
     if isinstance(value, datetime):
         if value.time() != time(0):
             raise _Refused(Misfit.NOT_A_DATE)
@@ -193,7 +193,7 @@ def _time(field: FieldInfo, value: Any) -> str:
 
 
 def _id(field: FieldInfo, value: Any) -> str:
-    if not isinstance(value, str) or not _SALESFORCE_ID.fullmatch(value):
+    if not isinstance(value, str) or not SALESFORCE_ID_TEXT.fullmatch(value):
         raise _Refused(Misfit.TYPE_MISMATCH)
     return value
 
@@ -233,18 +233,24 @@ def canonical(field: FieldInfo, value: Any) -> ValueFit:
         return DoesNotFit(refused.misfit)
 
 
+@functools.lru_cache(maxsize=256)
+def _picklist(values: tuple[str, ...]) -> dict[str, int]:
+    """A picklist's values by their position, made once per picklist, not once per value."""
+    return {name: i for i, name in enumerate(values)}
+
+
 def _utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2  # Salesforce counts as Java does
 
 
 def _check_limits(field: FieldInfo, wire: Wire) -> None:
-    if isinstance(wire, str) and field.type in STRING_TYPES | {FieldType.MULTIPICKLIST}:
+    if isinstance(wire, str) and field.type in _TEXT_TYPES:
         restricted = field.restricted_picklist
         if field.type is FieldType.PICKLIST and restricted:
-            if wire not in field.picklist_values:
+            if wire not in _picklist(field.picklist_values):
                 raise _Refused(Misfit.NOT_IN_PICKLIST)
         if field.type is FieldType.MULTIPICKLIST and restricted:
-            if not set(wire.split(";")) <= set(field.picklist_values):
+            if not set(wire.split(";")) <= _picklist(field.picklist_values).keys():
                 raise _Refused(Misfit.MULTIPICKLIST_VALUE_NOT_ALLOWED)
         if field.length and _utf16_length(wire) > field.length:
             raise _Refused(Misfit.TOO_LONG)

@@ -248,7 +248,7 @@ class _Push:
                 report.counts.update(outcome.counts)
                 report.skipped.update(outcome.skipped)
                 for error in outcome.errors:
-                    _error(report, error)
+                    report.error(error, once=True)
                 run = report.record()
                 uow.runs.checkpoint(run)
                 uow.commit()
@@ -296,9 +296,3 @@ def _code(result: WriteResult) -> str:
 
 def _message(fields: Sequence[str]) -> str:
     return f"push refused ({', '.join(fields)})" if fields else "push refused"
-
-
-def _error(report: RunReport, error: RecordError) -> None:
-    """Each record error once per run, though a resumed attempt meets it again."""
-    if attrs.asdict(error) not in report.errors:
-        report.error(error)
