@@ -119,7 +119,7 @@ def test_a_bulk_push_through_503s_an_expired_token_and_a_lock_writes_each_contac
     admin.add_fault(status=503, count=1, method="PATCH", path="/jobs/ingest/")  # the close
     admin.add_fault(lock=True, count=1, record_ids=[locked])  # the close that goes through
     admin.add_fault(status=503, count=1, method="GET", path="/jobs/ingest/")  # a poll
-    admin.add_fault(status=503, count=1, path="/successfulResults")
+    admin.add_fault(status=503, count=1, path="/failedResults")  # the locked row
     message = harness.request(scope="export")
     poll(lambda: 200 in calls(harness, "POST", "/jobs/ingest"), what="the ingest job")
     admin.expire_tokens()  # while its upload waits

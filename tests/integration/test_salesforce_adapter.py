@@ -310,6 +310,9 @@ class TestStreamedUpdate:
         jobs = [r for r in emu.admin.requests() if r["method"] == "POST"]
         assert [r["path"].rsplit("/", 1)[-1] for r in jobs] == ["ingest"]
         assert emu.admin.get_contact(ids[0])["Title"] == 'a,"b"\nc'
+        reads = {r["path"].rstrip("/").rsplit("/", 1)[-1] for r in emu.admin.requests()}
+        assert "failedResults" in reads  # one refused row: read, the accepted ones are not
+        assert not reads & {"successfulResults", "unprocessedrecords"}
 
     def test_an_upload_over_the_limit_is_split_into_jobs(
         self, emu: Emulator, monkeypatch: pytest.MonkeyPatch

@@ -18,7 +18,7 @@ from typing import IO, Any
 import attrs
 
 from sfsync.adapters.salesforce.client import SalesforceClient
-from sfsync.adapters.salesforce.errors import checked_code, field_names
+from sfsync.adapters.salesforce.errors import SalesforceIncompleteRead, checked_code, field_names
 from sfsync.adapters.salesforce.reads import ReadSettings, wait_for_job
 from sfsync.adapters.salesforce.records import lines_of
 from sfsync.domain.coercion import INTEGER_TYPES, NUMBER_TYPES
@@ -140,23 +140,25 @@ def bulk_update_streamed(
 ) -> Iterator[WriteResult]:
     """Ingest jobs fed from `updates` as they come: each job's CSV is spooled (to disk past
     SPOOL_MEMORY) up to UPLOAD_BYTES, uploaded in one request, closed, waited for, and its
-    three result sets streamed back as results carrying the values sent."""
+    results streamed back carrying the values sent."""
     csv_line = _CsvLines()
     header = csv_line(["Id", *columns])
     pending = iter(updates)
     while True:
         with tempfile.SpooledTemporaryFile(SPOOL_MEMORY) as spool:
             spool.write(header)
+            rows = 0
             for update in pending:
                 cells = [update.contact_id, *(_cell(update.values, c) for c in columns)]
                 spool.write(csv_line(cells))
+                rows += 1
                 if spool.tell() >= UPLOAD_BYTES - len(header):
                     break
             else:
-                if spool.tell() > len(header):
-                    yield from _ingest(client, schema, spool, settings)
+                if rows:
+                    yield from _ingest(client, schema, _Upload(spool, rows), settings)
                 return
-            yield from _ingest(client, schema, spool, settings)
+            yield from _ingest(client, schema, _Upload(spool, rows), settings)
 
 
 class _CsvLines:
@@ -175,21 +177,31 @@ class _CsvLines:
 
 
 class _Upload:
-    """A spooled file as a request body that each attempt (a retry too) reads from the top."""
+    """A spooled job CSV of `rows` records: a request body that each attempt (a retry too)
+    reads from the top, and its rows read back."""
 
-    def __init__(self, spool: IO[bytes]) -> None:
+    def __init__(self, spool: IO[bytes], rows: int) -> None:
         self.spool = spool
+        self.rows = rows
+        self.size = spool.tell()
 
     def __iter__(self) -> Iterator[bytes]:
         self.spool.seek(0)
         while chunk := self.spool.read(CHUNK_BYTES):
             yield chunk
 
+    def records(self) -> Iterator[dict[str, str]]:
+        self.spool.seek(0)
+        return csv.DictReader(line.decode("utf-8") for line in self.spool)
+
 
 def _ingest(
-    client: SalesforceClient, schema: ContactSchema, spool: IO[bytes], settings: ReadSettings
+    client: SalesforceClient, schema: ContactSchema, upload: _Upload, settings: ReadSettings
 ) -> Iterator[WriteResult]:
-    size = spool.tell()
+    """One job. Salesforce puts every row in one of three result sets, and the job's counts
+    say which are not empty: the refused and unprocessed rows are read (when there are
+    any), the rest of the upload is what it accepted. Its successful results, a copy of
+    the whole upload, are never downloaded."""
     job = client.json(
         "POST",
         "jobs/ingest",
@@ -205,24 +217,44 @@ def _ingest(
     client.request(
         "PUT",
         f"{path}/batches",
-        content=_Upload(spool),
-        headers={"Content-Type": "text/csv", "Content-Length": str(size)},
+        content=upload,
+        headers={"Content-Type": "text/csv", "Content-Length": str(upload.size)},
     )
     client.request("PATCH", path, json={"state": "UploadComplete"})
-    wait_for_job(client, path, settings)
-    for row in _streamed_rows(client, f"{path}/successfulResults"):
-        yield WriteResult(SalesforceId(row["sf__Id"]), ok=True, values=_sent(schema, row))
-    for row in _streamed_rows(client, f"{path}/failedResults"):
-        failed = _failed(row["Id"], row.get("sf__Error") or "")
-        yield attrs.evolve(failed, values=_sent(schema, row))
-    for row in _streamed_rows(client, f"{path}/unprocessedrecords"):
-        yield WriteResult(
-            SalesforceId(row["Id"]),
-            ok=False,
-            error_code="UNPROCESSED",
-            message="not processed",
-            values=_sent(schema, row),
-        )
+    done = wait_for_job(client, path, settings)
+    failed = int(done.get("numberRecordsFailed") or 0)
+    unprocessed = upload.rows - int(done.get("numberRecordsProcessed") or 0)
+    answered: set[str] = set()
+    if failed > 0:
+        for row in _counted_rows(client, f"{path}/failedResults", failed, answered):
+            refusal = _failed(row["Id"], row.get("sf__Error") or "")
+            yield attrs.evolve(refusal, values=_sent(schema, row))
+    if unprocessed > 0:
+        for row in _counted_rows(client, f"{path}/unprocessedrecords", unprocessed, answered):
+            yield WriteResult(
+                SalesforceId(row["Id"]),
+                ok=False,
+                error_code="UNPROCESSED",
+                message="not processed",
+                values=_sent(schema, row),
+            )
+    for row in upload.records():
+        if row["Id"] not in answered:
+            yield WriteResult(SalesforceId(row["Id"]), ok=True, values=_sent(schema, row))
+
+
+def _counted_rows(
+    client: SalesforceClient, path: str, count: int, answered: set[str]
+) -> Iterator[dict[str, str]]:
+    """A result set's rows, each Id added to `answered`. Fewer rows than the job counted:
+    the rest of the upload can't be taken as accepted, so the read ends in an error."""
+    read = 0
+    for row in _streamed_rows(client, path):
+        answered.add(row["Id"])
+        read += 1
+        yield row
+    if read < count:
+        raise SalesforceIncompleteRead(f"{path} had {read} of the {count} rows counted")
 
 
 def _streamed_rows(client: SalesforceClient, path: str) -> Iterator[dict[str, str]]:

@@ -10,7 +10,7 @@ import json
 import httpx
 import pytest
 
-from sfsync.adapters.salesforce.errors import SalesforceQuotaExceeded
+from sfsync.adapters.salesforce.errors import SalesforceIncompleteRead, SalesforceQuotaExceeded
 from sfsync.domain.ports import ContactUpdate, WriteResult
 from tests.unit.salesforce.recorded import Org, gateway, sf_error
 
@@ -94,7 +94,8 @@ class TestCollections:
         assert [r["id"] for r in sent["records"]] == ["003C"]
 
 
-def ingest_job(org: Org) -> None:
+def ingest_job(org: Org, processed: int = 0, failed: int = 0) -> None:
+    """An ingest job that ends JobComplete with these counts."""
     org.route(
         "POST",
         "/jobs/ingest",
@@ -106,24 +107,23 @@ def ingest_job(org: Org) -> None:
         "/jobs/ingest/750I",
         lambda r: httpx.Response(200, json={"id": "750I", "state": "UploadComplete"}),
     )
-    org.route(
-        "GET",
-        "/jobs/ingest/750I",
-        lambda r: httpx.Response(200, json={"id": "750I", "state": "JobComplete"}),
-    )
+    done = {
+        "id": "750I",
+        "state": "JobComplete",
+        "numberRecordsProcessed": processed,
+        "numberRecordsFailed": failed,
+    }
+    org.route("GET", "/jobs/ingest/750I", lambda r: httpx.Response(200, json=done))
+
+
+def result_reads(org: Org) -> list[str]:
+    return [r.url.path.rsplit("/", 1)[1] for r in org.requests if "/750I/" in r.url.path]
 
 
 class TestBulkIngest:
-    def test_large_update_runs_an_ingest_job_and_reads_all_result_sets(self) -> None:
+    def test_refused_and_unprocessed_rows_are_read_and_the_rest_was_accepted(self) -> None:
         org = Org()
-        ingest_job(org)
-        org.route(
-            "GET",
-            "/successfulResults",
-            lambda r: httpx.Response(
-                200, text='"sf__Id","sf__Created","Id","FirstName"\n"003A","false","003A","x"\n'
-            ),
-        )
+        ingest_job(org, processed=3, failed=1)
         org.route(
             "GET",
             "/failedResults",
@@ -144,16 +144,41 @@ class TestBulkIngest:
             ("003A", True, None),
             ("003B", False, "UNABLE_TO_LOCK_ROW"),
             ("003C", False, "UNPROCESSED"),
-            ("003D", False, "NO_RESULT"),
+            ("003D", True, None),
         ]
+        assert result_reads(org) == ["batches", "failedResults", "unprocessedrecords"]
         upload = next(r for r in org.requests if r.method == "PUT")
         assert upload.headers["Content-Type"] == "text/csv"
 
+    def test_a_job_without_refusals_reads_no_result_set(self) -> None:
+        org = Org()
+        ingest_job(org, processed=3)
+        updates = [ContactUpdate(i, {"FirstName": "v"}) for i in ("003A", "003B", "003C")]
+        results = gateway(org, bulk_write_threshold=2).update_contacts(updates)
+        assert [(r.contact_id, r.ok) for r in results] == [(u.contact_id, True) for u in updates]
+        assert result_reads(org) == ["batches"]
+        assert len(org.requests) == 5  # describe, create, upload, close, one poll
+
+    @pytest.mark.parametrize(
+        ("processed", "failed", "which"),
+        [(2, 1, "failedResults"), (1, 0, "unprocessedrecords")],
+    )
+    def test_a_result_set_shorter_than_counted_accepts_nothing_more(
+        self, processed: int, failed: int, which: str
+    ) -> None:
+        org = Org()
+        ingest_job(org, processed=processed, failed=failed)
+        org.route("GET", f"/{which}", lambda r: httpx.Response(200, text='"Id","FirstName"\n'))
+        updates = [ContactUpdate(i, {"FirstName": "v"}) for i in ("003A", "003B")]
+        streamed = gateway(org, bulk_write_threshold=1).update_contacts_streamed(
+            ["FirstName"], [updates]
+        )
+        with pytest.raises(SalesforceIncompleteRead, match="0 of the 1 rows"):
+            next(streamed)
+
     def test_the_upload_leaves_absent_fields_blank_and_nulls_as_na(self) -> None:
         org = Org()
-        ingest_job(org)
-        for which in ("successfulResults", "failedResults", "unprocessedrecords"):
-            org.route("GET", f"/{which}", lambda r: httpx.Response(200, text=""))
+        ingest_job(org, processed=2)
         updates = [
             ContactUpdate("003A", {"FirstName": None, "gq_import__c": True}),
             ContactUpdate("003B", {"Email": 'a,"b"'}),
@@ -171,27 +196,27 @@ class TestBulkIngest:
 
     def test_results_carry_the_values_sent_as_wire_values(self) -> None:
         org = Org()
-        ingest_job(org)
+        ingest_job(org, processed=3, failed=1)
         org.route(
             "GET",
-            "/successfulResults",
+            "/failedResults",
             lambda r: httpx.Response(
                 200,
-                text='"sf__Id","sf__Created","Id","FirstName","gq_import__c"\n'
-                '"003A","false","003A","#N/A","true"\n"003B","false","003B","x,y",""\n',
+                text='"sf__Id","sf__Error","Id","FirstName","gq_import__c"\n'
+                '"","STRING_TOO_LONG:too long:FirstName --","003C","line 1\nline 2",""\n',
             ),
         )
-        for which in ("failedResults", "unprocessedrecords"):
-            org.route("GET", f"/{which}", lambda r: httpx.Response(200, text=""))
         updates = [
             ContactUpdate("003A", {"FirstName": None, "gq_import__c": True}),
-            ContactUpdate("003B", {"FirstName": "x,y"}),
+            ContactUpdate("003B", {"FirstName": 'x,y\n"z"'}),
+            ContactUpdate("003C", {"FirstName": "line 1\nline 2"}),
         ]
         fields = ["FirstName", "gq_import__c"]
         streamed = gateway(org, bulk_write_threshold=1).update_contacts_streamed(fields, [updates])
-        assert {r.contact_id: r.values for r in streamed} == {
-            "003A": {"FirstName": None, "gq_import__c": True},
-            "003B": {"FirstName": "x,y"},
+        assert {r.contact_id: (r.ok, r.values) for r in streamed} == {
+            "003A": (True, {"FirstName": None, "gq_import__c": True}),
+            "003B": (True, {"FirstName": 'x,y\n"z"'}),
+            "003C": (False, {"FirstName": "line 1\nline 2"}),
         }
 
     def test_a_stream_under_the_threshold_goes_by_collections(self) -> None:
