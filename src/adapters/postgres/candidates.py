@@ -26,18 +26,15 @@ _MUTABLE = (
 
 # Linked candidates in id order; with a configuration, only those that may need a write
 # (a failure kept, even one given up: the report counts those skipped). What a push plans
-# from is one digest (jsonb's text form is canonical: keys sorted), computed once a row
-# (OFFSET 0 keeps the subquery from being folded into both its uses).
+# from is the row's stored digest, push_basis (migration 0016).
 _FROM_SALESFORCE = f"""
 SELECT {", ".join("c." + name.strip() for name in _COLUMNS.split(","))},
-       c.attributes_changed_at, b.basis
+       c.attributes_changed_at, c.push_basis
 FROM candidates c LEFT JOIN push_state p ON p.candidate_id = c.id
-CROSS JOIN LATERAL (SELECT md5(c.attributes::text || '|' || c.unsubscribed::text || '|'
-                               || c.salesforce_id) AS basis OFFSET 0) b
 WHERE c.account_id = %(account)s AND c.salesforce_id IS NOT NULL AND c.id > %(after)s
   AND (%(config)s::text IS NULL OR p.candidate_id IS NULL OR p.sending IS NOT NULL
        OR p.config IS DISTINCT FROM %(config)s OR p.contact_id <> c.salesforce_id
-       OR p.planned_from IS DISTINCT FROM b.basis
+       OR p.planned_from IS DISTINCT FROM c.push_basis
        OR EXISTS (SELECT 1 FROM push_failures f WHERE f.candidate_id = c.id))
 ORDER BY c.id LIMIT %(limit)s
 """
