@@ -143,8 +143,13 @@ def emu_size(emu: Emulator) -> int:
 def floor_copy(account: AccountId) -> dict[str, Any]:
     """COPY the account's candidates out to a file, then time COPY FROM into an empty twin."""
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn, tempfile.TemporaryFile() as f:
+        written = conn.execute(  # a generated column (push_basis) is computed, not copied
+            "SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position)"
+            " FROM information_schema.columns"
+            " WHERE table_name = 'candidates' AND is_generated = 'NEVER'"
+        ).fetchone()[0]
         with conn.cursor().copy(
-            "COPY (SELECT * FROM candidates WHERE account_id = %s) TO STDOUT", (account,)
+            f"COPY (SELECT {written} FROM candidates WHERE account_id = %s) TO STDOUT", (account,)
         ) as copy:
             for chunk in copy:
                 f.write(chunk)
@@ -152,7 +157,8 @@ def floor_copy(account: AccountId) -> dict[str, Any]:
         conn.execute("CREATE TABLE floor_candidates (LIKE candidates INCLUDING ALL)")
         f.seek(0)
         started = time.perf_counter()
-        with conn.transaction(), conn.cursor().copy("COPY floor_candidates FROM STDIN") as copy:
+        into = f"COPY floor_candidates ({written}) FROM STDIN"
+        with conn.transaction(), conn.cursor().copy(into) as copy:
             while chunk := f.read(1 << 20):
                 copy.write(chunk)
         seconds = time.perf_counter() - started
