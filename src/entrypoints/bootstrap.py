@@ -39,6 +39,7 @@ from sfsync.domain.ports import SignupFlushes
 from sfsync.entrypoints.actors import HANDLED_TYPES, INTERNAL_ACTORS, register_actors
 from sfsync.entrypoints.gateways import HttpxGatewayFactory, oauth_app
 from sfsync.entrypoints.settings import ConfigError, Settings, queue_name
+from sfsync.entrypoints.validation import validators
 from sfsync.services.import_steps import ImportDeps
 from sfsync.services.signups import SignupDeps, SignupSettings
 
@@ -178,6 +179,7 @@ class Container:
         settings = self.settings
         queue = queue_name(settings)
         encoder = ContractEncoder(queue, HANDLED_TYPES, token_keys(settings), INTERNAL_ACTORS)
+        validators()  # the contract's schemas, read and checked once, before any message
         check_queues(settings.amqp_url, queue)  # one clear line if someone declared them first
         middleware = [TimeLimit(), Retries(), DeadLetterRecorder(self.dead_letters().record)]
         broker = ContractBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)
