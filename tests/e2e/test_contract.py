@@ -6,8 +6,10 @@ once with the validator's reason; retries and events that RabbitMQ does not conf
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pika
@@ -23,6 +25,7 @@ from tests.e2e.conftest import poll
 pytestmark = pytest.mark.integration
 
 MARKER = "ada.lovelace+MARKER-c41d@example.com"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def now() -> str:
@@ -127,6 +130,22 @@ def test_a_sync_requested_from_plain_pika_runs_and_its_sync_completed_follows(ha
     assert properties.content_type == "application/json" and properties.delivery_mode == 2
     assert properties.type == "sync.completed" and properties.message_id == event["id"]
     assert problems("sync.completed", event) == []
+
+
+def test_the_readme_s_publisher_works_as_written(harness):
+    """The README's ten lines, run with the test's server, queue and account."""
+    (code,) = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    ours = {
+        '"amqp://guest:guest@127.0.0.1:5672/%2F"': repr(harness.container.settings.amqp_url),
+        '"sfsync"': repr(harness.queue),
+        '"acc_123"': repr(harness.account),
+    }
+    for written, used in ours.items():
+        assert written in code
+        code = code.replace(written, used)
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    assert completed(harness, namespace["message"])["status"] == "succeeded"
 
 
 def test_a_candidate_signed_up_from_plain_pika_flags_the_contact(harness):
