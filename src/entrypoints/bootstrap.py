@@ -18,7 +18,7 @@ import dramatiq
 import httpx
 import pika.exceptions
 import structlog
-from dramatiq.middleware import Retries, TimeLimit
+from dramatiq.middleware import TimeLimit
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from sfsync.adapters.postgres.crypto import TokenCipher
@@ -29,7 +29,7 @@ from sfsync.adapters.postgres.pool import make_pool
 from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
 from sfsync.adapters.rabbitmq.broker import ContractBroker, check_queues
 from sfsync.adapters.rabbitmq.encoder import ContractEncoder
-from sfsync.adapters.rabbitmq.middleware import DeadLetterRecorder
+from sfsync.adapters.rabbitmq.middleware import ConfirmedRetries, DeadLetterRecorder
 from sfsync.adapters.rabbitmq.publisher import EVENTS_EXCHANGE, PikaEventPublisher
 from sfsync.adapters.rabbitmq.requests import send_message
 from sfsync.adapters.salesforce.auth import OAuthApp
@@ -39,6 +39,7 @@ from sfsync.domain.ports import SignupFlushes
 from sfsync.entrypoints.actors import HANDLED_TYPES, INTERNAL_ACTORS, register_actors
 from sfsync.entrypoints.gateways import HttpxGatewayFactory, oauth_app
 from sfsync.entrypoints.settings import ConfigError, Settings, queue_name
+from sfsync.entrypoints.validation import validators
 from sfsync.services.import_steps import ImportDeps
 from sfsync.services.signups import SignupDeps, SignupSettings
 
@@ -170,16 +171,19 @@ class Container:
     def broker(self) -> tuple[ContractBroker, dict[str, Any]]:
         """A broker with our encoder, middleware and actors (the encoder is process-global).
 
-        Only the middleware our actors use: Retries and TimeLimit (their options), and the
-        dead-letter record. dramatiq's other defaults are left out on purpose: Callbacks and
-        Pipelines would act on options no publisher may set, AgeLimit and ShutdownNotifications
-        have nothing to do without `max_age` and `notify_shutdown`.
+        Only the middleware our actors use: Retries (as ConfirmedRetries: a retry RabbitMQ
+        did not confirm dead-letters its message) and TimeLimit, and the dead-letter record.
+        dramatiq's other defaults are left out on purpose: Callbacks and Pipelines would act
+        on options no publisher may set, AgeLimit and ShutdownNotifications have nothing to do
+        without `max_age` and `notify_shutdown`.
         """
         settings = self.settings
         queue = queue_name(settings)
         encoder = ContractEncoder(queue, HANDLED_TYPES, token_keys(settings), INTERNAL_ACTORS)
+        validators()  # the contract's schemas, read and checked once, before any message
         check_queues(settings.amqp_url, queue)  # one clear line if someone declared them first
-        middleware = [TimeLimit(), Retries(), DeadLetterRecorder(self.dead_letters().record)]
+        recorder = DeadLetterRecorder(self.dead_letters().record)
+        middleware = [TimeLimit(), ConfirmedRetries(), recorder]
         broker = ContractBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)
         dramatiq.set_encoder(encoder)
         actors = register_actors(

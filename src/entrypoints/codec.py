@@ -1,9 +1,11 @@
-"""cattrs at the edge: contract JSON <-> message classes; errors name fields, never values.
+"""The edge of the contract: a body is checked against its JSON Schema (validation.py), then
+structured by cattrs into a message class; errors name fields and rules, never values.
 
 `sync_request` builds the JSON another service would send (the CLI, the demo, benchmarks).
 
-A reason is built only from texts we wrote (InvalidField, raised by our structure hooks and
-the messages' validators) and field paths; any other exception shows as its kind.
+A reason is built only from the schema (validation.py), texts we wrote (InvalidField, raised by
+our structure hooks and the messages' validators) and field paths; any other exception shows
+as its kind.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sfsync.domain.messages import (
     SyncRequested,
     Trigger,
 )
+from sfsync.entrypoints.validation import parse_timestamp, problems
 
 T = TypeVar("T")
 MESSAGE_TYPES: dict[str, type[Any]] = {
@@ -35,14 +38,9 @@ converter = cattrs.Converter(forbid_extra_keys=False)
 
 
 def _datetime(value: Any, _: type) -> datetime:
-    if not isinstance(value, str):
-        raise InvalidField("expected an ISO 8601 timestamp")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidField("expected an ISO 8601 timestamp such as 2026-11-27T18:00:00Z") from None
-    if parsed.tzinfo is None:
-        raise InvalidField("timestamp needs a time zone (Z or +00:00)")
+    parsed = parse_timestamp(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise InvalidField("expected a timestamp with a time zone, such as 2026-11-27T18:00:00Z")
     return parsed
 
 
@@ -53,6 +51,9 @@ def _strict_bool(value: Any, _: type) -> bool:
 
 
 def _strict_int(value: Any, _: type) -> int:
+    # 1.0 is the number 1 to JSON Schema (and to JavaScript): accepted, as the schemas do
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidField("expected a whole number")
     return value
@@ -105,9 +106,12 @@ def decode(body: bytes | str | dict[str, Any]) -> SyncRequested | CandidateSigne
     if not isinstance(data, dict):
         raise InvalidMessage("body must be a JSON object")
     kind = data.get("type")
-    cls = MESSAGE_TYPES.get(kind) if isinstance(kind, str) else None
-    if cls is None:
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         raise InvalidMessage(f"unknown message type; expected one of {sorted(MESSAGE_TYPES)}")
+    cls = MESSAGE_TYPES[kind]
+    broken = problems(kind, data)
+    if broken:
+        raise InvalidMessage(f"invalid {kind} message: " + "; ".join(broken))
     try:
         return converter.structure(data, cls)
     except (ClassValidationError, ValueError, TypeError) as err:

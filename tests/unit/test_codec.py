@@ -46,8 +46,8 @@ def test_optional_extra_fields_are_allowed():
         ({**GOOD, "requested_at": "yesterday"}, "$.requested_at"),
         ({**GOOD, "requested_at": "2026-11-27T18:00:00"}, "time zone"),
         ({**GOOD, "full_resync": "yes"}, "$.full_resync"),
-        ({**GOOD, "id": ""}, "id must be an id of 1 to 200 characters"),
-        ({**GOOD, "id": "ada@example.com"}, "id must be an id of 1 to 200 characters"),
+        ({**GOOD, "id": ""}, "$.id: must be an id of 1 to 200 characters"),
+        ({**GOOD, "id": "ada@example.com"}, "$.id: must be an id of 1 to 200 characters"),
         ({**GOOD, "account_id": 7}, "$.account_id"),
     ],
 )

@@ -24,7 +24,7 @@ def test_every_package_under_src_is_declared():
         ".".join(["sfsync", *init.parent.relative_to(ROOT / "src").parts])
         for init in (ROOT / "src").rglob("__init__.py")
     }
-    assert found == declared
+    assert found | {"sfsync.schemas"} == declared  # schemas/: the contract, as package data
 
 
 def test_domain_and_services_import_no_infrastructure():
@@ -46,6 +46,7 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, zipfile.ZipFil
     junk = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
     shutil.copytree(ROOT / "src", sources / "src", ignore=junk)
     shutil.copytree(ROOT / "emulator", sources / "emulator", ignore=junk)
+    shutil.copytree(ROOT / "schemas", sources / "schemas", ignore=junk)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, sources / name)
     out = tmp_path_factory.mktemp("wheels")
@@ -60,6 +61,13 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, zipfile.ZipFil
         "sfsync": zipfile.ZipFile(next(out.glob("sfsync-*.whl"))),
         "sfsync-emulator": zipfile.ZipFile(next(out.glob("sfsync_emulator-*.whl"))),
     }
+
+
+LOAD_SCHEMAS = """
+import sfsync.schemas
+from sfsync.entrypoints.validation import schema_file, validators
+print(sfsync.schemas.__file__, *sorted(schema_file(*key) for key in validators()))
+"""
 
 
 def metadata(wheel: zipfile.ZipFile, file: str) -> str:
@@ -84,6 +92,22 @@ class TestTheProductionWheel:
         for path in (ROOT / "src").rglob("*"):
             if path.suffix in (".py", ".sql"):
                 assert f"sfsync/{path.relative_to(ROOT / 'src').as_posix()}" in names
+
+    def test_carries_the_message_schemas_and_the_worker_reads_them_from_it(self, wheels, tmp_path):
+        """What `pip install .` puts in site-packages, read by the worker's own loader."""
+        schemas = sorted(p.name for p in (ROOT / "schemas").glob("*.json"))
+        names = set(wheels["sfsync"].namelist())
+        assert {f"sfsync/schemas/{name}" for name in schemas} <= names
+        wheels["sfsync"].extractall(tmp_path)
+        loaded = subprocess.run(
+            [sys.executable, "-c", LOAD_SCHEMAS],
+            env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        assert loaded[0].startswith(str(tmp_path)) and loaded[1:] == schemas
 
     def test_requires_none_of_the_emulator_s_libraries(self, wheels):
         required = requirements(wheels["sfsync"])

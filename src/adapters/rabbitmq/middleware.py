@@ -1,4 +1,5 @@
-"""Remembers why a message failed and records every dead letter in Postgres.
+"""Remembers why a message failed and records every dead letter in Postgres; retries that
+RabbitMQ did not confirm are dead-lettered, not dropped.
 
 RabbitMQ's dead-letter queue forgets after 7 days and holds no reason; the table keeps both
 so ops can list, inspect and replay. Logs name reasons and ids, never a body.
@@ -11,7 +12,8 @@ from typing import Any
 
 import stamina
 import structlog
-from dramatiq import Middleware, Retry
+from dramatiq import BrokerError, Middleware, Retry
+from dramatiq.middleware import Retries
 
 from sfsync.adapters.rabbitmq.encoder import Refused
 from sfsync.domain.errors import DomainError, TransientFailure
@@ -99,3 +101,32 @@ class DeadLetterRecorder(Middleware):
                 error=type(err).__name__,
             )
         log.warning("message.dead_lettered", reason=entry["reason"])
+
+
+class ConfirmedRetries(Retries):
+    """dramatiq's Retries, with a retry that RabbitMQ did not take in failing its message.
+
+    The broker publishes with confirms, and its enqueue tries six times (a nack, an
+    unroutable message or a lost connection each open a new channel) before it raises. Retries
+    runs in an after-hook, where dramatiq logs such an error and then acks the message: the
+    request would be gone. Here the message is failed instead, so it is dead-lettered and
+    recorded with a reason saying so, and its run is ended (give_up.py); replay brings it back.
+    """
+
+    def after_process_message(
+        self,
+        broker: Any,
+        message: Any,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        try:
+            super().after_process_message(broker, message, result=result, exception=exception)
+        except BrokerError as err:
+            why = message.options.get(ERROR_OPTION) or "failed"
+            message.options[ERROR_OPTION] = (
+                f"{why}; its retry was not confirmed by RabbitMQ ({type(err).__name__})"
+            )
+            log.error("message.retry_not_enqueued", error=type(err).__name__)
+            message.fail()

@@ -17,8 +17,11 @@ EVENTS_EXCHANGE = "sfsync.events"
 
 class PikaEventPublisher:
     """One blocking connection shared by the process's threads, one publish at a time (pika
-    connections are not thread-safe). A connection dropped while idle (RabbitMQ closes one
-    that missed its heartbeats) is opened again once before a publish gives up."""
+    connections are not thread-safe). The channel is in publisher-confirm mode: `publish`
+    returns once RabbitMQ has the event in every queue bound for it. A nack or a dropped
+    connection (RabbitMQ closes one that missed its heartbeats) is tried once more on a new
+    connection, then raised as TransientFailure, so the message that published it is
+    retried (and publishes it again): never dropped without a word."""
 
     def __init__(self, amqp_url: str, exchange: str = EVENTS_EXCHANGE) -> None:
         self.amqp_url = amqp_url
