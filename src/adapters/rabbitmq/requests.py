@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import UTC
 from typing import Any
 
 import pika
@@ -11,6 +12,7 @@ import pika.exceptions
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from sfsync.domain.errors import TransientFailure
+from sfsync.domain.messages import SyncRequested
 
 
 class MessageSender:
@@ -58,3 +60,43 @@ def send_message(amqp_url: str, queue: str, message: Mapping[str, Any]) -> None:
     """Send one message on a connection of its own (see MessageSender)."""
     with MessageSender(amqp_url, queue) as sender:
         sender.send(message)
+
+
+def request_body(request: SyncRequested) -> dict[str, Any]:
+    """A sync.requested as the contract's JSON."""
+    return {
+        "type": request.type,
+        "version": request.version,
+        "id": request.id,
+        "requested_at": request.requested_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "account_id": request.account_id,
+        "scope": request.scope.value,
+        "candidate_id": request.candidate_id,
+        "trigger": request.trigger.value,
+        "full_resync": request.full_resync,
+    }
+
+
+class RequestPublisher:
+    """Sends sync.requested messages (the scheduler's) on one connection, opened on first
+    use and again after a failure."""
+
+    def __init__(self, amqp_url: str, queue: str) -> None:
+        self._amqp_url = amqp_url
+        self._queue = queue
+        self._sender: MessageSender | None = None
+
+    def send(self, requests: Sequence[SyncRequested]) -> None:
+        if self._sender is None:
+            self._sender = MessageSender(self._amqp_url, self._queue)
+        try:
+            for request in requests:
+                self._sender.send(request_body(request))
+        except TransientFailure:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.close()
