@@ -61,7 +61,9 @@ class TestPacificDefaults:
         assert len(imports) == len(exports) == 4
         assert {local(s.at)[11:] for s in imports} == {"00:00 PST", "00:00 PDT"}
         assert {local(s.at)[11:16] for s in exports} == {"23:30"}
-        gaps = [(b.at - a.at) / timedelta(hours=1) for a, b in zip(imports, imports[1:])]
+        gaps = [
+            (b.at - a.at) / timedelta(hours=1) for a, b in zip(imports, imports[1:], strict=False)
+        ]
         assert gaps == days_hours
 
     def test_a_year_of_slots_is_one_export_and_one_import_per_local_date(self):
@@ -103,7 +105,7 @@ class TestTimesInsideTheChangingHour:
         )
         dates = [s.local_date for s in whole]
         assert dates == sorted(set(dates))
-        assert all(b - a == timedelta(days=1) for a, b in zip(dates, dates[1:]))
+        assert all(b - a == timedelta(days=1) for a, b in zip(dates, dates[1:], strict=False))
 
 
 class TestPerAccountTimeZone:
