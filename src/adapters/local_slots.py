@@ -19,11 +19,16 @@ class LocalScheduleSlots:
 
     @contextmanager
     def claim(self, slots: Sequence[Slot]) -> Iterator[list[Slot]]:
-        new = [slot for slot in slots if slot.key not in self._recorded]
+        new = self._new(slots)
         yield new
         self._recorded.update(slot.key for slot in new)
 
     def record_missed(self, slots: Sequence[Slot]) -> int:
-        new = {slot.key for slot in slots} - self._recorded
-        self._recorded |= new
+        new = self._new(slots)
+        self._recorded.update(slot.key for slot in new)
         return len(new)
+
+    def _new(self, slots: Sequence[Slot]) -> list[Slot]:
+        """Slots not recorded yet, of accounts that are still scheduled."""
+        known = {schedule.account_id for schedule in self._accounts()} if slots else set()
+        return [s for s in slots if s.key not in self._recorded and s.account_id in known]
