@@ -140,7 +140,9 @@ def sender(request: pytest.FixtureRequest) -> Iterator[Sender]:
             while (got := channel.basic_get(queue, auto_ack=True))[0] is not None:
                 assert got[1].content_type == "application/json"
                 assert got[1].delivery_mode == 2
-                found.append(decode(json.loads(got[2])))
+                message = decode(json.loads(got[2]))
+                assert isinstance(message, SyncRequested)
+                found.append(message)
             channel.queue_delete(queue)
             return found
         finally:
