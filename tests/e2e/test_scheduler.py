@@ -226,7 +226,7 @@ def test_scheduler_command_on_a_fast_clock_publishes_an_export_then_an_import(
     out = tmp_path / "scheduler.log"
     with open(out, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sfsync.entrypoints.cli", "scheduler", "--fast-clock"],
+            [sys.executable, "-m", "sfsync.entrypoints.cli", "scheduler", "--fast-clock", "--speed", "600"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
