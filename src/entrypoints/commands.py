@@ -75,11 +75,16 @@ def scheduler(container: Container, fast: bool, speed: float) -> None:
     if clock is not None:
         click.echo(f"fast clock: starts at {clock.now():%Y-%m-%d %H:%M} UTC, {speed:g}x")
 
+    daily = container.scheduler(clock, fast=fast)
+
     def show(tick: Tick) -> None:
         for slot in tick.published:
-            click.echo(f"published {slot.kind} of {slot.account_id} for {slot.at:%H:%M} UTC")
+            click.echo(
+                f"published {slot.kind} of {slot.account_id} for {slot.at:%H:%M} UTC"
+                f" (request {slot.request_id(daily.id_salt)})",
+            )
 
-    run_scheduler(container.scheduler(clock, fast=fast), stop, interval, show if fast else None)
+    run_scheduler(daily, stop, interval, show if fast else None)
 
 
 @click.command("disconnect")

@@ -27,6 +27,7 @@ from tests.e2e.conftest import poll, worker_process_config
 from tests.fakes import FixedClock
 
 pytestmark = pytest.mark.integration
+SFSYNC = [sys.executable, "-m", "sfsync.entrypoints.cli"]
 LA = ZoneInfo("America/Los_Angeles")
 
 
@@ -145,7 +146,7 @@ def two_workers(
             with open(log, "wb") as out:
                 procs.append(
                     subprocess.Popen(
-                        [sys.executable, "-m", "sfsync.entrypoints.cli", "worker"],
+                        [*SFSYNC, "worker"],
                         env=env,
                         stdout=out,
                         stderr=subprocess.STDOUT,
@@ -226,7 +227,15 @@ def test_scheduler_command_on_a_fast_clock_publishes_an_export_then_an_import(
     out = tmp_path / "scheduler.log"
     with open(out, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sfsync.entrypoints.cli", "scheduler", "--fast-clock", "--speed", "600"],
+            [
+                sys.executable,
+                "-m",
+                "sfsync.entrypoints.cli",
+                "scheduler",
+                "--fast-clock",
+                "--speed",
+                "600",
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
