@@ -331,18 +331,20 @@ def scheduled(env: dict[str, str], container: Container, console: Console) -> No
     command = [sys.executable, "-m", "sfsync.entrypoints.cli", "scheduler", "--fast-clock"]
     exchange = events_exchange(settings)
     with EventListener(settings.amqp_url, "sync.completed", exchange) as listener:
-        scheduler = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-        started, seen = time.monotonic(), set()
+        quiet = env | {"SFSYNC_LOG_LEVEL": "warning"}
+        scheduler = subprocess.Popen(command, env=quiet, stdout=subprocess.PIPE, text=True)
+        seen: set[str] = set()
         try:
             assert scheduler.stdout is not None
             while seen != {"export", "import"}:
                 line = scheduler.stdout.readline()
                 if not line:
                     raise click.ClickException("the scheduler stopped; see its output above")
-                console.print(f"scheduler: {line.strip()}")
-                if line.startswith("published") and f" of {ACCOUNT} " in line:
-                    request_id = line.split()[-1].rstrip(")")
-                    event = follow_run(container, listener, request_id, console)
+                said, _, request = line.strip().partition(" (request ")
+                console.print(f"scheduler: {said}")
+                if said.startswith("published") and f" of {ACCOUNT} " in said:
+                    started = time.monotonic()
+                    event = follow_run(container, listener, request.rstrip(")"), console)
                     print_report(event, time.monotonic() - started, console)
                     seen.add(line.split()[1])
         finally:
