@@ -116,13 +116,19 @@ class InMemoryScheduleSlots:
         self._record(new, "missed")
         return len(new)
 
+    def forget_before(self, instant: datetime) -> int:
+        old = [key for key, (_, _, at) in self.state.schedule_slots.items() if at < instant]
+        for key in old:
+            del self.state.schedule_slots[key]
+        return len(old)
+
     def _new(self, slots: Sequence[Slot]) -> list[Slot]:
         recorded = self.state.schedule_slots
         return [s for s in slots if s.key not in recorded and s.account_id in self.state.settings]
 
     def _record(self, slots: Sequence[Slot], status: str) -> None:
         for slot in slots:
-            self.state.schedule_slots[slot.key] = (slot.request_id(), status)
+            self.state.schedule_slots[slot.key] = (slot.request_id(), status, slot.at)
 
 
 @attrs.define
@@ -153,8 +159,8 @@ class InMemoryState:
     signups: dict[str, Signup] = attrs.Factory(dict)  # by message id
     signup_flushes: dict[AccountId, datetime] = attrs.Factory(dict)
     created: dict[AccountId, datetime] = attrs.Factory(dict)  # when settings were first saved
-    # the scheduler's slots: key -> (request id, "published" or "missed")
-    schedule_slots: dict[tuple[str, str, date], tuple[str, str]] = attrs.Factory(dict)
+    # the scheduler's slots: key -> (request id, "published" or "missed", instant)
+    schedule_slots: dict[tuple[str, str, date], tuple[str, str, datetime]] = attrs.Factory(dict)
 
 
 @attrs.define

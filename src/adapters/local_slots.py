@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
 from sfsync.domain.schedule import AccountSchedule, Slot
 
@@ -12,7 +13,7 @@ from sfsync.domain.schedule import AccountSchedule, Slot
 class LocalScheduleSlots:
     def __init__(self, accounts: Callable[[], list[AccountSchedule]]) -> None:
         self._accounts = accounts
-        self._recorded: set[tuple[str, str, object]] = set()
+        self._recorded: dict[tuple[str, str, object], datetime] = {}
 
     def scheduled_accounts(self) -> list[AccountSchedule]:
         return self._accounts()
@@ -21,12 +22,18 @@ class LocalScheduleSlots:
     def claim(self, slots: Sequence[Slot]) -> Iterator[list[Slot]]:
         new = self._new(slots)
         yield new
-        self._recorded.update(slot.key for slot in new)
+        self._recorded.update((slot.key, slot.at) for slot in new)
 
     def record_missed(self, slots: Sequence[Slot]) -> int:
         new = self._new(slots)
-        self._recorded.update(slot.key for slot in new)
+        self._recorded.update((slot.key, slot.at) for slot in new)
         return len(new)
+
+    def forget_before(self, instant: datetime) -> int:
+        old = {key for key, at in self._recorded.items() if at < instant}
+        for key in old:
+            del self._recorded[key]
+        return len(old)
 
     def _new(self, slots: Sequence[Slot]) -> list[Slot]:
         """Slots not recorded yet, of accounts that are still scheduled."""

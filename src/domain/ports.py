@@ -538,6 +538,10 @@ class ScheduleSlots(Protocol):
         as they are. Returns how many were new."""
         ...
 
+    def forget_before(self, instant: datetime) -> int:
+        """Delete the records of slots before `instant`; returns how many."""
+        ...
+
 
 class SyncRequests(Protocol):
     """Sends sync.requested messages to the worker's queue."""

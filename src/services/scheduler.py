@@ -24,6 +24,9 @@ from sfsync.domain.messages import (
 from sfsync.domain.ports import Clock, ScheduleSlots, SyncRequests
 from sfsync.domain.schedule import AccountSchedule, InvalidSchedule, Slot, due_slots, time_zone
 
+KEEP_SLOTS = timedelta(days=30)  # slot records kept at least this long (beyond the grace)
+LOOKBACK = timedelta(days=1)  # how far before the grace period missed slots are recorded
+
 
 @attrs.frozen
 class ScheduleSettings:
@@ -67,6 +70,7 @@ class Scheduler:
     settings: ScheduleSettings = ScheduleSettings()
     id_salt: str = ""  # a demo's fast clock: request ids of its own, never a real slot's
     _seen: dict[tuple[str, str, object], datetime] = attrs.field(factory=dict, init=False)
+    _pruned_at: datetime | None = attrs.field(default=None, init=False)
 
     def tick(self, should_stop: Callable[[], bool] = lambda: False) -> Tick:
         """Publish every slot due now, a batch per transaction; `should_stop` is asked
@@ -87,15 +91,21 @@ class Scheduler:
                     self.requests.send(requests)
             published.extend(claimed)
             self._remember(batch)
-        self._forget_before(now - self.settings.grace - timedelta(days=2))
+        self._forget(now)
         return Tick(tuple(published), missed_count, unschedulable)
 
     def _remember(self, slots: Sequence[Slot]) -> None:
         for slot in slots:
             self._seen[slot.key] = slot.at
 
-    def _forget_before(self, oldest: datetime) -> None:
+    def _forget(self, now: datetime) -> None:
+        """Drop what no tick looks at any more: from memory every tick, from the store
+        once a day (records of slots older than KEEP_SLOTS and the grace period)."""
+        oldest = now - self.settings.grace - LOOKBACK
         self._seen = {key: at for key, at in self._seen.items() if at >= oldest}
+        if self._pruned_at is None or now - self._pruned_at >= timedelta(days=1):
+            self.slots.forget_before(oldest - KEEP_SLOTS)
+            self._pruned_at = now
 
 
 def _readable(

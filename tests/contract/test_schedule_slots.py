@@ -110,6 +110,15 @@ def test_slots_of_an_unknown_account_are_left_out(store):
         assert claimed == slots[1:]
 
 
+def test_records_before_an_instant_are_forgotten_and_those_slots_can_be_claimed_again(store):
+    account = an_account(store)
+    old, new = a_slot(account, 1), a_slot(account, 3)
+    store.slots.record_missed([old, new])
+    assert store.slots.forget_before(datetime(2026, 1, 2, tzinfo=UTC)) >= 1
+    with store.slots.claim([old, new]) as claimed:
+        assert claimed == [old]
+
+
 # --- SyncRequests ---------------------------------------------------------------------
 
 

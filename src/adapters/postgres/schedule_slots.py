@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from psycopg_pool import ConnectionPool
@@ -60,6 +61,12 @@ class PostgresScheduleSlots:
     def record_missed(self, slots: Sequence[Slot]) -> int:
         with translated(), self._pool.connection() as conn:
             return len(conn.execute(_RECORD, self._params(slots, "missed")).fetchall())
+
+    def forget_before(self, instant: datetime) -> int:
+        with translated(), self._pool.connection() as conn:
+            return conn.execute(
+                "DELETE FROM schedule_slots WHERE slot_at < %s", (instant,)
+            ).rowcount
 
     def _params(self, slots: Sequence[Slot], status: str) -> dict[str, Any]:
         return {

@@ -142,7 +142,7 @@ def test_slots_older_than_the_grace_period_are_recorded_missed_never_a_backlog()
     tick = world.scheduler(grace=timedelta(hours=2, minutes=15)).tick()
     assert world.sent() == [("acc_1", "import", "01-17 02:00")]  # only the one within grace
     assert tick.missed == 2  # the day before the grace period: the 16th's import and export
-    statuses = Counter(status for _, status in world.state.schedule_slots.values())
+    statuses = Counter(status for _, status, _ in world.state.schedule_slots.values())
     assert statuses["published"] == 1
     world.run(world.scheduler(), pacific(2026, 1, 17, 12), timedelta(minutes=10))
     assert len(world.sent()) == 1
@@ -183,7 +183,7 @@ def test_a_publish_that_fails_leaves_its_slots_due_for_the_next_tick():
     world.requests.fail_next = True
     with pytest.raises(TransientFailure):
         scheduler.tick()
-    assert "published" not in {status for _, status in world.state.schedule_slots.values()}
+    assert "published" not in {status for _, status, _ in world.state.schedule_slots.values()}
     scheduler.tick()
     scheduler.tick()
     [request] = world.requests.sent
@@ -197,3 +197,12 @@ def test_an_account_with_an_unknown_time_zone_is_skipped_and_named():
     tick = world.scheduler().tick()
     assert tick.unschedulable == ("acc_bad",)
     assert [r.account_id for r in world.requests.sent] == ["acc_good"]
+
+
+def test_slot_records_older_than_a_month_are_forgotten_once_a_day():
+    world = World(pacific(2026, 1, 1, 12))
+    world.account("acc_1", push_enabled=False)
+    world.run(world.scheduler(), pacific(2026, 3, 1, 12), timedelta(hours=4))
+    ats = sorted(at for _, _, at in world.state.schedule_slots.values())
+    assert len(world.requests.sent) == 59  # one import a day, each once
+    assert ats[0] >= pacific(2026, 1, 29)  # 31 days and the grace period, give or take a day
