@@ -160,6 +160,10 @@ class Container:
         """Send a contract message to our queue, the way the web app does."""
         send_message(self.settings.amqp_url, queue_name(self.settings), message)
 
+    def schedule_slots(self) -> PostgresScheduleSlots:
+        """The scheduler's shared state: connected accounts' schedules, slots recorded."""
+        return PostgresScheduleSlots(self.pool)
+
     def scheduler(self, clock: Clock | None = None, *, fast: bool = False) -> Scheduler:
         """The daily scheduler; `fast` (a demo on a fast clock): slots are recorded in this
         process only and request ids are its own, so no real slot is taken or repeated."""
@@ -169,7 +173,7 @@ class Container:
                 "SFSYNC_SCHEDULE_JITTER_SECONDS must be shorter than"
                 " SFSYNC_SCHEDULE_GRACE_MINUTES, or a delayed slot would be missed"
             )
-        slots: ScheduleSlots = PostgresScheduleSlots(self.pool)
+        slots: ScheduleSlots = self.schedule_slots()
         if fast:
             slots = LocalScheduleSlots(slots.scheduled_accounts)
         with self._lock:

@@ -32,10 +32,8 @@ class FastClock:
 
 def fast_clock(container: Container, speed: float, lead: timedelta) -> FastClock:
     """A clock that starts `lead` before the next slot of the connected accounts."""
-    from sfsync.adapters.postgres.schedule_slots import PostgresScheduleSlots
-
     now = datetime.now(UTC)
-    first = next_slot(PostgresScheduleSlots(container.pool).scheduled_accounts(), now)
+    first = next_slot(container.schedule_slots().scheduled_accounts(), now)
     return FastClock((first.at if first else now) - lead, speed)
 
 

@@ -77,7 +77,8 @@ class Scheduler:
         before each batch, so a stop never cuts a batch between its publish and its record."""
         now = self.clock.now()
         schedules, unschedulable = _readable(self.slots.scheduled_accounts())
-        due = due_slots(schedules, now, grace=self.settings.grace, spread=self.settings.spread)
+        grace, spread = self.settings.grace, self.settings.spread
+        due = due_slots(schedules, now, grace=grace, spread=spread, lookback=LOOKBACK)
         missed = [slot for slot in due.missed if slot.key not in self._seen]
         missed_count = self.slots.record_missed(missed) if missed else 0
         self._remember(missed)
