@@ -47,6 +47,7 @@ def run_scheduler(
     batches leaves the rest due, never half published. A store or broker that is down
     costs a tick, not the process."""
     log.info("scheduler.started", interval=interval)
+    unschedulable: tuple[str, ...] = ()
     while not stop.is_set():
         try:
             tick = scheduler.tick(stop.is_set)
@@ -60,6 +61,9 @@ def run_scheduler(
                     missed=tick.missed,
                     unschedulable=len(tick.unschedulable),
                 )
+            if tick.unschedulable != unschedulable:  # named when it changes, not every tick
+                unschedulable = tick.unschedulable
+                log.warning("scheduler.unschedulable", accounts=list(unschedulable))
             if on_tick is not None:
                 on_tick(tick)
         stop.wait(interval)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+from structlog.testing import capture_logs
+
 from sfsync.domain.model import AccountId, AccountSettings
 from sfsync.domain.ports import SalesforceConnection
 from sfsync.entrypoints.scheduler import FastClock, run_scheduler
@@ -25,6 +27,10 @@ def test_the_loop_ticks_until_stopped_and_outlives_a_failed_publish():
     with InMemoryUnitOfWork(state) as uow:
         uow.accounts.save_settings(AccountSettings(AccountId("acc_1")))
         uow.connections.save(SalesforceConnection(AccountId("acc_1"), "https://x", "", "t", None))
+        uow.accounts.save_settings(AccountSettings(AccountId("acc_mars"), time_zone="Mars/Base"))
+        uow.connections.save(
+            SalesforceConnection(AccountId("acc_mars"), "https://x", "", "t", None)
+        )
         uow.commit()
     state.created[AccountId("acc_1")] = datetime(2020, 1, 1, tzinfo=UTC)
     requests = RecordingRequests(fail_next=True)
@@ -37,12 +43,16 @@ def test_the_loop_ticks_until_stopped_and_outlives_a_failed_publish():
             stop.set()
 
     thread = threading.Thread(target=run_scheduler, args=(scheduler, stop, 0.0, seen))
-    thread.start()
-    thread.join(10)
+    with capture_logs() as logs:
+        thread.start()
+        thread.join(10)
     assert not thread.is_alive()
     assert len(ticks) == 3  # the first tick's publish failed: it is not among them
     assert [len(t.published) for t in ticks] == [1, 0, 0]
     assert [r.account_id for r in requests.sent] == ["acc_1"]
+    assert [entry["event"] for entry in logs].count("scheduler.tick_failed") == 1
+    warned = [entry for entry in logs if entry["event"] == "scheduler.unschedulable"]
+    assert [entry["accounts"] for entry in warned] == [["acc_mars"]]  # once, not every tick
 
 
 def test_a_fast_clock_runs_faster_than_the_wall_clock():
