@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -226,10 +226,19 @@ def test_scheduler_command_on_a_fast_clock_publishes_an_export_then_an_import(
     container, _ = two_workers
     account = AccountId(f"acc_{secrets.token_hex(4)}")
     app = oauth_app(container.settings, sf_emulator.base_url)
-    save_settings(container.uow(), AccountSettings(account, push_enabled=True))
+    # Slots 2 and 32 minutes from now (UTC), so whichever account of the session database
+    # has the next slot, this one's come within minutes of the fast clock's start.
+    soon = datetime.now(UTC).replace(second=0, microsecond=0)
+    export_at, import_at = (
+        (soon + timedelta(minutes=2)).time(),
+        (soon + timedelta(minutes=32)).time(),
+    )
+    settings = AccountSettings(
+        account, push_enabled=True, time_zone="UTC", export_at=export_at, import_at=import_at
+    )
+    save_settings(container.uow(), settings)
     with httpx.Client(verify=sf_emulator.ssl_context(), timeout=30) as client:
         connect_without_browser(container.uow(), client, app, account)
-    # the next slot of any connected account in the session database comes first
     env = {**_env_of(container), "SFSYNC_LOG_FORMAT": "json"}
     out = tmp_path / "scheduler.log"
     with open(out, "wb") as log:
@@ -254,18 +263,19 @@ def test_scheduler_command_on_a_fast_clock_publishes_an_export_then_an_import(
         proc.terminate()
         assert proc.wait(30) == 0
     lines = [line for line in out.read_text().splitlines() if mine in line]
-    assert sorted(line.split()[1] for line in lines) == ["export", "import"], lines
+    assert [line.split()[1] for line in lines] == ["export", "import"], lines
     with container.pool.connection() as conn:
-        scopes = poll(
-            lambda: conn.execute(
-                "SELECT scope FROM sync_runs WHERE account_id = %s AND finished_at IS NOT NULL"
-                " ORDER BY started_at",
+
+        def finished() -> list[tuple[str, str]]:
+            rows = conn.execute(
+                "SELECT scope, status FROM sync_runs WHERE account_id = %s"
+                " AND finished_at IS NOT NULL ORDER BY started_at",
                 (account,),
-            ).fetchall(),
-            60,
-            "the runs of the fast clock's slots",
-        )
-    assert {scope for (scope,) in scopes} == {"export", "import"}
+            ).fetchall()
+            return rows if len(rows) >= 2 else []
+
+        done = poll(finished, 60, "the runs of the fast clock's slots")
+    assert sorted(done) == [("export", "succeeded"), ("import", "succeeded")]
 
 
 def _env_of(container) -> dict[str, str]:
