@@ -12,12 +12,13 @@ import copy
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from sfsync.domain.errors import Conflict, PermanentFailure, UnknownAccount
+from sfsync.domain.errors import Conflict, PermanentFailure, TransientFailure, UnknownAccount
+from sfsync.domain.messages import SyncRequested
 from sfsync.domain.model import (
     AccountId,
     AccountSettings,
@@ -41,9 +42,12 @@ from sfsync.domain.ports import (
     RunRecord,
     SalesforceConnection,
     SalesforceGateway,
+    ScheduleSlots,
+    SyncRequests,
     UnitOfWork,
 )
 from sfsync.domain.push.consent import ConsentChange
+from sfsync.domain.schedule import AccountSchedule, Slot
 from sfsync.domain.signups import Signup, SignupOutcome
 from sfsync.domain.stored_values import attribute_to_json
 
@@ -65,6 +69,66 @@ class RecordingPublisher:
 
     def publish(self, event_type: str, payload: Mapping[str, Any]) -> None:
         self.events.append((event_type, payload))
+
+
+@attrs.define
+class RecordingRequests:
+    """SyncRequests keeping what was sent; `fail_next` makes the next send raise."""
+
+    sent: list[SyncRequested] = attrs.Factory(list)
+    fail_next: bool = False
+
+    def send(self, requests: Sequence[SyncRequested]) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise TransientFailure("the broker did not confirm", code="broker_down")
+        self.sent.extend(requests)
+
+
+@attrs.define
+class InMemoryScheduleSlots:
+    """ScheduleSlots over the committed `state` of the in-memory units of work."""
+
+    state: InMemoryState
+
+    def scheduled_accounts(self) -> list[AccountSchedule]:
+        return [
+            AccountSchedule(
+                account_id,
+                settings.time_zone,
+                settings.export_at,
+                settings.import_at,
+                settings.push_enabled and settings.direct_api,
+                self.state.created.get(account_id),
+            )
+            for account_id, settings in sorted(self.state.settings.items())
+            if account_id in self.state.connections
+        ]
+
+    @contextmanager
+    def claim(self, slots: Sequence[Slot]) -> Iterator[list[Slot]]:
+        new = self._new(slots)
+        yield new
+        self._record(new, "published")
+
+    def record_missed(self, slots: Sequence[Slot]) -> int:
+        new = self._new(slots)
+        self._record(new, "missed")
+        return len(new)
+
+    def forget_before(self, instant: datetime) -> int:
+        old = [key for key, (_, _, at) in self.state.schedule_slots.items() if at < instant]
+        for key in old:
+            del self.state.schedule_slots[key]
+        return len(old)
+
+    def _new(self, slots: Sequence[Slot]) -> list[Slot]:
+        recorded = self.state.schedule_slots
+        return [s for s in slots if s.key not in recorded and s.account_id in self.state.settings]
+
+    def _record(self, slots: Sequence[Slot], status: str) -> None:
+        for slot in slots:
+            self.state.schedule_slots[slot.key] = (slot.request_id(), status, slot.at)
 
 
 @attrs.define
@@ -94,6 +158,9 @@ class InMemoryState:
 
     signups: dict[str, Signup] = attrs.Factory(dict)  # by message id
     signup_flushes: dict[AccountId, datetime] = attrs.Factory(dict)
+    created: dict[AccountId, datetime] = attrs.Factory(dict)  # when settings were first saved
+    # the scheduler's slots: key -> (request id, "published" or "missed", instant)
+    schedule_slots: dict[tuple[str, str, date], tuple[str, str, datetime]] = attrs.Factory(dict)
 
 
 @attrs.define
@@ -287,6 +354,7 @@ class InMemoryAccounts:
 
     def save_settings(self, settings: AccountSettings) -> None:
         self._tx.state().settings[settings.account_id] = settings
+        self._tx.state().created.setdefault(settings.account_id, datetime.now(UTC))
 
     def mappings(self, account_id: AccountId) -> list[AttributeMapping]:
         found = [m for (owner, _), m in self._tx.state().mappings.items() if owner == account_id]
@@ -766,6 +834,8 @@ if TYPE_CHECKING:  # mypy proves that each fake satisfies its port (no inheritan
     _locks: AccountLocks = InMemoryLocks()
     _gateways: GatewayFactory = FakeGateways(FakeSalesforce())
     _run_log: RunLog = RecordingRunLog()
+    _slots: ScheduleSlots = InMemoryScheduleSlots(InMemoryState())
+    _requests: SyncRequests = RecordingRequests()
 
 
 def _push_basis(candidate: Candidate) -> str:

@@ -323,10 +323,44 @@ def wait_for_signup(database_url: str, message_id: str, timeout: float = 60) -> 
     raise click.ClickException(f"no sign-up outcome after {timeout:.0f}s; see .sfsync/worker.log")
 
 
+def scheduled(env: dict[str, str], container: Container, console: Console) -> None:
+    """`sfsync scheduler --fast-clock`: from a minute before the next slot, 120 times as
+    fast, it publishes the account's 23:30 export and midnight import (Pacific); each run's
+    report is shown as its sync.completed arrives."""
+    settings = container.settings
+    command = [sys.executable, "-m", "sfsync.entrypoints.cli", "scheduler", "--fast-clock"]
+    exchange = events_exchange(settings)
+    with EventListener(settings.amqp_url, "sync.completed", exchange) as listener:
+        quiet = env | {"SFSYNC_LOG_LEVEL": "warning"}
+        scheduler = subprocess.Popen(command, env=quiet, stdout=subprocess.PIPE, text=True)
+        seen: set[str] = set()
+        try:
+            assert scheduler.stdout is not None
+            while seen != {"export", "import"}:
+                line = scheduler.stdout.readline()
+                if not line:
+                    raise click.ClickException("the scheduler stopped; see its output above")
+                said, _, request = line.strip().partition(" (request ")
+                console.print(f"scheduler: {said}")
+                if said.startswith("published") and f" of {ACCOUNT} " in said:
+                    started = time.monotonic()
+                    event = follow_run(container, listener, request.rstrip(")"), console)
+                    print_report(event, time.monotonic() - started, console)
+                    seen.add(line.split()[1])
+        finally:
+            scheduler.terminate()
+            scheduler.wait(30)
+
+
 @click.command("demo")
 @click.option("--contacts", default=10_000, show_default=True, help="Contacts in the emulator.")
 @click.option("--seed", default=7, show_default=True)
-def demo(contacts: int, seed: int) -> None:
+@click.option(
+    "--schedule",
+    is_flag=True,
+    help="Then run `sfsync scheduler --fast-clock`: one scheduled export and import.",
+)
+def demo(contacts: int, seed: int, schedule: bool) -> None:
     """Import, push and a sign-up through RabbitMQ against the emulator, with reports."""
     console = Console()
     env = demo_environment(os.environ)
@@ -359,6 +393,8 @@ def demo(contacts: int, seed: int) -> None:
             request_and_follow(container, "import", console)
             push(container, emu.admin, console)
             sign_up(container, emu.admin, console)
+            if schedule:
+                scheduled(env, container, console)
         finally:
             worker.terminate()
             worker.wait(30)

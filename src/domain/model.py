@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, NewType
 
 import attrs
@@ -174,6 +174,10 @@ class AccountSettings:
     duplicate_policy: DuplicatePolicy = DuplicatePolicy.NEWEST
     unsubscribe_field: str = "HasOptedOutOfEmail"
     quota_share: float = 0.5  # never spend more than this share of the org's daily API calls
+    # The daily schedule (docs/scheduler.md): an IANA time zone and two local times.
+    time_zone: str = "America/Los_Angeles"
+    export_at: time = time(23, 30)
+    import_at: time = time(0, 0)
 
 
 @attrs.frozen

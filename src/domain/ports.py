@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from sfsync.domain.messages import SyncRequested
 from sfsync.domain.model import (
     AccountId,
     AccountSettings,
@@ -25,6 +26,7 @@ from sfsync.domain.model import (
     SyncMarks,
 )
 from sfsync.domain.push.consent import ConsentChange
+from sfsync.domain.schedule import AccountSchedule, Slot
 from sfsync.domain.signups import Signup
 
 
@@ -512,6 +514,41 @@ class AccountLocks(Protocol):
 
     def hold(self, account_id: AccountId) -> AbstractContextManager[bool]:
         """Enter to try the lock: True when this caller holds it until the block ends."""
+        ...
+
+
+class ScheduleSlots(Protocol):
+    """The daily schedule's state, shared by every scheduler: the accounts to schedule and
+    the slots recorded, each (account, kind, local date) once."""
+
+    def scheduled_accounts(self) -> list[AccountSchedule]:
+        """Every account with a Salesforce connection, with its time zone and slot times,
+        whether it pushes, and since when it exists."""
+        ...
+
+    def claim(self, slots: Sequence[Slot]) -> AbstractContextManager[list[Slot]]:
+        """Enter to record `slots` as published (one statement); yields those no one
+        recorded before, which this caller alone now publishes. They stay recorded when the
+        block ends, and are forgotten when it raises (a publish that failed), so they stay
+        due. Slots of an account that is gone are left out."""
+        ...
+
+    def record_missed(self, slots: Sequence[Slot]) -> int:
+        """Record slots that were not published in time; those already recorded are left
+        as they are. Returns how many were new."""
+        ...
+
+    def forget_before(self, instant: datetime) -> int:
+        """Delete the records of slots before `instant`; returns how many."""
+        ...
+
+
+class SyncRequests(Protocol):
+    """Sends sync.requested messages to the worker's queue."""
+
+    def send(self, requests: Sequence[SyncRequested]) -> None:
+        """Publish each request, confirmed by the broker; TransientFailure when one is not
+        (those before it may have gone: a request id makes a second send harmless)."""
         ...
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import click
 
@@ -81,6 +82,26 @@ def account() -> None:
     show_default=True,
     help="Contact checkbox that an unsubscribe is pushed to.",
 )
+@click.option(
+    "--time-zone",
+    default="America/Los_Angeles",
+    show_default=True,
+    help="IANA time zone of the daily export and import (docs/scheduler.md).",
+)
+@click.option(
+    "--export-at",
+    type=click.DateTime(["%H:%M"]),
+    default="23:30",
+    show_default=True,
+    help="Local time of the daily export (push accounts only).",
+)
+@click.option(
+    "--import-at",
+    type=click.DateTime(["%H:%M"]),
+    default="00:00",
+    show_default=True,
+    help="Local time of the daily import.",
+)
 @click.pass_obj
 def account_set(
     container: Container,
@@ -94,6 +115,9 @@ def account_set(
     direct_api: bool,
     push: bool,
     unsubscribe_field: str,
+    time_zone: str,
+    export_at: datetime,
+    import_at: datetime,
 ) -> None:
     """Create ACCOUNT_ID or replace its settings (an option left out takes its default)."""
     from sfsync.domain.mapping import validate_field_name
@@ -110,6 +134,9 @@ def account_set(
         direct_api=direct_api,
         push_enabled=push,
         unsubscribe_field=validate_field_name(unsubscribe_field),
+        time_zone=time_zone,
+        export_at=export_at.time(),
+        import_at=import_at.time(),
     )
     save_settings(container.uow(), settings)
     click.echo(f"account {account_id} saved")

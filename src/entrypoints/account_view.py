@@ -20,6 +20,8 @@ def overview_dict(overview: AccountOverview) -> dict[str, Any]:
     """The overview as JSON-ready values; the text form is printed from the same dict."""
     settings = attrs.asdict(overview.settings, recurse=False)  # enums are str enums
     del settings["account_id"]
+    for name in ("export_at", "import_at"):
+        settings[name] = settings[name].strftime("%H:%M")
     connection = None
     if overview.connection is not None:
         connection = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -21,26 +21,29 @@ import structlog
 from dramatiq.middleware import TimeLimit
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from sfsync.adapters.local_slots import LocalScheduleSlots
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.dead_letters import PsycopgDeadLetters
 from sfsync.adapters.postgres.key_rotation import RotationReport, rotate_tokens
 from sfsync.adapters.postgres.locks import PostgresAccountLocks
 from sfsync.adapters.postgres.pool import make_pool
+from sfsync.adapters.postgres.schedule_slots import PostgresScheduleSlots
 from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
 from sfsync.adapters.rabbitmq.broker import ContractBroker, check_queues
 from sfsync.adapters.rabbitmq.encoder import ContractEncoder
 from sfsync.adapters.rabbitmq.middleware import ConfirmedRetries, DeadLetterRecorder
 from sfsync.adapters.rabbitmq.publisher import EVENTS_EXCHANGE, PikaEventPublisher
-from sfsync.adapters.rabbitmq.requests import send_message
+from sfsync.adapters.rabbitmq.requests import RequestPublisher, send_message
 from sfsync.adapters.salesforce.auth import OAuthApp
 from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.adapters.structlog_run_log import StructlogRunLog
-from sfsync.domain.ports import SignupFlushes
+from sfsync.domain.ports import Clock, ScheduleSlots, SignupFlushes
 from sfsync.entrypoints.actors import HANDLED_TYPES, INTERNAL_ACTORS, register_actors
 from sfsync.entrypoints.gateways import HttpxGatewayFactory, oauth_app
 from sfsync.entrypoints.settings import ConfigError, Settings, queue_name
 from sfsync.entrypoints.validation import validators
 from sfsync.services.import_steps import ImportDeps
+from sfsync.services.scheduler import Scheduler, ScheduleSettings
 from sfsync.services.signups import SignupDeps, SignupSettings
 
 log = structlog.get_logger(__name__)
@@ -79,6 +82,7 @@ class Container:
     _pool: ConnectionPool | None = attrs.field(default=None, init=False)
     _cipher: TokenCipher | None = attrs.field(default=None, init=False)
     _publisher: PikaEventPublisher | None = attrs.field(default=None, init=False)
+    _requests: RequestPublisher | None = attrs.field(default=None, init=False)
     _closed: bool = attrs.field(default=False, init=False)
     _lock: threading.RLock = attrs.field(factory=threading.RLock, init=False)
 
@@ -157,6 +161,38 @@ class Container:
         """Send a contract message to our queue, the way the web app does."""
         send_message(self.settings.amqp_url, queue_name(self.settings), message)
 
+    def schedule_slots(self) -> PostgresScheduleSlots:
+        """The scheduler's shared state: connected accounts' schedules, slots recorded."""
+        return PostgresScheduleSlots(self.pool)
+
+    def scheduler(self, clock: Clock | None = None, *, fast: bool = False) -> Scheduler:
+        """The daily scheduler; `fast` (a demo on a fast clock): slots are recorded in this
+        process only and request ids are its own, so no real slot is taken or repeated."""
+        settings = self.settings
+        if settings.schedule_jitter_seconds >= settings.schedule_grace_minutes * 60:
+            raise ConfigError(
+                "SFSYNC_SCHEDULE_JITTER_SECONDS must be shorter than"
+                " SFSYNC_SCHEDULE_GRACE_MINUTES, or a delayed slot would be missed"
+            )
+        slots: ScheduleSlots = self.schedule_slots()
+        if fast:
+            slots = LocalScheduleSlots(slots.scheduled_accounts)
+        with self._lock:
+            self._refuse_if_closed()
+            if self._requests is None:
+                self._requests = RequestPublisher(settings.amqp_url, queue_name(settings))
+        return Scheduler(
+            slots=slots,
+            requests=self._requests,
+            clock=clock or SystemClock(),
+            settings=ScheduleSettings(
+                grace=timedelta(minutes=settings.schedule_grace_minutes),
+                spread=timedelta(seconds=settings.schedule_jitter_seconds),
+                batch=settings.schedule_batch,
+            ),
+            id_salt=f"fast-{os.urandom(8).hex()}" if fast else "",
+        )
+
     def oauth_app(self, login_url: str) -> OAuthApp:
         return oauth_app(self.settings, login_url)
 
@@ -212,9 +248,11 @@ class Container:
             if self._closed:
                 return
             self._closed = True
-            publisher, pool = self._publisher, self._pool
+            publisher, pool, requests = self._publisher, self._pool, self._requests
         if publisher is not None:
             publisher.close()
+        if requests is not None:
+            requests.close()
         if pool is not None:
             pool.close()
 

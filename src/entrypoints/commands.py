@@ -23,8 +23,10 @@ from sfsync.entrypoints.connect import (
     wait_for_callback,
 )
 from sfsync.entrypoints.logs import configure_logging
+from sfsync.entrypoints.scheduler import fast_clock, run_scheduler
 from sfsync.entrypoints.terminal import visible
 from sfsync.entrypoints.worker import run_worker, tune_process
+from sfsync.services.scheduler import Tick
 
 
 @click.command("keygen")
@@ -44,6 +46,45 @@ def worker(container: Container) -> None:
     with build(settings) as sized:  # a container of its own: a pool sized for its threads
         tune_process()
         run_worker(sized)
+
+
+@click.command("scheduler")
+@click.option(
+    "--fast-clock",
+    "fast",
+    is_flag=True,
+    help="Demo: a clock that starts a minute before the next slot and runs --speed times"
+    " as fast; slots are kept in this process only, so no real slot is taken.",
+)
+@click.option("--speed", type=click.FloatRange(1, 3600), default=120, show_default=True)
+@click.pass_obj
+def scheduler(container: Container, fast: bool, speed: float) -> None:
+    """Publish each connected account's daily export and import (sync.requested, trigger
+    schedule) when due, until SIGTERM; run one or more (each slot goes out once)."""
+    import signal
+    import threading
+    from datetime import timedelta
+
+    settings = container.settings
+    configure_logging(settings.log_format, settings.log_level)
+    clock = fast_clock(container, speed, timedelta(minutes=1)) if fast else None
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    interval = 0.25 if fast else settings.schedule_tick_seconds
+    if clock is not None:
+        click.echo(f"fast clock: starts at {clock.now():%Y-%m-%d %H:%M} UTC, {speed:g}x")
+
+    daily = container.scheduler(clock, fast=fast)
+
+    def show(tick: Tick) -> None:
+        for slot in tick.published:
+            click.echo(
+                f"published {slot.kind} of {slot.account_id} for {slot.at:%H:%M} UTC"
+                f" (request {slot.request_id(daily.id_salt)})",
+            )
+
+    run_scheduler(daily, stop, interval, show if fast else None)
 
 
 @click.command("disconnect")
@@ -216,6 +257,7 @@ def connect(container: Container, account_id: str, login_url: str, no_browser: b
 COMMANDS = (
     keygen,
     worker,
+    scheduler,
     sync,
     dead_letters,
     connect,

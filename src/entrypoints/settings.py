@@ -81,6 +81,11 @@ class Settings:
     # origins besides Salesforce's own that may get credentials (the emulator, a proxy)
     sf_allowed_origins: tuple[str, ...] = ()
     retries: RetrySettings = RetrySettings()
+    # the scheduler (docs/scheduler.md)
+    schedule_grace_minutes: int = 360  # a slot missed by more is recorded, not published
+    schedule_jitter_seconds: int = 0  # each account's slots are delayed by up to this
+    schedule_tick_seconds: int = 15
+    schedule_batch: int = 1000  # slots claimed and published in one transaction
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -108,6 +113,10 @@ class Settings:
             sf_ca_bundle=_existing_file(environ, "SFSYNC_SF_CA_BUNDLE"),
             sf_allowed_origins=_origins(environ, "SFSYNC_SF_ALLOWED_ORIGINS"),
             retries=RetrySettings.from_env(environ),
+            schedule_grace_minutes=_int(environ, "SFSYNC_SCHEDULE_GRACE_MINUTES", 360, minimum=1),
+            schedule_jitter_seconds=_int(environ, "SFSYNC_SCHEDULE_JITTER_SECONDS", 0, minimum=0),
+            schedule_tick_seconds=_int(environ, "SFSYNC_SCHEDULE_TICK_SECONDS", 15, minimum=1),
+            schedule_batch=_int(environ, "SFSYNC_SCHEDULE_BATCH", 1000, minimum=1),
         )
 
 

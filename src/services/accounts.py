@@ -33,11 +33,14 @@ from sfsync.domain.ports import (
     UnitOfWork,
 )
 from sfsync.domain.push import PushRefusal, account_refusal
+from sfsync.domain.schedule import time_zone
 
 
 def save_settings(uow: UnitOfWork, settings: AccountSettings) -> None:
     """Create the account, or replace its settings. Push asked for outside direct API mode
-    is refused (`not_direct_mode`): vendor mode leaves writing to Salesforce to the vendor."""
+    is refused (`not_direct_mode`): vendor mode leaves writing to Salesforce to the vendor;
+    so is a time zone that is not an IANA name (`invalid_schedule`)."""
+    time_zone(settings.time_zone)
     if settings.push_enabled and account_refusal(settings) == PushRefusal.NOT_DIRECT_MODE:
         raise PermanentFailure(
             f"the settings of account {settings.account_id} were not saved: push writes to"

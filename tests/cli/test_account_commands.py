@@ -404,3 +404,49 @@ def test_a_connection_salesforce_refused_says_to_reconnect(cli_env, account):
     result = sfsync("account", "show", account, **cli_env)
     assert "needs_reauth: yes" in result.stdout and "tokens_readable: yes" in result.stdout
     assert "! Salesforce refused the tokens: reconnect (sfsync connect)" in result.stdout
+
+
+@pytest.mark.integration
+class TestScheduleSettings:
+    """Each account's daily export and import: its own time zone and local times."""
+
+    def test_a_time_zone_and_times_are_saved_and_shown(self, cli_env, account):
+        result = sfsync(
+            "account",
+            "set",
+            account,
+            "--time-zone",
+            "Europe/Berlin",
+            "--import-at",
+            "06:15",
+            **cli_env,
+        )
+        assert result.returncode == 0, result.stderr
+        shown = json.loads(sfsync("account", "show", account, "--json", **cli_env).stdout)
+        settings = shown["settings"]
+        assert (settings["time_zone"], settings["import_at"], settings["export_at"]) == (
+            "Europe/Berlin",
+            "06:15",
+            "23:30",
+        )
+        text = sfsync("account", "show", account, **cli_env).stdout
+        assert "time_zone: Europe/Berlin" in text and "import_at: 06:15" in text
+
+    def test_an_unknown_time_zone_is_refused_by_name_and_nothing_is_saved(self, cli_env, account):
+        result = sfsync("account", "set", account, "--time-zone", "Pacific/Atlantis", **cli_env)
+        assert result.returncode == 1
+        assert "error (invalid_schedule): unknown time zone 'Pacific/Atlantis'" in one_line(result)
+        assert "America/Los_Angeles" in one_line(result)
+        shown = json.loads(sfsync("account", "show", account, "--json", **cli_env).stdout)
+        assert shown["settings"]["time_zone"] == "America/Los_Angeles"
+
+    def test_a_time_that_is_not_hh_mm_is_refused(self, cli_env, account):
+        result = sfsync("account", "set", account, "--export-at", "25:00", **cli_env)
+        assert result.returncode == 2 and "--export-at" in result.stderr
+
+
+def test_the_scheduler_refuses_a_jitter_as_long_as_the_grace_period(cli_env):
+    env = cli_env | {"SFSYNC_SCHEDULE_GRACE_MINUTES": "1", "SFSYNC_SCHEDULE_JITTER_SECONDS": "60"}
+    result = sfsync("scheduler", **env)
+    assert result.returncode == 2
+    assert "SFSYNC_SCHEDULE_JITTER_SECONDS must be shorter than" in result.stderr

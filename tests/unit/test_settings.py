@@ -34,6 +34,10 @@ def test_keys_are_split_and_kept_in_order():
         ("SFSYNC_MAX_RETRIES", "-1"),
         ("SFSYNC_MIN_BACKOFF_MS", "soon"),
         ("SFSYNC_TIME_LIMIT_MS", "10"),
+        ("SFSYNC_SCHEDULE_GRACE_MINUTES", "0"),
+        ("SFSYNC_SCHEDULE_JITTER_SECONDS", "-1"),
+        ("SFSYNC_SCHEDULE_TICK_SECONDS", "often"),
+        ("SFSYNC_SCHEDULE_BATCH", "0"),
     ],
 )
 def test_invalid_value_names_the_variable(var, value):
@@ -56,3 +60,10 @@ def test_retries_are_configurable_for_tests():
 def test_the_push_switches_to_bulk_at_a_configurable_size():
     assert Settings.from_env({}).bulk_write_threshold == 2_000
     assert Settings.from_env({"SFSYNC_BULK_WRITE_THRESHOLD": "50"}).bulk_write_threshold == 50
+
+
+def test_the_scheduler_defaults_six_hours_grace_and_no_jitter():
+    settings = Settings.from_env({})
+    assert (settings.schedule_grace_minutes, settings.schedule_jitter_seconds) == (360, 0)
+    tuned = Settings.from_env({"SFSYNC_SCHEDULE_GRACE_MINUTES": "90"})
+    assert tuned.schedule_grace_minutes == 90
