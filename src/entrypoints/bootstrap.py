@@ -31,7 +31,7 @@ from sfsync.adapters.rabbitmq.broker import ContractBroker, check_queues
 from sfsync.adapters.rabbitmq.encoder import ContractEncoder
 from sfsync.adapters.rabbitmq.middleware import DeadLetterRecorder
 from sfsync.adapters.rabbitmq.publisher import EVENTS_EXCHANGE, PikaEventPublisher
-from sfsync.adapters.rabbitmq.requests import send_message
+from sfsync.adapters.rabbitmq.requests import MessageSender, send_message
 from sfsync.adapters.salesforce.auth import OAuthApp
 from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.adapters.structlog_run_log import StructlogRunLog
@@ -155,6 +155,10 @@ class Container:
     def send_request(self, message: Mapping[str, object]) -> None:
         """Send a contract message to our queue, the way the web app does."""
         send_message(self.settings.amqp_url, queue_name(self.settings), message)
+
+    def request_sender(self) -> MessageSender:
+        """A connection to send many contract messages on (confirmed); the caller closes it."""
+        return MessageSender(self.settings.amqp_url, queue_name(self.settings))
 
     def oauth_app(self, login_url: str) -> OAuthApp:
         return oauth_app(self.settings, login_url)
