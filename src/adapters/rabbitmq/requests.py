@@ -9,7 +9,7 @@ from typing import Any
 import pika
 import pika.exceptions
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
-from dramatiq.errors import ConnectionError as DramatiqConnectionError
+from dramatiq.errors import BrokerConnectionError
 
 from sfsync.domain.errors import TransientFailure
 
@@ -27,7 +27,7 @@ class MessageSender:
         self._broker = RabbitmqBroker(url=amqp_url, confirm_delivery=True)
         try:
             self._broker.declare_queue(queue, ensure=True)
-        except (pika.exceptions.AMQPError, DramatiqConnectionError) as err:  # dramatiq wraps
+        except (pika.exceptions.AMQPError, BrokerConnectionError) as err:  # dramatiq wraps
             self.close()
             raise TransientFailure(
                 f"could not declare queue {queue} ({type(err).__name__})"
@@ -46,7 +46,7 @@ class MessageSender:
         body = json.dumps(message, separators=(",", ":")).encode()
         try:
             self._broker.channel.basic_publish("", self.queue, body, properties, mandatory=True)
-        except (pika.exceptions.AMQPError, DramatiqConnectionError) as err:
+        except (pika.exceptions.AMQPError, BrokerConnectionError) as err:
             raise TransientFailure(
                 f"could not send to queue {self.queue} ({type(err).__name__})"
             ) from err
