@@ -152,6 +152,8 @@ class PsycopgDeadLetters:
 
     def release(self, entry_ids: list[int]) -> None:
         """Undo claims whose messages were not sent: they can be replayed again."""
+        if not entry_ids:
+            return
         with translated(), self._pool.connection() as conn:
             conn.execute(
                 "UPDATE dead_letters SET replayed_at = NULL, replay_note = NULL WHERE id = ANY(%s)",
