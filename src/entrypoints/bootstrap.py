@@ -33,7 +33,7 @@ from sfsync.adapters.rabbitmq.broker import ContractBroker, check_queues
 from sfsync.adapters.rabbitmq.encoder import ContractEncoder
 from sfsync.adapters.rabbitmq.middleware import ConfirmedRetries, DeadLetterRecorder
 from sfsync.adapters.rabbitmq.publisher import EVENTS_EXCHANGE, PikaEventPublisher
-from sfsync.adapters.rabbitmq.requests import RequestPublisher, send_message
+from sfsync.adapters.rabbitmq.requests import MessageSender, RequestPublisher, send_message
 from sfsync.adapters.salesforce.auth import OAuthApp
 from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.adapters.structlog_run_log import StructlogRunLog
@@ -192,6 +192,10 @@ class Container:
             ),
             id_salt=f"fast-{os.urandom(8).hex()}" if fast else "",
         )
+
+    def request_sender(self) -> MessageSender:
+        """A connection to send many contract messages on (confirmed); the caller closes it."""
+        return MessageSender(self.settings.amqp_url, queue_name(self.settings))
 
     def oauth_app(self, login_url: str) -> OAuthApp:
         return oauth_app(self.settings, login_url)

@@ -47,16 +47,17 @@ def health(container: Container) -> None:
     """Check that Postgres and RabbitMQ answer and the schema is current."""
     from sfsync.entrypoints.health import check_all
 
-    for line in check_all(container.settings):
+    for line in check_all(container):
         click.echo(line)
 
 
 def _register_optional() -> None:
     """Commands that live in their own modules."""
-    from sfsync.entrypoints import account_commands, push_commands
+    from sfsync.entrypoints import account_commands, dead_letter_commands, push_commands
     from sfsync.entrypoints.commands import COMMANDS
 
-    for command in (*COMMANDS, *account_commands.COMMANDS, *push_commands.COMMANDS):
+    modules = (account_commands, push_commands, dead_letter_commands)
+    for command in (*COMMANDS, *(c for m in modules for c in m.COMMANDS)):
         cli.add_command(command)
 
 

@@ -1,12 +1,10 @@
-"""Ops commands: the worker, keys, connections, sync requests and dead letters.
+"""Ops commands: the worker, keys, connections and sync requests.
 
 Each command takes the process's Container (`click.pass_obj`; the `sfsync` group makes it
 and closes it at exit) and asks it for the adapters it needs, built on first use.
 """
 
 from __future__ import annotations
-
-import json
 
 import click
 
@@ -24,7 +22,6 @@ from sfsync.entrypoints.connect import (
 )
 from sfsync.entrypoints.logs import configure_logging
 from sfsync.entrypoints.scheduler import fast_clock, run_scheduler
-from sfsync.entrypoints.terminal import visible
 from sfsync.entrypoints.worker import run_worker, tune_process
 from sfsync.services.scheduler import Tick
 
@@ -152,79 +149,6 @@ def sync(
     click.echo(f"requested {message['id']}")
 
 
-@click.group("dead-letters")
-def dead_letters() -> None:
-    """List, inspect and replay messages that were dead-lettered."""
-
-
-@dead_letters.command("list")
-@click.option("--limit", default=20, show_default=True)
-@click.pass_obj
-def dead_letters_list(container: Container, limit: int) -> None:
-    """The most recent dead letters and why they failed (bodies are left out)."""
-    for row in container.dead_letters().list(limit):
-        click.echo(json.dumps(row, default=str))
-
-
-@dead_letters.command("show")
-@click.argument("entry_id", type=int)
-@click.pass_obj
-def dead_letters_show(container: Container, entry_id: int) -> None:
-    """One dead letter with its message body (may hold personal data: handle with care).
-
-    A body that was not storable JSON shows as `raw_text` (its bytes as text, undecodable
-    bytes as \\xNN); control and invisible characters are escaped, so nothing in a
-    body can drive the terminal.
-    """
-    row = container.dead_letters().get(entry_id)
-    if row is None:
-        raise click.ClickException(f"no dead letter {entry_id}")
-    raw = row.pop("raw")
-    if raw is not None:
-        row["raw_text"] = bytes(raw).decode("utf-8", "backslashreplace")
-        row["raw_truncated"] = len(raw) < (row["raw_size"] or 0)
-    click.echo(
-        visible(json.dumps(row, default=str, indent=2, ensure_ascii=False), keep_newlines=True)
-    )
-
-
-@dead_letters.command("replay")
-@click.argument("entry_id", type=int)
-@click.pass_obj
-def dead_letters_replay(container: Container, entry_id: int) -> None:
-    """Send a dead letter's message to the queue again, once its cause is fixed."""
-    store = container.dead_letters()
-    row = store.get(entry_id)
-    if row is None:
-        raise click.ClickException(f"no dead letter {entry_id}")
-    message = _request_in(row["body"])
-    if row["raw"] is not None:
-        raise click.ClickException(
-            f"dead letter {entry_id} is not JSON sfsync can store ({row['reason']});"
-            " it cannot be replayed"
-        )
-    if not isinstance(message, dict):
-        raise click.ClickException(
-            f"dead letter {entry_id} is not a JSON object; it cannot be replayed"
-        )
-    if message.get("type") == "sync.requested":
-        message = {**message, "replay": True}  # a run that ended failed carries on
-    container.send_request(message)
-    store.mark_replayed(entry_id)
-    click.echo(f"replayed dead letter {entry_id} (message {row['message_id']})")
-
-
-def _request_in(body: object) -> object:
-    """The contract message a dead letter carries: the body itself, or, for a Dramatiq
-    envelope refused at the door (a retry in flight across the upgrade that introduced
-    signed envelopes), the request inside it."""
-    if isinstance(body, dict) and "kwargs" in body and "options" in body:
-        kwargs = body["kwargs"]
-        if isinstance(kwargs, dict) and isinstance(kwargs.get("body"), dict):
-            return kwargs["body"]
-    return body
-
-
 @click.command("connect")
 @click.argument("account_id")
 @click.option(
@@ -259,7 +183,6 @@ COMMANDS = (
     worker,
     scheduler,
     sync,
-    dead_letters,
     connect,
     disconnect,
     rotate_keys,

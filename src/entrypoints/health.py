@@ -4,16 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sfsync.domain.errors import PermanentFailure
+from sfsync.entrypoints.bootstrap import Container
+from sfsync.entrypoints.dead_letter_view import health_line
 from sfsync.entrypoints.settings import Settings, queue_name
 
 
-def check_all(settings: Settings) -> Iterator[str]:
-    """Yield one line per healthy dependency; raise on the first unhealthy one."""
+def check_all(container: Container) -> Iterator[str]:
+    """Yield one line per healthy dependency, and the dead letters waiting; raise on the
+    first unhealthy dependency."""
     from sfsync.adapters.postgres.migrate import check_database, current_version
 
+    settings = container.settings
     check_database(settings.database_url)
-    yield f"postgres: ok (schema version {current_version(settings.database_url) or 'none'})"
+    version = current_version(settings.database_url)
+    yield f"postgres: ok (schema version {version or 'none'})"
+    if version is not None:
+        yield dead_letters_line(container)
     yield from check_rabbitmq(settings)
+
+
+def dead_letters_line(container: Container) -> str:
+    try:
+        return health_line(container.dead_letters().summary())
+    except PermanentFailure:  # a schema from before the dead-letter columns
+        return "dead letters: not counted (the schema is not current: run sfsync migrate)"
 
 
 def check_rabbitmq(settings: Settings) -> Iterator[str]:

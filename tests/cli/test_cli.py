@@ -41,6 +41,8 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
         ["attribute", "add"],
         ["sync"],
         ["dead-letters", "replay"],
+        ["dead-letters", "purge"],
+        ["dead-letters", "summary"],
         ["connect"],
         ["disconnect"],
         ["rotate-keys"],

@@ -85,9 +85,9 @@ class TestWithServices:
             PsycopgDeadLetters(container.pool).record(
                 {"queue": "q", "actor": "a", "message_id": "m-nokeys", "reason": "no keys"}
             )
-        listed = sfsync("dead-letters", "list", DATABASE_URL=migrated_database_url)
+        listed = sfsync("dead-letters", "list", "--json", DATABASE_URL=migrated_database_url)
         assert listed.returncode == 0, listed.stderr
-        rows = [json.loads(line) for line in listed.stdout.splitlines()]
+        rows = json.loads(listed.stdout)
         entry = next(row for row in rows if row["message_id"] == "m-nokeys")
         shown = sfsync("dead-letters", "show", str(entry["id"]), DATABASE_URL=migrated_database_url)
         assert shown.returncode == 0, shown.stderr

@@ -10,6 +10,7 @@ from typing import Any
 import pika
 import pika.exceptions
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.errors import BrokerConnectionError
 
 from sfsync.domain.errors import TransientFailure
 from sfsync.domain.messages import SyncRequested
@@ -29,7 +30,7 @@ class MessageSender:
         self._broker = RabbitmqBroker(url=amqp_url, confirm_delivery=True)
         try:
             self._broker.declare_queue(queue, ensure=True)
-        except pika.exceptions.AMQPError as err:
+        except (pika.exceptions.AMQPError, BrokerConnectionError) as err:  # dramatiq wraps
             self.close()
             raise TransientFailure(
                 f"could not declare queue {queue} ({type(err).__name__})"
@@ -45,7 +46,7 @@ class MessageSender:
         body, properties = _encoded(message)
         try:
             self._broker.channel.basic_publish("", self.queue, body, properties, mandatory=True)
-        except pika.exceptions.AMQPError as err:
+        except (pika.exceptions.AMQPError, BrokerConnectionError) as err:
             raise TransientFailure(
                 f"could not send to queue {self.queue} ({type(err).__name__})"
             ) from err
