@@ -110,7 +110,7 @@ class PageWriter:
         with self.deps.uow() as uow:
             write_plan(uow, self.ctx.settings.account_id, changes, run, cursor)
         before, self._committed, self._saved = self._saved, page, run
-        log_page(self.deps.run_log, self.report, before, run)
+        log_page(self.deps.run_log, self.deps.metrics, self.report, before, run)
 
 
 def _overlay(found: dict[str, Candidate], plan: BatchPlan, keys: frozenset[str]) -> None:

@@ -191,6 +191,7 @@ def worker_process_config(
         "SFSYNC_SF_CA_BUNDLE": emu.ca_path or "",
         "SFSYNC_SF_ALLOWED_ORIGINS": ",".join(settings.sf_allowed_origins),
         "SFSYNC_LOG_FORMAT": "json",
+        "SFSYNC_METRICS_PORT": "0",  # tests run side by side: a test that wants it picks one
         **env,
     }
     return settings, environ

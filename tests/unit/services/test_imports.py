@@ -30,6 +30,7 @@ from tests.fakes import (
     InMemoryLocks,
     InMemoryState,
     InMemoryUnitOfWork,
+    RecordingMetrics,
     RecordingPublisher,
     RecordingRunLog,
 )
@@ -79,7 +80,14 @@ def world() -> World:
     publisher, locks = RecordingPublisher(), InMemoryLocks()
     clock = FixedClock(datetime.now(UTC))
     deps = ImportDeps(
-        uow, FakeGateways(salesforce), publisher, clock, locks, RecordingRunLog(), write_page=3
+        uow,
+        FakeGateways(salesforce),
+        publisher,
+        clock,
+        locks,
+        RecordingRunLog(),
+        RecordingMetrics(),
+        write_page=3,
     )
     return World(salesforce, state, deps, publisher, locks)
 

@@ -28,6 +28,7 @@ from tests.fakes import (
     InMemoryLocks,
     InMemoryState,
     InMemoryUnitOfWork,
+    RecordingMetrics,
     RecordingPublisher,
     RecordingRunLog,
 )
@@ -106,6 +107,7 @@ def world() -> World:
         FixedClock(datetime.now(UTC)),
         InMemoryLocks(),
         RecordingRunLog(),
+        RecordingMetrics(),
         push_page=2,
     )
     return World(salesforce, state, deps, publisher)
