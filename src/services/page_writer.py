@@ -10,6 +10,7 @@ email that appears in several nearby pages still lands on one candidate.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+import contextvars
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import attrs
@@ -83,8 +84,13 @@ class PageWriter:
         if cursor is not None:
             self.report.reach(cursor)
         run = self.report.record()  # a copy: the writer must not read what planning changes
-        self._pending = self._pool.submit(
-            self._write, self._planned, changes, cursor if move else None, run
+        self._pending = self._pool.submit(  # in this context: its log lines carry the ids
+            contextvars.copy_context().run,
+            self._write,
+            self._planned,
+            changes,
+            cursor if move else None,
+            run,
         )
 
     def wait(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+import httpx
 import pika
 import pytest
 
@@ -47,6 +49,7 @@ def worker(
         bulk_threshold=3000,
         write_page=2000,  # the resume test needs a page committed before the fault
         signup_delay_ms=2_000,  # sign-ups gathered before a flush (the default is 5 s)
+        metrics_port=free_port(),  # /metrics, /healthz, /readyz (test_metrics.py)
     )
     container = build(settings)
     stop = threading.Event()
@@ -142,6 +145,17 @@ def harness(worker: Container, sf_emulator: Emulator) -> Iterator[Harness]:
     exchange = events_exchange(worker.settings)
     with EventListener(worker.settings.amqp_url, "sync.completed", exchange) as listener:
         yield Harness(worker, sf_emulator, account, listener)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (the OS's pick)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def scrape(port: int, path: str = "/metrics") -> httpx.Response:
+    return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10)
 
 
 def poll(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
