@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ import attrs
 import httpx
 import pika
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.rabbitmq.events import EventListener
@@ -156,6 +158,22 @@ def free_port() -> int:
 
 def scrape(port: int, path: str = "/metrics") -> httpx.Response:
     return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10)
+
+
+Samples = Counter[tuple[str, frozenset[tuple[str, str]]]]
+
+
+def samples(text: str) -> Samples:
+    """Prometheus text, parsed by Prometheus' own parser: (name, labels) -> value."""
+    found: Samples = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[sample.name, frozenset(sample.labels.items())] = sample.value
+    return found
+
+
+def key(name: str, **labels: str) -> tuple[str, frozenset[tuple[str, str]]]:
+    return name, frozenset(labels.items())
 
 
 def poll(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:

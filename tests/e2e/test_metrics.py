@@ -6,29 +6,18 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import poll, scrape
+from tests.e2e.conftest import Samples, key, poll, samples, scrape
 
 pytestmark = pytest.mark.integration
 
-Samples = Counter[tuple[str, frozenset[tuple[str, str]]]]
 
-
-def samples(port: int) -> Samples:
-    """Every sample of the worker's /metrics: (name, labels) -> value."""
+def scraped(port: int) -> Samples:
+    """The worker's /metrics, parsed."""
     response = scrape(port)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    found: Samples = Counter()
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            found[sample.name, frozenset(sample.labels.items())] = sample.value
-    return found
-
-
-def key(name: str, **labels: str) -> tuple[str, frozenset[tuple[str, str]]]:
-    return name, frozenset(labels.items())
+    return samples(response.text)
 
 
 def test_an_import_counts_its_run_records_calls_and_message(harness):
@@ -36,12 +25,12 @@ def test_an_import_counts_its_run_records_calls_and_message(harness):
     for i in range(25):
         harness.emu.admin.create_contact(Email=f"m{i}@example.com", LastName=f"M{i}")
     harness.emu.admin.create_contact(LastName="No Email")
-    before = samples(port)
+    before = scraped(port)
 
     event = harness.sync()
     assert event["status"] == "succeeded" and event["counts"]["created"] == 25
 
-    after = samples(port)
+    after = scraped(port)
     added = Counter({k: after[k] - before[k] for k in after})
     assert added[key("sfsync_runs_total", scope="import", status="succeeded")] == 1
     assert added[key("sfsync_run_duration_seconds_count", scope="import")] == 1
@@ -62,12 +51,12 @@ def test_an_import_counts_its_run_records_calls_and_message(harness):
 
 def test_a_request_for_an_unknown_account_is_counted_as_failed_and_dead_lettered(harness):
     port = harness.container.settings.metrics_port
-    before = samples(port)
+    before = scraped(port)
     message = harness.request(account_id="acc_nobody_knows")
     dead = key("sfsync_messages_total", type="sync.requested", outcome="dead_lettered")
 
     def counted() -> Samples:
-        now = samples(port)
+        now = scraped(port)
         return now if now[dead] > before[dead] else Counter()
 
     after = poll(counted, 30, f"dead letter of {message['id']} counted")
