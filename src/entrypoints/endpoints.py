@@ -51,7 +51,10 @@ class Endpoints:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sfsync-endpoints", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},  # close() waits for one poll
+            name="sfsync-endpoints",
+            daemon=True,
         )
         self._thread.start()
         log.info("endpoints.started", port=self.port)
