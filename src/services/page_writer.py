@@ -9,8 +9,8 @@ email that appears in several nearby pages still lands on one candidate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
 import contextvars
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import attrs
