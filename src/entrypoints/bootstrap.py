@@ -33,7 +33,7 @@ from sfsync.adapters.prometheus_metrics import PrometheusMetrics
 from sfsync.adapters.rabbitmq.broker import ContractBroker, check_queues
 from sfsync.adapters.rabbitmq.encoder import ContractEncoder
 from sfsync.adapters.rabbitmq.message_metrics import MessageMetrics
-from sfsync.adapters.rabbitmq.middleware import ConfirmedRetries, DeadLetterRecorder
+from sfsync.adapters.rabbitmq.middleware import ConfirmedRetries, DeadLetterRecorder, LogContext
 from sfsync.adapters.rabbitmq.publisher import EVENTS_EXCHANGE, PikaEventPublisher
 from sfsync.adapters.rabbitmq.requests import MessageSender, RequestPublisher, send_message
 from sfsync.adapters.salesforce.auth import OAuthApp
@@ -225,8 +225,9 @@ class Container:
         """A broker with our encoder, middleware and actors (the encoder is process-global).
 
         Only the middleware our actors use: Retries (as ConfirmedRetries: a retry RabbitMQ
-        did not confirm dead-letters its message) and TimeLimit, the dead-letter record and
-        the message counters (before Retries: its after-hook runs after Retries').
+        did not confirm dead-letters its message) and TimeLimit, the dead-letter record, the
+        message counters (before Retries: its after-hook runs after Retries') and the log
+        context (first: its after-hook runs last).
         dramatiq's other defaults are left out on purpose: Callbacks and Pipelines would act
         on options no publisher may set, AgeLimit and ShutdownNotifications have nothing to do
         without `max_age` and `notify_shutdown`.
@@ -237,7 +238,13 @@ class Container:
         validators()  # the contract's schemas, read and checked once, before any message
         check_queues(settings.amqp_url, queue)  # one clear line if someone declared them first
         recorder = DeadLetterRecorder(self.dead_letters().record)
-        middleware = [TimeLimit(), MessageMetrics(self.metrics), ConfirmedRetries(), recorder]
+        middleware = [
+            LogContext(),
+            TimeLimit(),
+            MessageMetrics(self.metrics),
+            ConfirmedRetries(),
+            recorder,
+        ]
         broker = ContractBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)
         dramatiq.set_encoder(encoder)
         actors = register_actors(

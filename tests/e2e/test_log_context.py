@@ -88,6 +88,25 @@ def running(
         container.close()
 
 
+def request(account: str) -> dict[str, Any]:
+    return {
+        "type": "sync.requested",
+        "version": 1,
+        "id": f"req-{secrets.token_hex(4)}",
+        "requested_at": "2026-01-01T00:00:00Z",
+        "account_id": account,
+        "scope": "import",
+        "trigger": "manual",
+    }
+
+
+def handled_lines(worker: Worker) -> list[dict[str, Any]]:
+    """Between its start and its stop the worker did one thing: handle the message."""
+    lines = worker.lines()
+    names = [line["event"] for line in lines]
+    return lines[names.index("worker.started") + 1 : names.index("worker.stopping")]
+
+
 def test_every_line_of_a_message_carries_its_ids(running, sf_emulator):
     container, account, worker, port = running
     for i in range(5):
@@ -98,25 +117,13 @@ def test_every_line_of_a_message_carries_its_ids(running, sf_emulator):
 
     settings = container.settings
     with EventListener(settings.amqp_url, "sync.completed", events_exchange(settings)) as events:
-        request = container.send_request  # as the web app sends it
-        message = {
-            "type": "sync.requested",
-            "version": 1,
-            "id": f"req-{secrets.token_hex(4)}",
-            "requested_at": "2026-01-01T00:00:00Z",
-            "account_id": account,
-            "scope": "import",
-            "trigger": "manual",
-        }
-        request(message)
+        message = request(account)
+        container.send_request(message)  # as the web app sends it
         event = events.next_for(message["id"], wait=60)
     assert event is not None and event["status"] == "succeeded", event
     worker.stop()
 
-    # Between its start and its stop the worker did one thing: handle the message.
-    names = [line["event"] for line in worker.lines()]
-    started, stopping = names.index("worker.started"), names.index("worker.stopping")
-    handled = worker.lines()[started + 1 : stopping]
+    handled = handled_lines(worker)
     events_seen = [line["event"] for line in handled]
     assert "salesforce.retry" in events_seen and "run.page" in events_seen, events_seen
     expected = {
@@ -128,3 +135,20 @@ def test_every_line_of_a_message_carries_its_ids(running, sf_emulator):
     for line in handled:
         assert {key: line.get(key) for key in CONTEXT} == expected, line
     assert not [line for line in handled if "body" in line or "ctx0@example.com" in str(line)]
+
+
+def test_the_lines_of_a_dead_lettered_message_carry_its_ids_too(running):
+    """A request for an account sfsync does not know: failed, dead-lettered and recorded,
+    each line with the message's ids (no run was started, so no run id)."""
+    container, _, worker, _ = running
+    message = request("acc_unknown_here")
+    container.send_request(message)
+    poll(lambda: "message.dead_lettered" in str(worker.lines()), 30, "the dead letter")
+    worker.stop()
+
+    handled = handled_lines(worker)
+    names = [line["event"] for line in handled]
+    assert "message.failed" in names and "message.dead_lettered" in names, names  # and Dramatiq's
+    for line in handled:
+        assert line["message_id"] == line["request_id"] == message["id"], line
+        assert line["account_id"] == "acc_unknown_here" and "run_id" not in line, line
