@@ -3,14 +3,17 @@ text of a failure our own (never a driver's message), a taken port named in one 
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from sfsync.domain.errors import TransientFailure
+from sfsync.entrypoints.bootstrap import build
 from sfsync.entrypoints.endpoints import Endpoints, Probes, serve
-from sfsync.entrypoints.settings import ConfigError
+from sfsync.entrypoints.health import serve_endpoints
+from sfsync.entrypoints.settings import ConfigError, Settings
 
 
 def probes(alive: list[str] | None = None, ready: Exception | None = None) -> Probes:
@@ -90,3 +93,23 @@ def test_a_taken_port_is_one_clear_configuration_error(serving):
 
 def test_port_0_serves_nothing():
     assert serve(0, probes()) is None
+
+
+def test_the_command_default_port_applies_unless_the_setting_names_one():
+    port = free_port()
+    with build(Settings(metrics_port=None)) as container:  # SFSYNC_METRICS_PORT unset
+        endpoints = serve_endpoints(container, port, list)
+        assert endpoints is not None and endpoints.port == port
+        try:
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
+            assert httpx.get(f"http://127.0.0.1:{port}/metrics").text.startswith("# HELP")
+        finally:
+            endpoints.close()
+    with build(Settings(metrics_port=0)) as container:
+        assert serve_endpoints(container, port, list) is None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
