@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -861,3 +862,33 @@ def _may_need_a_write(state: InMemoryState, candidate: Candidate, config: str) -
 
 def _kept(new: str | None, old: str | None) -> str | None:
     return new if new is not None else old
+
+
+@attrs.define
+class RecordingMetrics:
+    """Metrics as plain counts: {(name, labels...): total} and the last remaining quota."""
+
+    counts: Counter[tuple[str, ...]] = attrs.Factory(Counter)
+    seconds: list[tuple[str, float]] = attrs.Factory(list)
+    remaining: dict[str, int] = attrs.Factory(dict)
+
+    def message(self, message_type: str, outcome: str) -> None:
+        self.counts["messages", message_type, outcome] += 1
+
+    def run_finished(self, *, scope: str, status: str, seconds: float) -> None:
+        self.counts["runs", scope, status] += 1
+        self.seconds.append((scope, seconds))
+
+    def records(self, outcome: str, count: int, *, reason: str = "") -> None:
+        if count > 0:
+            self.counts["records", outcome, reason] += count
+
+    def salesforce_call(self, kind: str) -> None:
+        self.counts["salesforce_calls", kind] += 1
+
+    def api_remaining(self, account_id: AccountId, remaining: int) -> None:
+        self.remaining[account_id] = remaining
+
+    def slots(self, *, published: int, missed: int) -> None:
+        self.counts["slots", "published"] += published
+        self.counts["slots", "missed"] += missed

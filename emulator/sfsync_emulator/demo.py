@@ -83,6 +83,7 @@ def demo_environment(environ: Mapping[str, str]) -> dict[str, str]:
     env["DATABASE_URL"] = demo_database_url(environ)
     env["SFSYNC_QUEUE_PREFIX"] = demo_queue_prefix(env["DATABASE_URL"])
     env["SFSYNC_ENCRYPTION_KEYS"] = demo_key()
+    env["SFSYNC_METRICS_PORT"] = "0"  # no port taken: a production worker may hold 9400
     return env
 
 

@@ -19,6 +19,9 @@ WARN_STATUSES = frozenset({"failed", "quota"})  # a run an operator may have to 
 
 class StructlogRunLog:
     def started(self, ids: RunIds, *, scope: str, resumed: bool) -> None:
+        # The rest of the message's handling logs with the run's ids (its threads copy
+        # the context); the message middleware clears them when the message is done.
+        structlog.contextvars.bind_contextvars(**_ids(ids))
         _log().info("run.started", **_ids(ids), scope=scope, resumed=resumed)
 
     def page(

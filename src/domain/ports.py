@@ -626,3 +626,37 @@ class RunLog(Protocol):
         its lock; the request is retried) or `already_finished` (a redelivery: its
         sync.completed is published again)."""
         ...
+
+
+# --- Metrics ----------------------------------------------------------------------------
+
+
+class Metrics(Protocol):
+    """Counters for ops: every label is a code, a kind or one of our own account ids, never a
+    record value, an email, a record id or an error message."""
+
+    def message(self, message_type: str, outcome: str) -> None:
+        """A message of `message_type` (its actor) was `processed`, `failed` (its handling
+        raised), `retried` or `dead_lettered`."""
+        ...
+
+    def run_finished(self, *, scope: str, status: str, seconds: float) -> None:
+        """A run of `scope` ended with `status` after `seconds` (over all its attempts)."""
+        ...
+
+    def records(self, outcome: str, count: int, *, reason: str = "") -> None:
+        """A committed page counted `count` records as `outcome` (created, updated, ...;
+        `skipped` with its reason)."""
+        ...
+
+    def salesforce_call(self, kind: str) -> None:
+        """One call to Salesforce: its method and path template (`GET query`)."""
+        ...
+
+    def api_remaining(self, account_id: AccountId, remaining: int) -> None:
+        """The org of `account_id` has `remaining` API requests left today."""
+        ...
+
+    def slots(self, *, published: int, missed: int) -> None:
+        """A scheduler tick published and missed (past the grace period) so many slots."""
+        ...

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import dramatiq
+import structlog
 from dramatiq import Actor, Broker
 from dramatiq.middleware import Retries
 
@@ -58,6 +59,12 @@ def _retry_when_busy() -> Iterator[None]:
         raise dramatiq.Retry(err.message) from err
 
 
+def _bind(account_id: str, request_id: str) -> None:
+    """Every later line of this message's handling carries its (checked) ids; the run's
+    id joins them when the run starts (StructlogRunLog); the middleware clears them."""
+    structlog.contextvars.bind_contextvars(account_id=account_id, request_id=request_id)
+
+
 def _retried(broker: Broker, queue_name: str, retries: RetrySettings) -> dict[str, Any]:
     """Options of an actor whose failures are retried (bad input is not: `throws`)."""
     return {
@@ -87,6 +94,7 @@ def register_actors(
         request = decode(body)
         if not isinstance(request, SyncRequested):
             raise InvalidMessage("expected a sync.requested message")
+        _bind(request.account_id, request.id)
         with _retry_when_busy():
             run_sync(request, imports)
 
@@ -135,6 +143,7 @@ def _signup_actors(
         account_id = body.get("account_id") if isinstance(body, dict) else None
         if not isinstance(account_id, str) or not is_identifier(account_id):
             raise InvalidMessage("a sign-up flush needs an account id")
+        structlog.contextvars.bind_contextvars(account_id=account_id)
         with _retry_when_busy():  # an import may hold the account
             flush(AccountId(account_id), deps)
 
@@ -142,6 +151,7 @@ def _signup_actors(
         message = decode(body)
         if not isinstance(message, CandidateSignedUp):
             raise InvalidMessage("expected a candidate.signed_up message")
+        _bind(message.account_id, message.id)
         record_signup(message, deps)
 
     options = _retried(broker, queue_name, retries)

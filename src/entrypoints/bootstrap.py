@@ -29,9 +29,11 @@ from sfsync.adapters.postgres.locks import PostgresAccountLocks
 from sfsync.adapters.postgres.pool import make_pool
 from sfsync.adapters.postgres.schedule_slots import PostgresScheduleSlots
 from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
+from sfsync.adapters.prometheus_metrics import PrometheusMetrics
 from sfsync.adapters.rabbitmq.broker import ContractBroker, check_queues
 from sfsync.adapters.rabbitmq.encoder import ContractEncoder
-from sfsync.adapters.rabbitmq.middleware import ConfirmedRetries, DeadLetterRecorder
+from sfsync.adapters.rabbitmq.message_metrics import MessageMetrics
+from sfsync.adapters.rabbitmq.middleware import ConfirmedRetries, DeadLetterRecorder, LogContext
 from sfsync.adapters.rabbitmq.publisher import EVENTS_EXCHANGE, PikaEventPublisher
 from sfsync.adapters.rabbitmq.requests import MessageSender, RequestPublisher, send_message
 from sfsync.adapters.salesforce.auth import OAuthApp
@@ -83,6 +85,7 @@ class Container:
     _cipher: TokenCipher | None = attrs.field(default=None, init=False)
     _publisher: PikaEventPublisher | None = attrs.field(default=None, init=False)
     _requests: RequestPublisher | None = attrs.field(default=None, init=False)
+    _metrics: PrometheusMetrics | None = attrs.field(default=None, init=False)
     _closed: bool = attrs.field(default=False, init=False)
     _lock: threading.RLock = attrs.field(factory=threading.RLock, init=False)
 
@@ -123,6 +126,15 @@ class Container:
                 )
             return self._publisher
 
+    @property
+    def metrics(self) -> PrometheusMetrics:
+        """This process's counters (served on SFSYNC_METRICS_PORT by the worker and the
+        scheduler)."""
+        with self._lock:
+            if self._metrics is None:
+                self._metrics = PrometheusMetrics()
+            return self._metrics
+
     def uow(self) -> PsycopgUnitOfWork:
         cipher = self.cipher  # first: without keys, fail before Postgres is opened
         return PsycopgUnitOfWork(self.pool, cipher)
@@ -135,6 +147,7 @@ class Container:
             clock=SystemClock(),
             locks=PostgresAccountLocks(self.pool),
             run_log=StructlogRunLog(),
+            metrics=self.metrics,
             write_page=self.settings.write_page,
             push_page=self.settings.push_page,
             push_attempts=self.settings.push_attempts,
@@ -152,7 +165,7 @@ class Container:
 
     def gateways(self) -> HttpxGatewayFactory:
         """Opens a Salesforce gateway for a stored connection (describe, reads)."""
-        return HttpxGatewayFactory(self.settings, self.uow)
+        return HttpxGatewayFactory(self.settings, self.uow, self.metrics)
 
     def dead_letters(self) -> PsycopgDeadLetters:
         return PsycopgDeadLetters(self.pool)
@@ -212,7 +225,9 @@ class Container:
         """A broker with our encoder, middleware and actors (the encoder is process-global).
 
         Only the middleware our actors use: Retries (as ConfirmedRetries: a retry RabbitMQ
-        did not confirm dead-letters its message) and TimeLimit, and the dead-letter record.
+        did not confirm dead-letters its message) and TimeLimit, the dead-letter record, the
+        message counters (before Retries: its after-hook runs after Retries') and the log
+        context (first: its after-hook runs last).
         dramatiq's other defaults are left out on purpose: Callbacks and Pipelines would act
         on options no publisher may set, AgeLimit and ShutdownNotifications have nothing to do
         without `max_age` and `notify_shutdown`.
@@ -223,7 +238,13 @@ class Container:
         validators()  # the contract's schemas, read and checked once, before any message
         check_queues(settings.amqp_url, queue)  # one clear line if someone declared them first
         recorder = DeadLetterRecorder(self.dead_letters().record)
-        middleware = [TimeLimit(), ConfirmedRetries(), recorder]
+        middleware = [
+            LogContext(),
+            TimeLimit(),
+            MessageMetrics(self.metrics),
+            ConfirmedRetries(),
+            recorder,
+        ]
         broker = ContractBroker(url=settings.amqp_url, confirm_delivery=True, middleware=middleware)
         dramatiq.set_encoder(encoder)
         actors = register_actors(

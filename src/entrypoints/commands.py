@@ -20,6 +20,8 @@ from sfsync.entrypoints.connect import (
     finish_connection,
     wait_for_callback,
 )
+from sfsync.entrypoints.endpoints import SCHEDULER_PORT
+from sfsync.entrypoints.health import serve_endpoints
 from sfsync.entrypoints.logs import configure_logging
 from sfsync.entrypoints.scheduler import fast_clock, run_scheduler
 from sfsync.entrypoints.worker import run_worker, tune_process
@@ -74,14 +76,20 @@ def scheduler(container: Container, fast: bool, speed: float) -> None:
 
     daily = container.scheduler(clock, fast=fast)
 
-    def show(tick: Tick) -> None:
-        for slot in tick.published:
+    def on_tick(tick: Tick) -> None:
+        container.metrics.slots(published=len(tick.published), missed=tick.missed)
+        for slot in tick.published if fast else ():
             click.echo(
                 f"published {slot.kind} of {slot.account_id} for {slot.at:%H:%M} UTC"
                 f" (request {slot.request_id(daily.id_salt)})",
             )
 
-    run_scheduler(daily, stop, interval, show if fast else None)
+    endpoints = serve_endpoints(container, SCHEDULER_PORT, list)  # alive while it answers
+    try:
+        run_scheduler(daily, stop, interval, on_tick)
+    finally:
+        if endpoints is not None:
+            endpoints.close()
 
 
 @click.command("disconnect")

@@ -18,7 +18,7 @@ from sfsync.adapters.salesforce.hosts import SalesforceHosts
 from sfsync.adapters.salesforce.reads import ReadSettings
 from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.domain.model import AccountSettings
-from sfsync.domain.ports import SalesforceConnection, UnitOfWork
+from sfsync.domain.ports import ApiUsage, Metrics, SalesforceConnection, UnitOfWork
 from sfsync.entrypoints.settings import Settings
 
 
@@ -40,10 +40,12 @@ def oauth_app(settings: Settings, login_url: str) -> OAuthApp:
 
 @attrs.frozen
 class HttpxGatewayFactory:
-    """Opens HttpxSalesforce for a connection; renewed tokens are saved at once."""
+    """Opens HttpxSalesforce for a connection; renewed tokens are saved at once, calls and
+    the org's remaining API requests counted in `metrics`."""
 
     settings: Settings
     uow: Callable[[], UnitOfWork]
+    metrics: Metrics
 
     @contextmanager
     def open(
@@ -66,7 +68,14 @@ class HttpxGatewayFactory:
             bulk_write_threshold=self.settings.bulk_write_threshold,
         )
         http = salesforce_http(self.settings.sf_ca_bundle, timeout=config.client.timeout)
-        gateway = HttpxSalesforce(auth, config, http=http)
+        account_id = connection.account_id
+
+        def on_usage(usage: ApiUsage) -> None:
+            self.metrics.api_remaining(account_id, max(usage.limit - usage.used, 0))
+
+        gateway = HttpxSalesforce(
+            auth, config, http=http, on_call=self.metrics.salesforce_call, on_usage=on_usage
+        )
         try:
             yield gateway
         finally:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sfsync.domain.errors import PermanentFailure
 from sfsync.entrypoints.bootstrap import Container
 from sfsync.entrypoints.dead_letter_view import health_line
+from sfsync.entrypoints.endpoints import Endpoints, Probes, serve
 from sfsync.entrypoints.settings import Settings, queue_name
 
 
@@ -43,3 +44,19 @@ def check_rabbitmq(settings: Settings) -> Iterator[str]:
         yield f"queues: {', '.join(missing)} not declared yet (the worker declares them at start)"
     else:
         yield f"queues: ok ({queue}, {queue}.DQ, {queue}.XQ as the worker declares them)"
+
+
+def serve_endpoints(
+    container: Container, default_port: int, alive: Callable[[], list[str]]
+) -> Endpoints | None:
+    """/metrics, /healthz (`alive`) and /readyz (check_all) on SFSYNC_METRICS_PORT, or
+    `default_port` when it is not set; None when it is 0."""
+    metrics = container.metrics
+    port = container.settings.metrics_port
+    probes = Probes(
+        metrics=metrics.exposition,
+        content_type=metrics.content_type,
+        alive=alive,
+        ready=lambda: check_all(container),
+    )
+    return serve(default_port if port is None else port, probes)

@@ -86,6 +86,9 @@ class Settings:
     schedule_jitter_seconds: int = 0  # each account's slots are delayed by up to this
     schedule_tick_seconds: int = 15
     schedule_batch: int = 1000  # slots claimed and published in one transaction
+    # /metrics, /healthz, /readyz: None is the command's default (worker 9400, scheduler
+    # 9401), 0 off (what a Settings built in code gets: tests open no port unasked)
+    metrics_port: int | None = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -117,6 +120,7 @@ class Settings:
             schedule_jitter_seconds=_int(environ, "SFSYNC_SCHEDULE_JITTER_SECONDS", 0, minimum=0),
             schedule_tick_seconds=_int(environ, "SFSYNC_SCHEDULE_TICK_SECONDS", 15, minimum=1),
             schedule_batch=_int(environ, "SFSYNC_SCHEDULE_BATCH", 1000, minimum=1),
+            metrics_port=_port(environ, "SFSYNC_METRICS_PORT"),
         )
 
 
@@ -173,6 +177,15 @@ def _int(environ: Mapping[str, str], var: str, default: int, *, minimum: int) ->
     if value < minimum:
         raise ConfigError(f"{var} must be at least {minimum}")
     return value
+
+
+def _port(environ: Mapping[str, str], var: str) -> int | None:
+    if environ.get(var) is None:
+        return None
+    port = _int(environ, var, 0, minimum=0)
+    if port > 65535:
+        raise ConfigError(f"{var} must be a port number (0 turns it off)")
+    return port
 
 
 def _existing_file(environ: Mapping[str, str], var: str) -> str | None:

@@ -11,6 +11,8 @@ import dramatiq
 import structlog
 
 from sfsync.entrypoints.bootstrap import Container
+from sfsync.entrypoints.endpoints import WORKER_PORT
+from sfsync.entrypoints.health import serve_endpoints
 from sfsync.entrypoints.settings import queue_name
 
 log = structlog.get_logger(__name__)
@@ -43,6 +45,7 @@ def run_worker(container: Container, stop: threading.Event | None = None) -> Non
     worker = dramatiq.Worker(
         broker, worker_threads=container.settings.worker_threads, worker_timeout=1000
     )
+    endpoints = serve_endpoints(container, WORKER_PORT, lambda: dead_threads(worker))
     worker.start()
     log.info(
         "worker.started",
@@ -55,3 +58,14 @@ def run_worker(container: Container, stop: threading.Event | None = None) -> Non
         log.info("worker.stopping")
         worker.stop(timeout=60_000)
         broker.close()
+        if endpoints is not None:
+            endpoints.close()
+
+
+def dead_threads(worker: dramatiq.Worker) -> list[str]:
+    """The worker's consumer and worker threads that are not running (liveness)."""
+    consumers = [
+        f"consumer of {queue}" for queue, t in worker.consumers.items() if not t.is_alive()
+    ]
+    workers = sum(not thread.is_alive() for thread in worker.workers)
+    return consumers + ([f"{workers} worker threads"] if workers else [])

@@ -26,6 +26,7 @@ from sfsync.domain.ports import (
     Clock,
     EventPublisher,
     GatewayFactory,
+    Metrics,
     PushAck,
     RunLog,
     RunRecord,
@@ -68,6 +69,7 @@ class ImportDeps:
     clock: Clock
     locks: AccountLocks
     run_log: RunLog
+    metrics: Metrics
     new_id: Callable[[], str] = attrs.Factory(lambda: RandomIds("cand_"))
     write_page: int = 2000  # Contacts planned and written together (about four in memory)
     push_page: int = 5000  # candidates a push plans, sends and commits together
@@ -133,7 +135,7 @@ def apply_page(
         except BaseException:
             report.restore(saved)  # the report holds what is committed, nothing more
             raise
-    log_page(deps.run_log, report, saved, run)
+    log_page(deps.run_log, deps.metrics, report, saved, run)
 
 
 @attrs.frozen

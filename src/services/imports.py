@@ -75,7 +75,7 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
         # Anything else is retried: the pages committed so far hold the run as it stands.
         record = report.finish(deps.clock.now())
         _save(deps, record)
-    log_finished(deps.run_log, report, record, error)
+    log_finished(deps.run_log, deps.metrics, report, record, error)
     deps.publisher.publish("sync.completed", completed_event(record))
     return record
 
@@ -122,7 +122,7 @@ def give_up(request: SyncRequested, error: RecordError, deps: ImportDeps) -> Run
             else:
                 uow.runs.finish(run)
             uow.commit()
-        log_finished(deps.run_log, report, run, error.code)
+        log_finished(deps.run_log, deps.metrics, report, run, error.code)
     else:
         deps.run_log.skipped(request_ids(request, run), reason="already_finished")
     deps.publisher.publish("sync.completed", completed_event(run))

@@ -9,6 +9,7 @@ email that appears in several nearby pages still lands on one candidate.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -83,8 +84,13 @@ class PageWriter:
         if cursor is not None:
             self.report.reach(cursor)
         run = self.report.record()  # a copy: the writer must not read what planning changes
-        self._pending = self._pool.submit(
-            self._write, self._planned, changes, cursor if move else None, run
+        self._pending = self._pool.submit(  # in this context: its log lines carry the ids
+            contextvars.copy_context().run,
+            self._write,
+            self._planned,
+            changes,
+            cursor if move else None,
+            run,
         )
 
     def wait(self) -> None:
@@ -110,7 +116,7 @@ class PageWriter:
         with self.deps.uow() as uow:
             write_plan(uow, self.ctx.settings.account_id, changes, run, cursor)
         before, self._committed, self._saved = self._saved, page, run
-        log_page(self.deps.run_log, self.report, before, run)
+        log_page(self.deps.run_log, self.deps.metrics, self.report, before, run)
 
 
 def _overlay(found: dict[str, Candidate], plan: BatchPlan, keys: frozenset[str]) -> None:

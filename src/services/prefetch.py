@@ -6,6 +6,7 @@ roughly halves an import. At most `depth` pages wait in memory, so memory stays 
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -38,7 +39,10 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         except BaseException as err:  # handed to the consumer, which decides
             offer((_ERROR, err))
 
-    producer = threading.Thread(target=produce, name="sfsync-prefetch", daemon=True)
+    context = contextvars.copy_context()  # the reader's log lines carry the run's ids
+    producer = threading.Thread(
+        target=context.run, args=(produce,), name="sfsync-prefetch", daemon=True
+    )
     producer.start()
     try:
         while True:

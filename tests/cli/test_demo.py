@@ -40,7 +40,9 @@ class TestDemoEnvironment:
         assert {k for k in env if k.startswith("SFSYNC_")} == {
             "SFSYNC_QUEUE_PREFIX",
             "SFSYNC_ENCRYPTION_KEYS",
+            "SFSYNC_METRICS_PORT",
         }
+        assert env["SFSYNC_METRICS_PORT"] == "0"
         assert env["AMQP_URL"] == PRODUCTION["AMQP_URL"] and env["PATH"] == "/usr/bin"
         assert (
             demo_environment(PRODUCTION)["SFSYNC_ENCRYPTION_KEYS"] == env["SFSYNC_ENCRYPTION_KEYS"]

@@ -8,16 +8,20 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+import httpx
 import pika
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.rabbitmq.events import EventListener
@@ -47,6 +51,7 @@ def worker(
         bulk_threshold=3000,
         write_page=2000,  # the resume test needs a page committed before the fault
         signup_delay_ms=2_000,  # sign-ups gathered before a flush (the default is 5 s)
+        metrics_port=free_port(),  # /metrics, /healthz, /readyz (test_metrics.py)
     )
     container = build(settings)
     stop = threading.Event()
@@ -144,6 +149,33 @@ def harness(worker: Container, sf_emulator: Emulator) -> Iterator[Harness]:
         yield Harness(worker, sf_emulator, account, listener)
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now (the OS's pick)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def scrape(port: int, path: str = "/metrics") -> httpx.Response:
+    return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10)
+
+
+Samples = Counter[tuple[str, frozenset[tuple[str, str]]]]
+
+
+def samples(text: str) -> Samples:
+    """Prometheus text, parsed by Prometheus' own parser: (name, labels) -> value."""
+    found: Samples = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[sample.name, frozenset(sample.labels.items())] = sample.value
+    return found
+
+
+def key(name: str, **labels: str) -> tuple[str, frozenset[tuple[str, str]]]:
+    return name, frozenset(labels.items())
+
+
 def poll(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
     """`predicate()` once it is truthy, checked every 20 ms until `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -191,6 +223,7 @@ def worker_process_config(
         "SFSYNC_SF_CA_BUNDLE": emu.ca_path or "",
         "SFSYNC_SF_ALLOWED_ORIGINS": ",".join(settings.sf_allowed_origins),
         "SFSYNC_LOG_FORMAT": "json",
+        "SFSYNC_METRICS_PORT": "0",  # tests run side by side: a test that wants it picks one
         **env,
     }
     return settings, environ

@@ -1,10 +1,12 @@
-"""No personal data in logs, runs or events: a real `sfsync worker` process, grepped whole.
+"""No personal data in logs, runs, events or metrics: a real `sfsync worker` process, grepped
+whole.
 
 The worker runs as ops run it (`python -m sfsync.entrypoints.cli worker`, JSON logs on
 stderr) against the emulator, seeded with Contacts whose personal data is distinctive. It
 then imports them, is fed bad messages that carry personal data, and meets Salesforce errors
 whose text echoes record values. Every byte it logged, every column of its runs, every dead
-letter reason and every sync.completed event it published must hold none of those values.
+letter reason, every sync.completed event it published and its /metrics must hold none of
+those values.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import Settings, queue_name
 from sfsync.services.accounts import add_attribute, save_settings
 from sfsync_emulator.harness import Emulator
-from tests.e2e.conftest import poll, send_raw
+from tests.e2e.conftest import free_port, key, poll, samples, scrape, send_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -143,6 +145,7 @@ class WorkerProcess:
     """`sfsync worker` as a subprocess, stdout and stderr into one file."""
 
     def __init__(self, settings: Settings, log_path: Path, level: str) -> None:
+        self.port = free_port()
         env = {
             **os.environ,
             "DATABASE_URL": settings.database_url,
@@ -158,6 +161,7 @@ class WorkerProcess:
             "SFSYNC_SIGNUP_DELAY_MS": "500",
             "SFSYNC_LOG_LEVEL": level,
             "SFSYNC_LOG_FORMAT": "json",
+            "SFSYNC_METRICS_PORT": str(self.port),
         }
         self.log_path = log_path
         self._log = log_path.open("wb")
@@ -293,6 +297,7 @@ def test_no_personal_data_in_logs_runs_or_events(setup, sf_emulator, tmp_path, l
             send_raw(settings.amqp_url, queue, _signup(account))
             settled = "SELECT outcome FROM signups WHERE account_id = %s AND outcome <> 'pending'"
             poll(lambda: _rows(container, settled, account), 60, "sign-up settled")
+        metrics = scrape(worker.port).text
     finally:
         worker.stop()
         emu.clear_faults()
@@ -323,6 +328,15 @@ def test_no_personal_data_in_logs_runs_or_events(setup, sf_emulator, tmp_path, l
     assert imported[1]["counts"] == imported[-1]["totals"] == {"seen": 2, "created": 2}
     assert refused[-1]["error"] == error["code"]
 
+    # the metrics counted what happened: runs, records, calls, dead letters, the account's quota
+    counted = samples(metrics)
+    assert counted[key("sfsync_runs_total", scope="import", status="failed")] == 1
+    assert counted[key("sfsync_records_total", outcome="created", reason="")] == 2
+    assert counted[key("sfsync_salesforce_calls_total", kind="GET queryAll")] >= 2
+    invalid = key("sfsync_messages_total", type="sfsync.invalid_message", outcome="dead_lettered")
+    assert counted[invalid] >= 1
+    assert counted[key("sfsync_salesforce_api_remaining", account_id=account)] > 0
+
     runs = _rows(container, "SELECT r::text FROM sync_runs r WHERE account_id = %s", account)
     assert len(runs) == 2
     reasons = _rows(container, "SELECT reason FROM dead_letters WHERE queue = %s", queue)
@@ -333,5 +347,6 @@ def test_no_personal_data_in_logs_runs_or_events(setup, sf_emulator, tmp_path, l
         *_leaks("sync_runs", "\n".join(runs)),
         *_leaks("dead_letters.reason", "\n".join(reasons)),
         *_leaks("sync.completed", "\n".join(json.dumps(e) for e in events)),
+        *_leaks("metrics", metrics),
     ]
     assert not leaks, f"{len(leaks)} leak(s):\n" + "\n".join(leaks[:40])

@@ -24,7 +24,7 @@ from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.services.accounts import add_attribute, save_settings
 from sfsync.services.scheduler import Tick, scheduled_request
 from sfsync_emulator.harness import Emulator
-from tests.e2e.conftest import poll, worker_process_config
+from tests.e2e.conftest import free_port, key, poll, samples, scrape, worker_process_config
 from tests.fakes import FixedClock
 
 pytestmark = pytest.mark.integration
@@ -239,7 +239,8 @@ def test_scheduler_command_on_a_fast_clock_publishes_an_export_then_an_import(
     save_settings(container.uow(), settings)
     with httpx.Client(verify=sf_emulator.ssl_context(), timeout=30) as client:
         connect_without_browser(container.uow(), client, app, account)
-    env = {**_env_of(container), "SFSYNC_LOG_FORMAT": "json"}
+    port = free_port()
+    env = {**_env_of(container), "SFSYNC_LOG_FORMAT": "json", "SFSYNC_METRICS_PORT": str(port)}
     out = tmp_path / "scheduler.log"
     with open(out, "wb") as log:
         proc = subprocess.Popen(
@@ -259,6 +260,9 @@ def test_scheduler_command_on_a_fast_clock_publishes_an_export_then_an_import(
     try:
         mine = f"of {account} "
         poll(lambda: out.read_text().count(mine) >= 2, 60, "an export and an import published")
+        published = key("sfsync_scheduler_slots_total", outcome="published")
+        assert samples(scrape(port).text)[published] >= 2  # its /metrics counted them
+        assert scrape(port, "/healthz").json() == {"status": "ok"}
     finally:
         proc.terminate()
         assert proc.wait(30) == 0

@@ -25,7 +25,14 @@ from sfsync.domain.model import (
 from sfsync.domain.ports import SalesforceConnection
 from sfsync.services.imports import ImportDeps, run_sync
 from tests.fake_salesforce import FakeSalesforce
-from tests.fakes import FakeGateways, FixedClock, InMemoryLocks, RecordingPublisher, RecordingRunLog
+from tests.fakes import (
+    FakeGateways,
+    FixedClock,
+    InMemoryLocks,
+    RecordingMetrics,
+    RecordingPublisher,
+    RecordingRunLog,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +63,7 @@ class Push:
             FixedClock(datetime.now(UTC)),
             InMemoryLocks(),
             RecordingRunLog(),
+            RecordingMetrics(),
             push_page=2,
         )
         self.opt_out = OPT_OUT_FIELDS[0]

@@ -15,7 +15,7 @@ from sfsync.domain.ports import SalesforceConnection
 from sfsync.entrypoints.bootstrap import HttpxGatewayFactory
 from sfsync.entrypoints.settings import Settings
 from sfsync_emulator.harness import Emulator
-from tests.fakes import InMemoryUnitOfWork
+from tests.fakes import InMemoryUnitOfWork, RecordingMetrics
 
 pytestmark = pytest.mark.emulator
 
@@ -69,14 +69,16 @@ def a_connection(emu: Emulator) -> SalesforceConnection:
 
 class TestWorkerGateway:
     def test_with_the_ca_bundle_the_worker_reaches_the_emulator(self, sf_org: Emulator):
-        factory = HttpxGatewayFactory(worker_settings(sf_org), InMemoryUnitOfWork)
+        factory = HttpxGatewayFactory(
+            worker_settings(sf_org), InMemoryUnitOfWork, RecordingMetrics()
+        )
         with factory.open(a_connection(sf_org), AccountSettings(AccountId("acc_tls"))) as sf:
             assert sf.describe_contact().get("Email") is not None
 
     def test_without_it_the_error_says_tls_and_how_to_fix_it(self, sf_org: Emulator):
         """Not "unreachable", and not retried: a certificate does not fix itself."""
         factory = HttpxGatewayFactory(
-            worker_settings(sf_org, sf_ca_bundle=None), InMemoryUnitOfWork
+            worker_settings(sf_org, sf_ca_bundle=None), InMemoryUnitOfWork, RecordingMetrics()
         )
         sf_org.admin.clear_requests()
         with factory.open(a_connection(sf_org), AccountSettings(AccountId("acc_tls"))) as sf:

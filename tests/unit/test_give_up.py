@@ -27,6 +27,7 @@ from tests.fakes import (
     InMemoryLocks,
     InMemoryState,
     InMemoryUnitOfWork,
+    RecordingMetrics,
     RecordingPublisher,
     RecordingRunLog,
 )
@@ -80,6 +81,7 @@ def stub(retries: RetrySettings = QUICK) -> Iterator[Stub]:
         FixedClock(datetime.now(UTC)),
         locks,
         RecordingRunLog(),
+        RecordingMetrics(),
         write_page=3,
     )
     encoder = dramatiq.get_encoder()  # process-global: a worker test may have set ours

@@ -38,6 +38,9 @@ def test_keys_are_split_and_kept_in_order():
         ("SFSYNC_SCHEDULE_JITTER_SECONDS", "-1"),
         ("SFSYNC_SCHEDULE_TICK_SECONDS", "often"),
         ("SFSYNC_SCHEDULE_BATCH", "0"),
+        ("SFSYNC_METRICS_PORT", "-1"),
+        ("SFSYNC_METRICS_PORT", "65536"),
+        ("SFSYNC_METRICS_PORT", "http"),
     ],
 )
 def test_invalid_value_names_the_variable(var, value):
@@ -67,3 +70,10 @@ def test_the_scheduler_defaults_six_hours_grace_and_no_jitter():
     assert (settings.schedule_grace_minutes, settings.schedule_jitter_seconds) == (360, 0)
     tuned = Settings.from_env({"SFSYNC_SCHEDULE_GRACE_MINUTES": "90"})
     assert tuned.schedule_grace_minutes == 90
+
+
+def test_the_metrics_port_is_the_commands_default_unless_set_and_0_turns_it_off():
+    assert Settings.from_env({}).metrics_port is None  # worker 9400, scheduler 9401
+    assert Settings.from_env({"SFSYNC_METRICS_PORT": "9410"}).metrics_port == 9410
+    assert Settings.from_env({"SFSYNC_METRICS_PORT": "0"}).metrics_port == 0
+    assert Settings().metrics_port == 0  # built in code (tests): no port unless asked

@@ -1,5 +1,5 @@
 """Remembers why a message failed and records every dead letter in Postgres; retries that
-RabbitMQ did not confirm are dead-lettered, not dropped.
+RabbitMQ did not confirm are dead-lettered, not dropped; a message's ids on its log lines.
 
 RabbitMQ's dead-letter queue forgets after 7 days and holds no reason; the table keeps both
 so ops can list, inspect and replay. Logs name reasons and ids, never a body.
@@ -56,16 +56,29 @@ def dead_letter(message: Any) -> dict[str, Any]:
     return entry
 
 
-class DeadLetterRecorder(Middleware):
-    def __init__(self, record: Callable[[dict[str, Any]], None]) -> None:
-        self.record = record
+class LogContext(Middleware):
+    """Every line logged while a message is handled carries its id, actor and retries (the
+    actors add its account and request, the run log its run), up to its ack or nack: first
+    in the middleware list, so its after-hooks run after every other one has logged."""
 
     def before_process_message(self, broker: Any, message: Any) -> None:
+        structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
             message_id=message.message_id,
             actor=message.actor_name,
             retries=message.options.get("retries", 0),
         )
+
+    def after_ack(self, broker: Any, message: Any) -> None:
+        structlog.contextvars.clear_contextvars()
+
+    def after_nack(self, broker: Any, message: Any) -> None:
+        structlog.contextvars.clear_contextvars()
+
+
+class DeadLetterRecorder(Middleware):
+    def __init__(self, record: Callable[[dict[str, Any]], None]) -> None:
+        self.record = record
 
     def after_process_message(
         self,
@@ -81,10 +94,6 @@ class DeadLetterRecorder(Middleware):
                 log.info("message.retry", reason=reason)
             else:
                 log.warning("message.failed", reason=reason)
-        structlog.contextvars.clear_contextvars()
-
-    def after_skip_message(self, broker: Any, message: Any) -> None:
-        structlog.contextvars.clear_contextvars()
 
     def after_nack(self, broker: Any, message: Any) -> None:
         entry = dead_letter(message)

@@ -10,6 +10,7 @@ before each call.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -35,6 +36,15 @@ _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 _DATA_PREFIX = re.compile(r"^/services/data/v\d+\.\d+/")
 _RETRY_STATUSES = frozenset({420, 429, 500, 502, 503, 504})
 _RETRY_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
+# The words of the paths we call; any other segment (an id, a locator) is `{id}` in a kind.
+_PATH_WORDS = frozenset(
+    {
+        "query", "queryAll", "sobjects", "Contact", "describe", "deleted", "composite",
+        "jobs", "ingest", "batches", "results", "failedResults", "unprocessedrecords",
+        "successfulResults", "limits", "oauth2", "token", "revoke", "userinfo",
+    }
+)  # fmt: skip
+_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"})
 
 
 @attrs.frozen
@@ -64,12 +74,18 @@ class SalesforceClient:
         auth: SessionAuth,
         settings: ClientSettings = ClientSettings(),
         http: httpx.Client | None = None,
+        *,
+        on_call: Callable[[str], None] | None = None,
+        on_usage: Callable[[ApiUsage], None] | None = None,
     ) -> None:
+        """`on_call` is told each call's kind (`call_kind`), `on_usage` each usage read."""
         self.auth = auth
         self.settings = settings
         self.http = http or httpx.Client(timeout=settings.timeout)
         self.calls = 0
         self.usage: ApiUsage | None = None
+        self.on_call = on_call or (lambda kind: None)
+        self.on_usage = on_usage or (lambda usage: None)
 
     @property
     def base_path(self) -> str:
@@ -135,6 +151,7 @@ class SalesforceClient:
         options = {**kwargs, "headers": headers}
         stream = options.pop("stream", False)
         self.calls += 1
+        self.on_call(call_kind(method, path))
         try:
             response = self.http.send(
                 self.http.build_request(method, url, **options), stream=stream
@@ -156,6 +173,7 @@ class SalesforceClient:
 
     def _renew(self) -> Tokens:
         self.calls += 1
+        self.on_call("POST oauth2/token")
         return self.auth.renew(self.http)
 
     def _url(self, instance_url: str, path: str) -> str:
@@ -167,6 +185,7 @@ class SalesforceClient:
         match = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
         if match:
             self.usage = ApiUsage(used=int(match[1]), limit=int(match[2]))
+            self.on_usage(self.usage)
 
     def _check_share(self) -> None:
         usage, share = self.usage, self.settings.max_share
@@ -198,6 +217,18 @@ def _checked(response: httpx.Response) -> httpx.Response:
     raise SalesforceRequestError(
         f"Salesforce refused {call}", error_code=code, status=status, fields=fields
     )
+
+
+def call_kind(method: str, path: str) -> str:
+    """`GET query`, `PATCH jobs/ingest/{id}`: the method and the path's template, never an
+    id, a locator or a query string."""
+    words = [
+        word if word in _PATH_WORDS else "{id}"
+        for word in _DATA_PREFIX.sub("", path).split("?")[0].strip("/").split("/")
+        if word
+    ]
+    method = method.upper()
+    return f"{method if method in _METHODS else 'OTHER'} {'/'.join(words) or '/'}"
 
 
 def _resource(path: str) -> str:

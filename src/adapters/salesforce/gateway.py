@@ -6,7 +6,7 @@ Every field name is checked against that describe before it reaches SOQL or a wr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import chain
 
@@ -56,8 +56,14 @@ class HttpxSalesforce:
         auth: SessionAuth,
         settings: SalesforceSettings = SalesforceSettings(),
         http: httpx.Client | None = None,
+        *,
+        on_call: Callable[[str], None] | None = None,
+        on_usage: Callable[[ApiUsage], None] | None = None,
     ) -> None:
-        self.client = SalesforceClient(auth, settings.client, http)
+        """`on_call` and `on_usage`: as SalesforceClient's (the metrics)."""
+        self.client = SalesforceClient(
+            auth, settings.client, http, on_call=on_call, on_usage=on_usage
+        )
         self.settings = settings
         self._schema: ContactSchema | None = None
 

@@ -255,7 +255,7 @@ class _Push:
         except BaseException:
             report.restore(saved)
             raise
-        log_page(self.deps.run_log, report, saved, run)
+        log_page(self.deps.run_log, self.deps.metrics, report, saved, run)
 
 
 def _contacts(

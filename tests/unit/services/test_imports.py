@@ -30,6 +30,7 @@ from tests.fakes import (
     InMemoryLocks,
     InMemoryState,
     InMemoryUnitOfWork,
+    RecordingMetrics,
     RecordingPublisher,
     RecordingRunLog,
 )
@@ -79,7 +80,14 @@ def world() -> World:
     publisher, locks = RecordingPublisher(), InMemoryLocks()
     clock = FixedClock(datetime.now(UTC))
     deps = ImportDeps(
-        uow, FakeGateways(salesforce), publisher, clock, locks, RecordingRunLog(), write_page=3
+        uow,
+        FakeGateways(salesforce),
+        publisher,
+        clock,
+        locks,
+        RecordingRunLog(),
+        RecordingMetrics(),
+        write_page=3,
     )
     return World(salesforce, state, deps, publisher, locks)
 
@@ -212,6 +220,25 @@ def test_a_crash_mid_run_loses_nothing_and_the_retry_resumes(world):
     assert run.status == "succeeded"
     assert len(world.candidates()) == 9
     assert run.counts["created"] == 9  # counts carried over from the first attempt
+
+
+def test_metrics_count_each_committed_record_once_across_a_crash_and_the_run_at_its_end(world):
+    for n in range(8):
+        world.salesforce.add_contact(f"p{n}@example.com")
+    world.salesforce.add_contact("")  # skipped: no email
+    break_at_page(world, 2, TransientFailure("connection reset"))
+    with pytest.raises(TransientFailure):
+        world.sync(id="req-metrics")
+    metrics = world.deps.metrics
+    assert metrics.counts["runs", "import", "succeeded"] == 0  # not ended yet
+    run = world.sync(id="req-metrics")  # the redelivered message carries the run on
+    assert run.status == "succeeded"
+    assert +metrics.counts == {
+        ("records", "created", ""): 8,
+        ("records", "skipped", "no_email"): 1,
+        ("runs", "import", "succeeded"): 1,
+    }
+    assert metrics.seconds == [("import", 0.0)]  # the fixed clock did not move
 
 
 def test_the_same_request_twice_runs_once_and_republishes_the_event(world):

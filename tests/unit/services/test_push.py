@@ -28,6 +28,7 @@ from tests.fakes import (
     InMemoryLocks,
     InMemoryState,
     InMemoryUnitOfWork,
+    RecordingMetrics,
     RecordingPublisher,
     RecordingRunLog,
 )
@@ -106,6 +107,7 @@ def world() -> World:
         FixedClock(datetime.now(UTC)),
         InMemoryLocks(),
         RecordingRunLog(),
+        RecordingMetrics(),
         push_page=2,
     )
     return World(salesforce, state, deps, publisher)
@@ -225,6 +227,12 @@ class TestFailures:
         again = world.sync()
         assert world.sent() == {ada_id: {"Favorite_Color__c": "Red"}}
         assert again.counts["pushed"] == 1 and ada.id not in world.state.push_failures
+        assert +world.deps.metrics.counts == {  # each page's records, each run once
+            ("records", "pushed", ""): 2,
+            ("records", "push_failed", ""): 1,
+            ("runs", "export", "partial"): 1,
+            ("runs", "export", "succeeded"): 1,
+        }
 
     def test_a_deleted_contact_is_not_retried(self, world):
         _, ada_id = world.linked("ada@example.com", favorite_color_c="Red")

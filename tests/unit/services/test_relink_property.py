@@ -44,6 +44,7 @@ from tests.fakes import (
     InMemoryLocks,
     InMemoryState,
     InMemoryUnitOfWork,
+    RecordingMetrics,
     RecordingPublisher,
     RecordingRunLog,
 )
@@ -143,6 +144,7 @@ def test_linked_candidates_carry_their_contacts_base_fields(policy, people, chan
         clock,
         InMemoryLocks(),
         RecordingRunLog(),
+        RecordingMetrics(),
         write_page=3,
     )
     for ops, full in changes:
