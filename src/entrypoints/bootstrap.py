@@ -84,6 +84,8 @@ class Container:
     _publisher: PikaEventPublisher | None = attrs.field(default=None, init=False)
     _requests: RequestPublisher | None = attrs.field(default=None, init=False)
     _closed: bool = attrs.field(default=False, init=False)
+    # set when the worker is asked to stop: runs end after the page in hand
+    stopping: threading.Event = attrs.field(factory=threading.Event, init=False)
     _lock: threading.RLock = attrs.field(factory=threading.RLock, init=False)
 
     @property
@@ -138,6 +140,7 @@ class Container:
             write_page=self.settings.write_page,
             push_page=self.settings.push_page,
             push_attempts=self.settings.push_attempts,
+            stopping=self.stopping.is_set,
         )
 
     def signup_deps(self, flushes: SignupFlushes) -> SignupDeps:

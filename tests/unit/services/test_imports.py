@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from sfsync.domain.errors import PermanentFailure, TransientFailure, UnknownAccount
+from sfsync.domain.errors import Interrupted, PermanentFailure, TransientFailure, UnknownAccount
 from sfsync.domain.messages import Scope, SyncRequested, Trigger
 from sfsync.domain.model import (
     AccountId,
@@ -212,6 +212,23 @@ def test_a_crash_mid_run_loses_nothing_and_the_retry_resumes(world):
     assert run.status == "succeeded"
     assert len(world.candidates()) == 9
     assert run.counts["created"] == 9  # counts carried over from the first attempt
+
+
+def test_a_shutdown_mid_run_commits_the_page_in_hand_and_the_redelivery_ends_it(world):
+    """The stop flag is checked between pages: the page being written commits, the run
+    stays running (no event, no failure) and the redelivered request carries it on."""
+    for n in range(9):
+        world.salesforce.add_contact(f"p{n}@example.com")
+    world.deps = attrs.evolve(world.deps, stopping=lambda: True)  # first asked after page 1
+    with pytest.raises(Interrupted):
+        world.sync(id="req-stop")
+    assert len(world.candidates()) == 3 and world.publisher.events == []
+    with world.deps.uow() as tx:
+        assert tx.runs.find_by_request(ACCOUNT, "req-stop").status == "running"
+    world.deps = attrs.evolve(world.deps, stopping=lambda: False)
+    run = world.sync(id="req-stop")
+    assert run.status == "succeeded" and run.counts["created"] == 9
+    assert len(world.publisher.events) == 1
 
 
 def test_the_same_request_twice_runs_once_and_republishes_the_event(world):
