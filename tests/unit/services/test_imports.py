@@ -231,6 +231,15 @@ def test_a_shutdown_mid_run_commits_the_page_in_hand_and_the_redelivery_ends_it(
     assert len(world.publisher.events) == 1
 
 
+def test_a_run_keeps_the_orgs_api_usage_as_it_saw_it_last(world):
+    world.salesforce.add_contact("a@example.com")
+    world.sync()
+    with world.deps.uow() as tx:
+        summary = tx.connections.summary(ACCOUNT)
+    assert summary.api_usage == world.salesforce.api_usage()
+    assert summary.api_seen_at == world.deps.clock.now()
+
+
 def test_the_same_request_twice_runs_once_and_republishes_the_event(world):
     world.salesforce.add_contact("a@example.com")
     first = world.sync(id="req-dup")
