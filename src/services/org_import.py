@@ -83,7 +83,7 @@ def import_org(
     seen: set[str] = set()
     with PageWriter(ctx, deps, report) as writer:
         pages = writer.looked_up(rebatched(read.batches, deps.write_page))
-        for batch, lookup in prefetched(pages, depth=1):
+        for batch, lookup in prefetched(pages, depth=1, stopping=deps.stopping):
             if deleted:
                 seen.update(contact.id for contact in batch)
             writer.apply(batch, lookup)
@@ -202,7 +202,7 @@ def reconcile(
     the cursor missed) are read again by Id.
     """
     account_id = ctx.settings.account_id
-    for batch in prefetched(gateway.contact_stamps().batches):
+    for batch in prefetched(gateway.contact_stamps().batches, stopping=deps.stopping):
         stop_if_asked(deps)
         stamps = [(c.id, c.system_modstamp) for c in batch if c.system_modstamp is not None]
         with deps.uow() as uow:

@@ -257,6 +257,51 @@ def test_sigterm_mid_run_commits_the_page_and_the_next_worker_ends_the_run_like_
     assert data == clean_data
 
 
+def test_sigterm_while_a_page_is_slow_stops_without_waiting_for_the_call(workers):
+    """The second page is long in coming (a slow org, a Bulk job): SIGTERM stops the run at
+    once, not when the call ends; the message is left for the next worker, which ends it."""
+    first = workers.start()
+    workers.emu.admin.add_fault(latency_ms=30_000, count=1, path="/query/01g")
+    with workers.account() as harness:
+        message = harness.request()
+        poll(lambda: workers.run(message["id"]).get("processed"))
+        signalled = time.monotonic()
+        first.send_signal(signal.SIGTERM)
+        code = first.wait(GRACE + 10)
+        took = time.monotonic() - signalled
+        stopped = workers.run(message["id"])
+        workers.start()
+        event = harness.listener.next_for(message["id"], wait=120)
+    assert code == 0 and took < 3, (code, took)
+    assert (stopped["status"], stopped["processed"]) == ("running", 2000)
+    assert workers.dead_letters(message["id"]) == []
+    assert event is not None and event["status"] == "succeeded", event
+    assert event["counts"]["seen"] == CONTACTS
+
+
+def test_a_worker_stuck_past_its_grace_time_exits_and_the_next_one_runs_the_request(workers):
+    """A call that cannot be interrupted (the first query, made before any page) outlasts
+    the grace time: the worker exits 1 when it is up, as a crash would; nothing is lost."""
+    workers.env["SFSYNC_SHUTDOWN_GRACE_SECONDS"] = "2"
+    first = workers.start()
+    workers.emu.admin.add_fault(latency_ms=30_000, count=1, path="/query")
+    with workers.account() as harness:
+        message = harness.request()
+        poll(lambda: workers.run(message["id"]).get("status") == "running")
+        time.sleep(1)  # the describe is read; the first query waits on the emulator
+        signalled = time.monotonic()
+        first.send_signal(signal.SIGTERM)
+        code = first.wait(30)
+        took = time.monotonic() - signalled
+        workers.start()
+        event = harness.listener.next_for(message["id"], wait=120)
+    events = [line["event"] for line in log_lines(workers.logs / "worker-0.log")]
+    assert code == 1 and 2 <= took < 4, (code, took)
+    assert "worker.stop_timed_out" in events
+    assert event is not None and event["status"] == "succeeded", event
+    assert event["counts"]["seen"] == CONTACTS
+
+
 def log_lines(path: Path) -> list[dict[str, Any]]:
     """A worker's JSON log lines (other output, if any, left out)."""
     lines = path.read_text().splitlines()

@@ -38,6 +38,8 @@ def test_keys_are_split_and_kept_in_order():
         ("SFSYNC_SCHEDULE_JITTER_SECONDS", "-1"),
         ("SFSYNC_SCHEDULE_TICK_SECONDS", "often"),
         ("SFSYNC_SCHEDULE_BATCH", "0"),
+        ("SFSYNC_SHUTDOWN_GRACE_SECONDS", "0"),
+        ("SFSYNC_SHUTDOWN_GRACE_SECONDS", "soon"),
     ],
 )
 def test_invalid_value_names_the_variable(var, value):
@@ -67,3 +69,9 @@ def test_the_scheduler_defaults_six_hours_grace_and_no_jitter():
     assert (settings.schedule_grace_minutes, settings.schedule_jitter_seconds) == (360, 0)
     tuned = Settings.from_env({"SFSYNC_SCHEDULE_GRACE_MINUTES": "90"})
     assert tuned.schedule_grace_minutes == 90
+
+
+def test_the_shutdown_grace_fits_dockers_default_stop_timeout():
+    assert Settings.from_env({}).shutdown_grace_seconds == 8  # Docker kills after 10 s
+    tuned = Settings.from_env({"SFSYNC_SHUTDOWN_GRACE_SECONDS": "30"})
+    assert tuned.shutdown_grace_seconds == 30
