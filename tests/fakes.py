@@ -32,6 +32,7 @@ from sfsync.domain.model import (
 )
 from sfsync.domain.ports import (
     AccountLocks,
+    ApiUsage,
     Clock,
     ConnectionSummary,
     EventPublisher,
@@ -141,6 +142,7 @@ class InMemoryState:
     connections: dict[AccountId, SalesforceConnection] = attrs.Factory(dict)
     # accounts whose stored tokens no configured key opens (as if their key was dropped)
     unreadable_tokens: set[AccountId] = attrs.Factory(set)
+    api_usage: dict[AccountId, tuple[ApiUsage, datetime]] = attrs.Factory(dict)
     candidates: dict[str, Candidate] = attrs.Factory(dict)
     runs: dict[str, RunRecord] = attrs.Factory(dict)
     cursors: dict[AccountId, SyncCursor] = attrs.Factory(dict)
@@ -386,14 +388,36 @@ class InMemoryConnections:
         if found is None:
             return None
         readable = account_id not in self._tx.state().unreadable_tokens
+        usage, seen_at = self._tx.state().api_usage.get(account_id, (None, None))
         return ConnectionSummary(
-            found.instance_url, found.login_url, found.issued_at, found.needs_reauth, readable
+            found.instance_url,
+            found.login_url,
+            found.issued_at,
+            found.needs_reauth,
+            readable,
+            org_id=found.org_id,
+            user_id=found.user_id,
+            connected_at=found.connected_at,
+            api_usage=usage,
+            api_seen_at=seen_at,
         )
 
     def save(self, connection: SalesforceConnection) -> None:
         self._tx.known_account(connection.account_id)
+        before = self._tx.state().connections.get(connection.account_id)
+        if before is not None:  # what a token refresh does not know is kept
+            connection = attrs.evolve(
+                connection,
+                org_id=connection.org_id or before.org_id,
+                user_id=connection.user_id or before.user_id,
+                connected_at=connection.connected_at or before.connected_at,
+            )
         self._tx.state().connections[connection.account_id] = connection
         self._tx.state().unreadable_tokens.discard(connection.account_id)  # sealed anew
+
+    def note_usage(self, account_id: AccountId, usage: ApiUsage, seen_at: datetime) -> None:
+        if account_id in self._tx.state().connections:
+            self._tx.state().api_usage[account_id] = (usage, seen_at)
 
     def mark_needs_reauth(self, account_id: AccountId) -> None:
         connections = self._tx.state().connections
@@ -402,6 +426,7 @@ class InMemoryConnections:
 
     def delete(self, account_id: AccountId) -> bool:
         self._tx.state().unreadable_tokens.discard(account_id)
+        self._tx.state().api_usage.pop(account_id, None)
         return self._tx.state().connections.pop(account_id, None) is not None
 
 

@@ -77,3 +77,10 @@ class Conflict(PermanentFailure):
     """A write that breaks a uniqueness rule (same email or Contact Id twice in an account)."""
 
     code = "conflict"
+
+
+class Interrupted(DomainError):
+    """The worker is shutting down: the run stops after the page in hand, uncounted as a
+    failure, and its message is delivered again to carry it on."""
+
+    code = "interrupted"

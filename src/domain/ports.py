@@ -142,6 +142,9 @@ class SalesforceConnection:
     refresh_token: str | None = attrs.field(repr=False)
     issued_at: datetime | None = None
     needs_reauth: bool = False
+    org_id: str | None = None  # from the token response's identity URL (None: older rows)
+    user_id: str | None = None  # the Salesforce user the connection was made as
+    connected_at: datetime | None = None  # when a person last connected it (OAuth)
 
 
 @attrs.frozen
@@ -153,6 +156,11 @@ class ConnectionSummary:
     issued_at: datetime | None  # when the current access token was issued
     needs_reauth: bool
     tokens_readable: bool  # False: no configured key opens the stored tokens
+    org_id: str | None = None
+    user_id: str | None = None
+    connected_at: datetime | None = None
+    api_usage: ApiUsage | None = None  # the org's daily API calls, as a run last saw them
+    api_seen_at: datetime | None = None
 
 
 class CandidateStore(Protocol):
@@ -248,7 +256,14 @@ class ConnectionStore(Protocol):
         whether they open the stored tokens."""
         ...
 
-    def save(self, connection: SalesforceConnection) -> None: ...
+    def save(self, connection: SalesforceConnection) -> None:
+        """Insert or replace; an org id, user id or connected_at left None keeps the stored
+        one (a token refresh does not know them)."""
+        ...
+
+    def note_usage(self, account_id: AccountId, usage: ApiUsage, seen_at: datetime) -> None:
+        """Remember the org's API usage as a run saw it; no-op without a connection."""
+        ...
 
     def mark_needs_reauth(self, account_id: AccountId) -> None: ...
 

@@ -18,7 +18,8 @@ from dramatiq import Actor, Broker
 from dramatiq.middleware import Retries
 
 from sfsync.adapters.rabbitmq.encoder import INVALID_ACTOR, Refused
-from sfsync.domain.errors import InvalidMessage, PermanentFailure, TransientFailure
+from sfsync.adapters.rabbitmq.middleware import Redeliver
+from sfsync.domain.errors import Interrupted, InvalidMessage, PermanentFailure, TransientFailure
 from sfsync.domain.messages import CandidateSignedUp, SyncRequested, is_identifier
 from sfsync.domain.model import AccountId
 from sfsync.domain.ports import SignupFlushes
@@ -50,9 +51,12 @@ class ActorFlushes:
 @contextmanager
 def _retry_when_busy() -> Iterator[None]:
     """Another run holds the account: retried as dramatiq.Retry, which dramatiq logs at info
-    without a traceback; the backoff and the retry budget stay the same."""
+    without a traceback; the backoff and the retry budget stay the same. A run stopped by a
+    shutdown leaves its message for redelivery, spending no retry."""
     try:
         yield
+    except Interrupted as err:
+        raise Redeliver(err.message) from err
     except TransientFailure as err:
         if err.code != "busy":
             raise

@@ -87,6 +87,8 @@ class Container:
     _requests: RequestPublisher | None = attrs.field(default=None, init=False)
     _metrics: PrometheusMetrics | None = attrs.field(default=None, init=False)
     _closed: bool = attrs.field(default=False, init=False)
+    # set when the worker is asked to stop: runs end after the page in hand
+    stopping: threading.Event = attrs.field(factory=threading.Event, init=False)
     _lock: threading.RLock = attrs.field(factory=threading.RLock, init=False)
 
     @property
@@ -151,6 +153,7 @@ class Container:
             write_page=self.settings.write_page,
             push_page=self.settings.push_page,
             push_attempts=self.settings.push_attempts,
+            stopping=self.stopping.is_set,
         )
 
     def signup_deps(self, flushes: SignupFlushes) -> SignupDeps:

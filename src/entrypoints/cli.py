@@ -53,10 +53,15 @@ def health(container: Container) -> None:
 
 def _register_optional() -> None:
     """Commands that live in their own modules."""
-    from sfsync.entrypoints import account_commands, dead_letter_commands, push_commands
+    from sfsync.entrypoints import (
+        account_commands,
+        dead_letter_commands,
+        org_status,
+        push_commands,
+    )
     from sfsync.entrypoints.commands import COMMANDS
 
-    modules = (account_commands, push_commands, dead_letter_commands)
+    modules = (account_commands, push_commands, dead_letter_commands, org_status)
     for command in (*COMMANDS, *(c for m in modules for c in m.COMMANDS)):
         cli.add_command(command)
 

@@ -6,6 +6,9 @@ and closes it at exit) and asks it for the adapters it needs, built on first use
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from sfsync.adapters.salesforce.auth import authorize_url, check_login_host
@@ -39,12 +42,19 @@ def keygen() -> None:
 @click.command("worker")
 @click.pass_obj
 def worker(container: Container) -> None:
-    """Consume sync requests from RabbitMQ until SIGTERM."""
+    """Consume sync requests from RabbitMQ until SIGTERM, then stop within
+    SFSYNC_SHUTDOWN_GRACE_SECONDS: a running import ends after its page in hand and is
+    carried on by the next worker."""
     settings = container.settings
     configure_logging(settings.log_format, settings.log_level)
     with build(settings) as sized:  # a container of its own: a pool sized for its threads
         tune_process()
-        run_worker(sized)
+        if not run_worker(sized):
+            # Past the grace time: leave as a crash would (Postgres rolls back an open page,
+            # RabbitMQ redelivers what was not acked).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
 
 
 @click.command("scheduler")

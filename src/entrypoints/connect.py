@@ -62,6 +62,9 @@ def finish_connection(
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
         issued_at=datetime.now(UTC),
+        org_id=tokens.org_id,
+        user_id=tokens.user_id,
+        connected_at=datetime.now(UTC),
     )
     save_connection(uow, connection)
     return connection

@@ -70,6 +70,8 @@ class Settings:
     bulk_threshold: int = 50_000
     bulk_write_threshold: int = 2_000  # a push of more updates goes as one Bulk ingest job
     worker_threads: int = 4
+    # SIGTERM to exit: fits Docker's default stop timeout of 10 s (docs/operations.md)
+    shutdown_grace_seconds: int = 8
     write_page: int = 2000
     signup_delay_ms: int = 5_000  # sign-ups of an account gathered before one flush
     push_page: int = 5_000  # candidates a push sends and commits together
@@ -104,6 +106,7 @@ class Settings:
             bulk_threshold=_int(environ, "SFSYNC_BULK_THRESHOLD", 50_000, minimum=1),
             bulk_write_threshold=_int(environ, "SFSYNC_BULK_WRITE_THRESHOLD", 2_000, minimum=1),
             worker_threads=_int(environ, "SFSYNC_WORKER_THREADS", 4, minimum=1),
+            shutdown_grace_seconds=_int(environ, "SFSYNC_SHUTDOWN_GRACE_SECONDS", 8, minimum=1),
             write_page=_int(environ, "SFSYNC_WRITE_PAGE", 2000, minimum=100),
             signup_delay_ms=_int(environ, "SFSYNC_SIGNUP_DELAY_MS", 5_000, minimum=0),
             push_page=_int(environ, "SFSYNC_PUSH_PAGE", 5_000, minimum=1),

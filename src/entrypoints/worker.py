@@ -34,8 +34,13 @@ def tune_process() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-def run_worker(container: Container, stop: threading.Event | None = None) -> None:
-    """Consume until SIGTERM/SIGINT (or `stop` is set); running messages finish first."""
+def run_worker(container: Container, stop: threading.Event | None = None) -> bool:
+    """Consume until SIGTERM/SIGINT (or `stop` is set), then stop within the grace time.
+
+    Running imports and pushes end after the page in hand and leave their messages
+    unacknowledged, for the next worker to carry on; other messages finish. Returns False
+    when something was still running at the end of the grace time (the caller exits then).
+    """
     broker, _ = container.broker()
     container.warm_up()
     stop = stop or threading.Event()
@@ -52,14 +57,25 @@ def run_worker(container: Container, stop: threading.Event | None = None) -> Non
         queue=queue_name(container.settings),
         threads=container.settings.worker_threads,
     )
-    try:
-        stop.wait()
-    finally:
-        log.info("worker.stopping")
-        worker.stop(timeout=60_000)
+    stop.wait()
+    grace = container.settings.shutdown_grace_seconds
+    log.info("worker.stopping", grace_s=grace)
+    container.stopping.set()
+
+    def shut_down() -> None:
+        worker.stop(timeout=grace * 1000)
         broker.close()
         if endpoints is not None:
             endpoints.close()
+
+    stopper = threading.Thread(target=shut_down, name="sfsync-shutdown", daemon=True)
+    stopper.start()
+    stopper.join(grace)
+    if stopper.is_alive():
+        log.error("worker.stop_timed_out", grace_s=grace)
+        return False
+    log.info("worker.stopped")
+    return True
 
 
 def dead_threads(worker: dramatiq.Worker) -> list[str]:

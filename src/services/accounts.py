@@ -4,10 +4,16 @@ mappings (checked against the org's Contact describe when the account is connect
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import attrs
 
-from sfsync.domain.errors import DomainError, PermanentFailure, UnknownAccount
+from sfsync.domain.errors import (
+    DomainError,
+    PermanentFailure,
+    ReauthorizationRequired,
+    UnknownAccount,
+)
 from sfsync.domain.mapping import (
     check_mapping,
     check_writable,
@@ -26,6 +32,7 @@ from sfsync.domain.model import (
     SyncMarks,
 )
 from sfsync.domain.ports import (
+    ApiUsage,
     ConnectionSummary,
     GatewayFactory,
     RunRecord,
@@ -195,3 +202,27 @@ def show_account(uow: UnitOfWork, account_id: AccountId, runs: int = RUNS_SHOWN)
             uow.runs.marks(account_id),
             tuple(uow.runs.recent(account_id, runs)),
         )
+
+
+def live_api_usage(
+    uow: Callable[[], UnitOfWork], gateways: GatewayFactory, account_id: AccountId, now: datetime
+) -> ApiUsage | None:
+    """The org's API usage now, at the cost of one Salesforce call (the Contact describe),
+    kept as a run's would be; None when Salesforce did not say."""
+    with uow() as reading:
+        settings = known_account(reading, account_id)
+        connection = reading.connections.get(account_id)
+    if connection is None:
+        raise PermanentFailure(
+            f"account {account_id} has no Salesforce connection", code="not_connected"
+        )
+    if connection.needs_reauth:
+        raise ReauthorizationRequired("the Salesforce connection must be authorised again")
+    with gateways.open(connection, settings) as gateway:
+        gateway.describe_contact()
+        usage = gateway.api_usage()
+    if usage is not None:
+        with uow() as writing:
+            writing.connections.note_usage(account_id, usage, now)
+            writing.commit()
+    return usage

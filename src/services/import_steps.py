@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from sfsync.domain.errors import DomainError, PermanentFailure
+from sfsync.domain.errors import DomainError, Interrupted, PermanentFailure
 from sfsync.domain.mapping import check_mapping
 from sfsync.domain.model import (
     BASE_FIELDS,
@@ -74,6 +74,14 @@ class ImportDeps:
     write_page: int = 2000  # Contacts planned and written together (about four in memory)
     push_page: int = 5000  # candidates a push plans, sends and commits together
     push_attempts: int = 5  # failed updates of one Contact in a row before it is given up
+    stopping: Callable[[], bool] = attrs.field(default=lambda: False, repr=False)
+
+
+def stop_if_asked(deps: ImportDeps) -> None:
+    """Between pages: raise Interrupted once the worker is shutting down (the pages so far
+    are committed; the redelivered message carries the run on from there)."""
+    if deps.stopping():
+        raise Interrupted("the worker is shutting down; the run carries on from its last page")
 
 
 def import_context(

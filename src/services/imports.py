@@ -19,6 +19,7 @@ from sfsync.domain.errors import (
 from sfsync.domain.messages import RunStatus, Scope, SyncRequested
 from sfsync.domain.model import AccountId, AccountSettings
 from sfsync.domain.ports import (
+    ApiUsage,
     ContactQuery,
     RunRecord,
     SalesforceConnection,
@@ -60,12 +61,16 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
         _save_start(deps, report)
         deps.run_log.started(run_ids(report), scope=report.scope, resumed=done is not None)
         error: str | None = None
+        usage: ApiUsage | None = None
         try:
             if request.scope is Scope.EXPORT and request.candidate_id is None:
                 refuse_push(settings)  # before any Salesforce call
             connection = _connection(deps, account_id)
             with deps.gateways.open(connection, settings) as gateway:
-                _run(request, settings, gateway, deps, report)
+                try:
+                    _run(request, settings, gateway, deps, report)
+                finally:
+                    usage = gateway.api_usage()
         except QuotaExhausted as err:
             report.stop(RunStatus.QUOTA, err)
             error = err.code
@@ -74,7 +79,7 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
             error = err.code
         # Anything else is retried: the pages committed so far hold the run as it stands.
         record = report.finish(deps.clock.now())
-        _save(deps, record)
+        _save(deps, record, usage)
     log_finished(deps.run_log, deps.metrics, report, record, error)
     deps.publisher.publish("sync.completed", completed_event(record))
     return record
@@ -151,9 +156,12 @@ def _save_start(deps: ImportDeps, report: RunReport) -> None:
         uow.commit()
 
 
-def _save(deps: ImportDeps, record: RunRecord) -> None:
+def _save(deps: ImportDeps, record: RunRecord, usage: ApiUsage | None = None) -> None:
+    """The run's end, and the org's API usage as it saw it last (for `sfsync status`)."""
     with deps.uow() as uow:
         uow.runs.finish(record)
+        if usage is not None:
+            uow.connections.note_usage(record.account_id, usage, deps.clock.now())
         uow.commit()
 
 

@@ -24,7 +24,7 @@ from sfsync.domain.model import (
 )
 from sfsync.domain.ports import ContactQuery, SalesforceGateway
 from sfsync.services.import_plan import ImportContext, RecordError
-from sfsync.services.import_steps import ImportDeps, apply_page, import_context
+from sfsync.services.import_steps import ImportDeps, apply_page, import_context, stop_if_asked
 from sfsync.services.page_writer import PageWriter
 from sfsync.services.prefetch import prefetched, rebatched
 from sfsync.services.reports import RunReport
@@ -83,10 +83,13 @@ def import_org(
     seen: set[str] = set()
     with PageWriter(ctx, deps, report) as writer:
         pages = writer.looked_up(rebatched(read.batches, deps.write_page))
-        for batch, lookup in prefetched(pages, depth=1):
+        for batch, lookup in prefetched(pages, depth=1, stopping=deps.stopping):
             if deleted:
                 seen.update(contact.id for contact in batch)
             writer.apply(batch, lookup)
+            if deps.stopping():
+                writer.wait()  # the page in hand commits, then the run stops
+                stop_if_asked(deps)
     if deleted - seen:
         apply_gone(sorted(deleted - seen), ctx, deps, report)
     reconciled = marks.reconciled_at
@@ -180,6 +183,7 @@ def apply_gone(ids: Sequence[str], ctx: ImportContext, deps: ImportDeps, report:
     unsubscribed (by an earlier attempt of this run, say), is no skip of this run."""
     ghosts = [Contact(id=SalesforceId(i), email=None, is_deleted=True) for i in ids]
     for start in range(0, len(ghosts), PAGE):
+        stop_if_asked(deps)
         page = ghosts[start : start + PAGE]
         apply_page(page, ctx, deps, report, count_seen=False, count_skipped=False)
 
@@ -198,7 +202,8 @@ def reconcile(
     the cursor missed) are read again by Id.
     """
     account_id = ctx.settings.account_id
-    for batch in prefetched(gateway.contact_stamps().batches):
+    for batch in prefetched(gateway.contact_stamps().batches, stopping=deps.stopping):
+        stop_if_asked(deps)
         stamps = [(c.id, c.system_modstamp) for c in batch if c.system_modstamp is not None]
         with deps.uow() as uow:
             uow.candidates.record_seen(account_id, report.run_id, stamps)

@@ -9,15 +9,27 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
+
+from sfsync.domain.errors import Interrupted
 
 T = TypeVar("T")
 _ITEM, _DONE, _ERROR = "item", "done", "error"
 
 
-def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """Yield `items` as a background thread produces them; its errors are raised here."""
+def _never() -> bool:
+    return False
+
+
+def prefetched(
+    items: Iterator[T], depth: int = 2, stopping: Callable[[], bool] = _never
+) -> Iterator[T]:
+    """Yield `items` as a background thread produces them; its errors are raised here.
+
+    While it waits for the next item, `stopping()` is asked every half second: once true,
+    Interrupted is raised without waiting for the item (a Bulk job or a slow Salesforce
+    call may take minutes), and the producer is left to end on its own."""
     pending: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -44,11 +56,17 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         target=context.run, args=(produce,), name="sfsync-prefetch", daemon=True
     )
     producer.start()
+    wait_for_producer = 60.0
     try:
         while True:
             try:  # in short waits: an interrupt (the time limit) lands within half a second
                 kind, value = pending.get(timeout=0.5)
             except queue.Empty:
+                if stopping():
+                    wait_for_producer = 0.0  # it may be blocked on that slow call
+                    raise Interrupted(
+                        "the worker is shutting down; the run carries on from its last page"
+                    ) from None
                 continue
             if kind == _DONE:
                 return
@@ -57,7 +75,7 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
             yield value
     finally:
         stop.set()
-        producer.join(timeout=60)
+        producer.join(timeout=wait_for_producer)
 
 
 def rebatched(batches: Iterator[Sequence[T]], size: int) -> Iterator[list[T]]:

@@ -15,7 +15,7 @@ from sfsync.domain.model import (
     DuplicatePolicy,
     MappingDirection,
 )
-from sfsync.domain.ports import ConnectionSummary, SalesforceConnection, UnitOfWork
+from sfsync.domain.ports import ApiUsage, ConnectionSummary, SalesforceConnection, UnitOfWork
 from tests.fakes import InMemoryUnitOfWork
 
 ISSUED = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
@@ -227,6 +227,44 @@ class TestConnections:
             uow.commit()
         with new_uow() as uow:
             assert uow.connections.get(account) == a_connection(account, needs_reauth=True)
+
+    def test_org_user_and_connected_at_round_trip_and_a_refresh_keeps_them(self, new_uow, account):
+        made = a_connection(
+            account, org_id="00D000000000001AAA", user_id="005000000000001AAA", connected_at=ISSUED
+        )
+        refreshed = a_connection(account, access_token="refreshed")  # knows none of them
+        with new_uow() as uow:
+            uow.connections.save(made)
+            uow.commit()
+        with new_uow() as uow:
+            assert uow.connections.get(account) == made
+            uow.connections.save(refreshed)
+            uow.commit()
+        with new_uow() as uow:
+            stored = uow.connections.get(account)
+            summary = uow.connections.summary(account)
+        assert stored.access_token == "refreshed"
+        assert (stored.org_id, stored.user_id, stored.connected_at) == (
+            made.org_id,
+            made.user_id,
+            ISSUED,
+        )
+        assert (summary.org_id, summary.user_id, summary.connected_at) == (
+            made.org_id,
+            made.user_id,
+            ISSUED,
+        )
+
+    def test_api_usage_noted_shows_in_the_summary(self, new_uow, account, new_account_id):
+        with new_uow() as uow:
+            uow.connections.save(a_connection(account))
+            uow.connections.note_usage(account, ApiUsage(120, 15000), ISSUED)
+            uow.connections.note_usage(new_account_id(), ApiUsage(1, 2), ISSUED)  # no connection
+            uow.commit()
+        with new_uow() as uow:
+            summary = uow.connections.summary(account)
+            assert uow.connections.get(account) == a_connection(account)
+        assert (summary.api_usage, summary.api_seen_at) == (ApiUsage(120, 15000), ISSUED)
 
     def test_saving_fresh_tokens_clears_needs_reauth(self, new_uow, account):
         with new_uow() as uow:

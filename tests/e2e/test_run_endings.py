@@ -1,6 +1,7 @@
 """How runs end after a fault (issue 9): `sfsync worker` processes on RabbitMQ and Postgres,
-importing from the emulator, broken mid-run by a 503 storm, by kill -9, by the end of its
-Postgres sessions (a database restart), or for good.
+importing from the emulator, broken mid-run by a 503 storm, by kill -9, by SIGTERM (a
+graceful shutdown, issue 13), by the end of its Postgres sessions (a database restart), or
+for good.
 
 Each test starts its own worker processes (their own queue, quick retries), so one can be
 killed, and compares the faulted account with a clean import of the same Contacts.
@@ -8,6 +9,7 @@ killed, and compares the faulted account with a clean import of the same Contact
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import signal
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.integration
 CONTACTS = 5000  # three REST pages of 2,000: the second one is broken
 KILLED = 20_000  # ten pages, a slow org: the worker is killed after the first
 WORKER_APP = "sfsync-worker-under-test"
+GRACE = 8  # seconds: SFSYNC_SHUTDOWN_GRACE_SECONDS's default
 
 
 @attrs.define
@@ -208,6 +211,101 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_ends_like_a_clean_one(w
     clean, clean_data = clean_import(workers)
     assert event["counts"] == clean["counts"] and event["counts"]["seen"] == KILLED
     assert data == clean_data
+
+
+def test_sigterm_mid_run_commits_the_page_and_the_next_worker_ends_the_run_like_a_clean_one(
+    workers,
+):
+    """SIGTERM mid-import: the worker commits the page in hand and exits within its grace
+    time, leaving the message unacknowledged (no failure, no retry spent, no dead letter);
+    a second worker gets it again and the run ends like an uninterrupted one, once."""
+    workers.emu.admin.reset(contacts=KILLED)
+    first = workers.start()
+    workers.emu.admin.add_fault(latency_ms=300, count=-1, path="/query")  # a slow org
+    with workers.account() as harness:
+        message = harness.request()
+        poll(lambda: workers.run(message["id"]).get("processed"))
+        signalled = time.monotonic()
+        first.send_signal(signal.SIGTERM)
+        code = first.wait(GRACE + 10)
+        took = time.monotonic() - signalled
+        stopped = workers.run(message["id"])
+        with workers.container.pool.connection() as conn:
+            (rows,) = conn.execute(
+                "SELECT count(*) FROM candidates WHERE account_id = %s", (harness.account,)
+            ).fetchone()
+        second = workers.start()
+        event = harness.listener.next_for(message["id"], wait=120)
+        again = harness.listener.next_for(message["id"], wait=3)
+        data = people(harness)
+    first_log = log_lines(workers.logs / "worker-0.log")
+    resumed = [
+        line for line in log_lines(workers.logs / "worker-1.log") if line["event"] == "run.started"
+    ]
+    assert code == 0 and took < GRACE, (code, took)
+    assert "message.left_for_redelivery" in [line["event"] for line in first_log]
+    assert stopped["status"] == "running" and 0 < stopped["processed"] < KILLED, stopped
+    assert stopped["processed"] % 2000 == 0  # whole REST pages only
+    assert rows == stopped["counts"]["created"]  # the committed pages, nothing half-written
+    assert workers.dead_letters(message["id"]) == []
+    assert [(r["resumed"], r["retries"]) for r in resumed] == [(True, 0)]  # no retry spent
+    assert second.poll() is None
+    assert event is not None and event["status"] == "succeeded", event
+    assert again is None  # one sync.completed for the request
+    clean, clean_data = clean_import(workers)
+    assert event["counts"] == clean["counts"] and event["counts"]["seen"] == KILLED
+    assert data == clean_data
+
+
+def test_sigterm_while_a_page_is_slow_stops_without_waiting_for_the_call(workers):
+    """The second page is long in coming (a slow org, a Bulk job): SIGTERM stops the run at
+    once, not when the call ends; the message is left for the next worker, which ends it."""
+    first = workers.start()
+    workers.emu.admin.add_fault(latency_ms=30_000, count=1, path="/query/01g")
+    with workers.account() as harness:
+        message = harness.request()
+        poll(lambda: workers.run(message["id"]).get("processed"))
+        signalled = time.monotonic()
+        first.send_signal(signal.SIGTERM)
+        code = first.wait(GRACE + 10)
+        took = time.monotonic() - signalled
+        stopped = workers.run(message["id"])
+        workers.start()
+        event = harness.listener.next_for(message["id"], wait=120)
+    assert code == 0 and took < 3, (code, took)
+    assert (stopped["status"], stopped["processed"]) == ("running", 2000)
+    assert workers.dead_letters(message["id"]) == []
+    assert event is not None and event["status"] == "succeeded", event
+    assert event["counts"]["seen"] == CONTACTS
+
+
+def test_a_worker_stuck_past_its_grace_time_exits_and_the_next_one_runs_the_request(workers):
+    """A call that cannot be interrupted (the first query, made before any page) outlasts
+    the grace time: the worker exits 1 when it is up, as a crash would; nothing is lost."""
+    workers.env["SFSYNC_SHUTDOWN_GRACE_SECONDS"] = "2"
+    first = workers.start()
+    workers.emu.admin.add_fault(latency_ms=30_000, count=1, path="/query")
+    with workers.account() as harness:
+        message = harness.request()
+        poll(lambda: workers.run(message["id"]).get("status") == "running")
+        time.sleep(1)  # the describe is read; the first query waits on the emulator
+        signalled = time.monotonic()
+        first.send_signal(signal.SIGTERM)
+        code = first.wait(30)
+        took = time.monotonic() - signalled
+        workers.start()
+        event = harness.listener.next_for(message["id"], wait=120)
+    events = [line["event"] for line in log_lines(workers.logs / "worker-0.log")]
+    assert code == 1 and 2 <= took < 4, (code, took)
+    assert "worker.stop_timed_out" in events
+    assert event is not None and event["status"] == "succeeded", event
+    assert event["counts"]["seen"] == CONTACTS
+
+
+def log_lines(path: Path) -> list[dict[str, Any]]:
+    """A worker's JSON log lines (other output, if any, left out)."""
+    lines = path.read_text().splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
 
 
 def test_a_database_restart_mid_run_is_survived_and_the_run_ends_like_a_clean_one(workers):

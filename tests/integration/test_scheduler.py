@@ -1,13 +1,19 @@
-"""Schedulers on the real Postgres and RabbitMQ: two at once publish each slot once."""
+"""Schedulers on the real Postgres and RabbitMQ: two at once publish each slot once, and a
+scheduler process stopped by SIGTERM mid-tick loses no slot and doubles none."""
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pika
@@ -112,3 +118,95 @@ def test_two_schedulers_ticking_at_once_publish_each_slot_exactly_once(
             (accounts,),
         ).fetchall()
     assert dict(rows) == {"published": len(accounts), "missed": len(accounts)}
+
+
+DUE_NOW = 400  # accounts whose import is due: 200 batches of 2, a tick of a second or two
+
+
+@pytest.fixture
+def due_accounts(migrated_database_url: str) -> Iterator[list[str]]:
+    """Connected accounts (created in 2020, UTC) whose daily import was due a minute ago."""
+    prefix = f"acc_due_{secrets.token_hex(3)}"
+    ids = [f"{prefix}_{n:03d}" for n in range(DUE_NOW)]
+    due = (datetime.now(UTC) - timedelta(minutes=1)).time().replace(microsecond=0)
+    with psycopg.connect(migrated_database_url) as conn:
+        conn.execute(
+            "INSERT INTO accounts (id, created_at)"
+            " SELECT id, '2020-01-01Z' FROM unnest(%s::text[]) id",
+            (ids,),
+        )
+        conn.execute(
+            "INSERT INTO account_settings (account_id, time_zone, import_at)"
+            " SELECT unnest(%s::text[]), 'UTC', %s",
+            (ids, due),
+        )
+        conn.execute(
+            "INSERT INTO salesforce_connections (account_id, instance_url, login_url,"
+            " access_token_enc) SELECT id, 'https://x.my.salesforce.com', '', '\\x00'"
+            " FROM unnest(%s::text[]) id",
+            (ids,),
+        )
+    yield ids
+    with psycopg.connect(migrated_database_url) as conn:
+        conn.execute("DELETE FROM accounts WHERE id = ANY(%s)", (ids,))
+
+
+def poll(predicate: Callable[[], object], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f}s"
+        time.sleep(0.02)
+
+
+def published(database_url: str, ids: list[str]) -> int:
+    with psycopg.connect(database_url) as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM schedule_slots WHERE account_id = ANY(%s)"
+            " AND status = 'published'",
+            (ids,),
+        ).fetchone()  # type: ignore[misc]
+    return int(count)
+
+
+def test_sigterm_mid_tick_loses_no_slot_and_the_next_scheduler_publishes_the_rest_once(
+    due_accounts, migrated_database_url, amqp_url, queue_prefix, tmp_path
+):
+    """`sfsync scheduler` gets SIGTERM while it publishes 400 due slots: it stops between
+    batches and exits 0; a second scheduler process publishes what was left, and every
+    slot's request is on the queue exactly once."""
+    prefix = f"{queue_prefix}term{secrets.token_hex(2)}"
+    env = os.environ | {
+        "DATABASE_URL": migrated_database_url,
+        "AMQP_URL": amqp_url,
+        "SFSYNC_QUEUE_PREFIX": prefix,
+        "SFSYNC_SCHEDULE_BATCH": "2",
+        "SFSYNC_SCHEDULE_TICK_SECONDS": "1",
+        "SFSYNC_LOG_FORMAT": "json",
+    }
+
+    def scheduler(name: str) -> subprocess.Popen[bytes]:
+        with open(tmp_path / name, "wb") as out:
+            command = [sys.executable, "-m", "sfsync.entrypoints.cli", "scheduler"]
+            return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    first = scheduler("first.log")
+    try:
+        poll(lambda: published(migrated_database_url, due_accounts), "a first batch")
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(30) == 0, (tmp_path / "first.log").read_text()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    cut = published(migrated_database_url, due_accounts)
+    second = scheduler("second.log")
+    try:
+        poll(lambda: published(migrated_database_url, due_accounts) == DUE_NOW, "the rest")
+    finally:
+        second.terminate()
+        assert second.wait(30) == 0
+    bodies = drain(amqp_url, queue_name(Settings(queue_prefix=prefix)))
+    ours = [b for b in bodies if b["account_id"] in set(due_accounts)]
+    assert 0 < cut < DUE_NOW, "the first scheduler should have been stopped mid-tick"
+    assert '"scheduler.stopped"' in (tmp_path / "first.log").read_text()
+    assert Counter(b["account_id"] for b in ours) == Counter(due_accounts)
+    assert len({b["id"] for b in ours}) == DUE_NOW

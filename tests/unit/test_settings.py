@@ -41,6 +41,8 @@ def test_keys_are_split_and_kept_in_order():
         ("SFSYNC_METRICS_PORT", "-1"),
         ("SFSYNC_METRICS_PORT", "65536"),
         ("SFSYNC_METRICS_PORT", "http"),
+        ("SFSYNC_SHUTDOWN_GRACE_SECONDS", "0"),
+        ("SFSYNC_SHUTDOWN_GRACE_SECONDS", "soon"),
     ],
 )
 def test_invalid_value_names_the_variable(var, value):
@@ -77,3 +79,9 @@ def test_the_metrics_port_is_the_commands_default_unless_set_and_0_turns_it_off(
     assert Settings.from_env({"SFSYNC_METRICS_PORT": "9410"}).metrics_port == 9410
     assert Settings.from_env({"SFSYNC_METRICS_PORT": "0"}).metrics_port == 0
     assert Settings().metrics_port == 0  # built in code (tests): no port unless asked
+
+
+def test_the_shutdown_grace_fits_dockers_default_stop_timeout():
+    assert Settings.from_env({}).shutdown_grace_seconds == 8  # Docker kills after 10 s
+    tuned = Settings.from_env({"SFSYNC_SHUTDOWN_GRACE_SECONDS": "30"})
+    assert tuned.shutdown_grace_seconds == 30

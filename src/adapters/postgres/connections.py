@@ -3,13 +3,14 @@ and column) before they are written."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sfsync.adapters.postgres.crypto import TokenCipher
 from sfsync.adapters.postgres.session import Session
 from sfsync.domain.errors import PermanentFailure
 from sfsync.domain.model import AccountId
-from sfsync.domain.ports import ConnectionSummary, SalesforceConnection
+from sfsync.domain.ports import ApiUsage, ConnectionSummary, SalesforceConnection
 
 
 class PsycopgConnections:
@@ -21,8 +22,9 @@ class PsycopgConnections:
         row = self._row(account_id)
         if row is None:
             return None
-        instance_url, login_url, access_enc, refresh_enc, issued_at, needs_reauth = row
+        instance_url, login_url, access_enc, refresh_enc, issued_at, needs_reauth = row[:6]
         access, refresh = self._open(account_id, access_enc, refresh_enc)
+        org_id, user_id, connected_at = row[6:9]
         return SalesforceConnection(
             account_id=account_id,
             instance_url=instance_url,
@@ -31,6 +33,9 @@ class PsycopgConnections:
             refresh_token=refresh,
             issued_at=issued_at,
             needs_reauth=needs_reauth,
+            org_id=org_id,
+            user_id=user_id,
+            connected_at=connected_at,
         )
 
     def summary(self, account_id: AccountId) -> ConnectionSummary | None:
@@ -38,18 +43,31 @@ class PsycopgConnections:
         row = self._row(account_id)
         if row is None:
             return None
-        instance_url, login_url, access_enc, refresh_enc, issued_at, needs_reauth = row
+        instance_url, login_url, access_enc, refresh_enc, issued_at, needs_reauth = row[:6]
         try:
             self._open(account_id, access_enc, refresh_enc)
             readable = True
         except PermanentFailure:  # token_decryption_failed: no key opens them
             readable = False
-        return ConnectionSummary(instance_url, login_url, issued_at, needs_reauth, readable)
+        org_id, user_id, connected_at, used, limit, seen_at = row[6:]
+        return ConnectionSummary(
+            instance_url,
+            login_url,
+            issued_at,
+            needs_reauth,
+            readable,
+            org_id=org_id,
+            user_id=user_id,
+            connected_at=connected_at,
+            api_usage=None if used is None else ApiUsage(used, limit),
+            api_seen_at=seen_at,
+        )
 
     def _row(self, account_id: AccountId) -> tuple[Any, ...] | None:
         return self._session.fetchone(
             "SELECT instance_url, login_url, access_token_enc, refresh_token_enc, issued_at,"
-            " needs_reauth FROM salesforce_connections WHERE account_id = %s",
+            " needs_reauth, org_id, user_id, connected_at, api_used, api_limit, api_seen_at"
+            " FROM salesforce_connections WHERE account_id = %s",
             (account_id,),
         )
 
@@ -65,12 +83,16 @@ class PsycopgConnections:
         account_id, refresh = connection.account_id, connection.refresh_token
         self._session.write(
             "INSERT INTO salesforce_connections (account_id, instance_url, login_url,"
-            " access_token_enc, refresh_token_enc, issued_at, needs_reauth)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " access_token_enc, refresh_token_enc, issued_at, needs_reauth, org_id, user_id,"
+            " connected_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (account_id) DO UPDATE SET instance_url = EXCLUDED.instance_url,"
             " login_url = EXCLUDED.login_url, access_token_enc = EXCLUDED.access_token_enc,"
             " refresh_token_enc = EXCLUDED.refresh_token_enc, issued_at = EXCLUDED.issued_at,"
-            " needs_reauth = EXCLUDED.needs_reauth, updated_at = now()",
+            " needs_reauth = EXCLUDED.needs_reauth,"
+            " org_id = coalesce(EXCLUDED.org_id, salesforce_connections.org_id),"
+            " user_id = coalesce(EXCLUDED.user_id, salesforce_connections.user_id),"
+            " connected_at = coalesce(EXCLUDED.connected_at, salesforce_connections.connected_at),"
+            " updated_at = now()",
             (
                 connection.account_id,
                 connection.instance_url,
@@ -83,7 +105,17 @@ class PsycopgConnections:
                 ),
                 connection.issued_at,
                 connection.needs_reauth,
+                connection.org_id,
+                connection.user_id,
+                connection.connected_at,
             ),
+        )
+
+    def note_usage(self, account_id: AccountId, usage: ApiUsage, seen_at: datetime) -> None:
+        self._session.write(
+            "UPDATE salesforce_connections SET api_used = %s, api_limit = %s, api_seen_at = %s"
+            " WHERE account_id = %s",
+            (usage.used, usage.limit, seen_at, account_id),
         )
 
     def mark_needs_reauth(self, account_id: AccountId) -> None:

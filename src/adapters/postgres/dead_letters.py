@@ -99,15 +99,17 @@ class PsycopgDeadLetters:
             )
             return _rows(cur)
 
-    def summary(self) -> list[dict[str, Any]]:
+    def summary(self, where: DeadLetterFilter = DeadLetterFilter()) -> list[dict[str, Any]]:
         """Per reason code: how many dead letters, how many not replayed, the oldest of those."""
+        clause, params = where.where()
         with translated(), self._pool.connection() as conn:
             cur = conn.execute(
                 "SELECT reason_code, count(*) AS total,"
                 " count(*) FILTER (WHERE replayed_at IS NULL) AS not_replayed,"
                 " min(created_at) FILTER (WHERE replayed_at IS NULL) AS oldest_not_replayed"
-                " FROM dead_letters GROUP BY reason_code ORDER BY not_replayed DESC, total DESC,"
-                " reason_code"
+                f" FROM dead_letters WHERE {clause} GROUP BY reason_code"
+                " ORDER BY not_replayed DESC, total DESC, reason_code",
+                params,
             )
             return _rows(cur)
 

@@ -3,7 +3,8 @@
 A message is only run from the queue it is addressed to: the delay queue (`.DQ`) takes only
 the worker's own delayed retries, so a body published there directly, or a signed envelope
 moved from one queue to the other, is refused (acking it through another queue's channel
-would ack the wrong delivery).
+would ack the wrong delivery). A message stopped by a shutdown (Redeliver) is not acked at
+all: RabbitMQ hands it out again, as after a crash, but nothing was half done.
 
 RabbitMQ keeps a queue's arguments for life: if someone declared `sfsync` first with other
 arguments, every declaration of ours fails with 406 PRECONDITION_FAILED. `check_queues`
@@ -20,7 +21,7 @@ from typing import Any
 
 import pika
 import pika.exceptions
-from dramatiq import Message
+from dramatiq import Message, MessageProxy
 from dramatiq.brokers.rabbitmq import (
     DEAD_MESSAGE_TTL,
     RabbitmqBroker,
@@ -30,6 +31,7 @@ from dramatiq.brokers.rabbitmq import (
 from dramatiq.common import dq_name, xq_name
 
 from sfsync.adapters.rabbitmq.encoder import INVALID_ACTOR, Refused
+from sfsync.adapters.rabbitmq.middleware import REDELIVER_OPTION
 from sfsync.domain.errors import PermanentFailure, TransientFailure
 
 
@@ -47,6 +49,12 @@ class _ArrivalCheckingConsumer(_RabbitmqConsumer):
         return _RabbitmqMessage(
             message.redelivered, message._tag, misrouted(message._message, self.queue_name)
         )
+
+    def ack(self, message: MessageProxy) -> None:
+        if message.options.get(REDELIVER_OPTION):  # RabbitMQ redelivers it once we close
+            self.known_tags.discard(getattr(message, "_tag", None))
+            return
+        super().ack(message)
 
 
 def misrouted(message: Message, arrived_on: str) -> Message:

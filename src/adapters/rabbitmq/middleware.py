@@ -21,8 +21,15 @@ from sfsync.domain.errors import DomainError, TransientFailure
 log = structlog.get_logger(__name__)
 
 ERROR_OPTION = "sfsync_error"
+REDELIVER_OPTION = "sfsync_redeliver"  # set on a message left unacknowledged (never sent)
 MAX_REASON = 500
 RECORD_ATTEMPTS = 4  # about 2 s in all: Postgres restarting; the message stays in the XQ
+
+
+class Redeliver(Retry):
+    """Raised by an actor whose work stopped for a shutdown: its message is neither acked,
+    retried nor dead-lettered; RabbitMQ delivers it again once the worker's channel closes,
+    with its retries as they were."""
 
 
 def describe(exception: BaseException) -> str:
@@ -90,7 +97,9 @@ class DeadLetterRecorder(Middleware):
     ) -> None:
         if exception is not None:
             reason = message.options[ERROR_OPTION] = describe(exception)
-            if isinstance(exception, Retry):  # expected: an account busy with another run
+            if isinstance(exception, Redeliver):
+                log.info("message.left_for_redelivery", reason=reason)
+            elif isinstance(exception, Retry):  # expected: an account busy with another run
                 log.info("message.retry", reason=reason)
             else:
                 log.warning("message.failed", reason=reason)
@@ -120,6 +129,7 @@ class ConfirmedRetries(Retries):
     runs in an after-hook, where dramatiq logs such an error and then acks the message: the
     request would be gone. Here the message is failed instead, so it is dead-lettered and
     recorded with a reason saying so, and its run is ended (give_up.py); replay brings it back.
+    A message whose actor raised Redeliver is left for the consumer not to ack.
     """
 
     def after_process_message(
@@ -130,6 +140,9 @@ class ConfirmedRetries(Retries):
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
+        if isinstance(exception, Redeliver):  # no retry: the message itself comes back
+            message.options[REDELIVER_OPTION] = True
+            return
         try:
             super().after_process_message(broker, message, result=result, exception=exception)
         except BrokerError as err:

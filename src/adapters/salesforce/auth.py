@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -58,6 +59,8 @@ class Tokens:
     instance_url: str
     refresh_token: str | None = attrs.field(default=None, repr=False)
     issued_at_ms: int | None = None
+    org_id: str | None = None  # from the identity URL (.../id/<org id>/<user id>)
+    user_id: str | None = None
 
 
 @attrs.frozen
@@ -183,12 +186,25 @@ def _grant(http: httpx.Client, app: OAuthApp, form: dict[str, str]) -> Tokens:
         raise SalesforceAuthError(message, error_code=code, status=response.status_code)
     body = response.json()
     issued = body.get("issued_at")
+    org_id, user_id = identity_ids(body.get("id"))
     return Tokens(
         access_token=body["access_token"],
         instance_url=app.hosts.instance_url(body["instance_url"]),
         refresh_token=body.get("refresh_token"),
         issued_at_ms=int(issued) if issued else None,
+        org_id=org_id,
+        user_id=user_id,
     )
+
+
+_IDENTITY = re.compile(r"/id/([a-zA-Z0-9]{15,18})/([a-zA-Z0-9]{15,18})/?$")
+
+
+def identity_ids(identity: object) -> tuple[str | None, str | None]:
+    """The org id and user id of a token response's identity URL; (None, None) when it is
+    missing or not of that shape."""
+    match = _IDENTITY.search(identity) if isinstance(identity, str) else None
+    return (match[1], match[2]) if match else (None, None)
 
 
 def _post(http: httpx.Client, url: str, form: dict[str, str]) -> httpx.Response:

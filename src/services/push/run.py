@@ -37,7 +37,7 @@ from sfsync.domain.push import (
     preflight,
 )
 from sfsync.services.import_plan import RecordError
-from sfsync.services.import_steps import ImportDeps
+from sfsync.services.import_steps import ImportDeps, stop_if_asked
 from sfsync.services.push.page import PagePush, plan_page
 from sfsync.services.push.pipeline import Committer
 from sfsync.services.push.send import retry_locked
@@ -75,6 +75,7 @@ def run_push(
             push.commit_results(confirmed)
             if stopped is not None:
                 raise stopped
+            stop_if_asked(deps)  # what was sent and not committed is sent again: no harm
 
 
 def push_config(checked: Preflight) -> str | None:

@@ -15,6 +15,7 @@ from sfsync.adapters.salesforce.auth import (
     OAuthApp,
     authorize_url,
     exchange_code,
+    identity_ids,
     jwt_assertion,
 )
 from sfsync.adapters.salesforce.errors import SalesforceAuthError
@@ -53,6 +54,26 @@ def test_code_exchange_sends_verifier_and_reads_instance_url() -> None:
     assert tokens.refresh_token == "rt-secret"
     assert sent[0]["code_verifier"] == "verifier1" and sent[0]["client_secret"] == "secret"
     assert "rt-secret" not in repr(tokens)
+
+
+@pytest.mark.parametrize(
+    ("identity", "ids"),
+    [
+        (
+            "https://login.salesforce.com/id/00D5g000004ABCDEA2/0055g00000ABCDEAA2",
+            ("00D5g000004ABCDEA2", "0055g00000ABCDEAA2"),
+        ),
+        (
+            "https://test.salesforce.com/id/00D5g000004ABCD/0055g00000ABCDE/",
+            ("00D5g000004ABCD", "0055g00000ABCDE"),
+        ),
+        ("https://login.salesforce.com/id/ada@example.com/005", (None, None)),
+        (None, (None, None)),
+        (42, (None, None)),
+    ],
+)
+def test_org_and_user_ids_come_from_the_identity_url_or_not_at_all(identity, ids) -> None:
+    assert identity_ids(identity) == ids
 
 
 def test_refused_code_exchange_is_an_auth_error() -> None:

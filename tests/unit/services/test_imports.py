@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from sfsync.domain.errors import PermanentFailure, TransientFailure, UnknownAccount
+from sfsync.domain.errors import Interrupted, PermanentFailure, TransientFailure, UnknownAccount
 from sfsync.domain.messages import Scope, SyncRequested, Trigger
 from sfsync.domain.model import (
     AccountId,
@@ -239,6 +239,35 @@ def test_metrics_count_each_committed_record_once_across_a_crash_and_the_run_at_
         ("runs", "import", "succeeded"): 1,
     }
     assert metrics.seconds == [("import", 0.0)]  # the fixed clock did not move
+
+
+def test_a_shutdown_mid_run_commits_the_page_in_hand_and_the_redelivery_ends_it(world):
+    """The stop flag is checked between pages: the page being written commits, the run
+    stays running (no event, no failure) and the redelivered request carries it on."""
+    for n in range(9):
+        world.salesforce.add_contact(f"p{n}@example.com")
+    calls = world.deps.run_log.calls
+    stopping = lambda: any(call[0] == "page" for call in calls)  # noqa: E731 (once one is in)
+    world.deps = attrs.evolve(world.deps, stopping=stopping)
+    with pytest.raises(Interrupted):
+        world.sync(id="req-stop")
+    committed = len(world.candidates())
+    assert committed in (3, 6) and world.publisher.events == []  # whole pages of 3
+    with world.deps.uow() as tx:
+        assert tx.runs.find_by_request(ACCOUNT, "req-stop").status == "running"
+    world.deps = attrs.evolve(world.deps, stopping=lambda: False)
+    run = world.sync(id="req-stop")
+    assert run.status == "succeeded" and run.counts["created"] == 9
+    assert len(world.publisher.events) == 1
+
+
+def test_a_run_keeps_the_orgs_api_usage_as_it_saw_it_last(world):
+    world.salesforce.add_contact("a@example.com")
+    world.sync()
+    with world.deps.uow() as tx:
+        summary = tx.connections.summary(ACCOUNT)
+    assert summary.api_usage == world.salesforce.api_usage()
+    assert summary.api_seen_at == world.deps.clock.now()
 
 
 def test_the_same_request_twice_runs_once_and_republishes_the_event(world):

@@ -102,3 +102,27 @@ def test_an_interrupt_reaches_a_consumer_waiting_for_a_slow_producer():
     release.set()
     consumer.join(30)
     assert not stuck and raised == [True]
+
+
+def test_a_shutdown_stops_the_wait_for_a_slow_producer_without_waiting_for_it():
+    """SIGTERM while a page is long in coming (a Bulk job, a slow org): Interrupted comes
+    out within about half a second, not when the slow call ends."""
+    import pytest
+
+    from sfsync.domain.errors import Interrupted
+
+    release, stopping = threading.Event(), threading.Event()
+
+    def pages():
+        yield 1
+        release.wait(30)  # a long network call
+        yield 2
+
+    stream = prefetched(pages(), depth=1, stopping=stopping.is_set)
+    assert next(stream) == 1
+    stopping.set()
+    began = time.monotonic()
+    with pytest.raises(Interrupted):
+        next(stream)
+    assert time.monotonic() - began < 2
+    release.set()

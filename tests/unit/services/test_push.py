@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from sfsync.domain.errors import QuotaExhausted
+from sfsync.domain.errors import Interrupted, QuotaExhausted
 from sfsync.domain.messages import Scope, SyncRequested, Trigger
 from sfsync.domain.model import (
     AccountId,
@@ -276,6 +276,25 @@ class TestFailures:
         world.sync()
         second = {u.contact_id for u in world.salesforce.updates}
         assert len(second) == 4 - received and not acknowledged & second
+
+    def test_a_shutdown_commits_the_results_in_hand_and_the_redelivery_ends_the_run(self, world):
+        """The stop flag is asked after each page of results: what Salesforce answered is
+        committed, the run stays running, and the same request carries it on."""
+        for n in range(4):
+            world.linked(f"p{n}@example.com", favorite_color_c="Red")
+        request = SyncRequested(
+            "sync.requested", 1, "req-stop", datetime.now(UTC), ACCOUNT, Scope.EXPORT,
+            Trigger.MANUAL,
+        )  # fmt: skip
+        stopping = attrs.evolve(world.deps, stopping=lambda: True)
+        with pytest.raises(Interrupted):
+            run_sync(request, stopping)
+        acknowledged = {a.contact_id for a in world.state.push_state.values() if a.values}
+        assert len(acknowledged) == 2 and world.publisher.events == []
+        run = run_sync(request, world.deps)
+        assert (run.status, run.counts["pushed"]) == ("succeeded", 4)
+        assert len(world.publisher.events) == 1
+        assert all(r["Favorite_Color__c"] == "Red" for r in world.salesforce.records.values())
 
     def test_quota_when_the_update_starts_sends_everything_next_run(self, world):
         for n in range(4):
