@@ -75,7 +75,6 @@ def run_push(
             push.commit_results(confirmed)
             if stopped is not None:
                 raise stopped
-            stop_if_asked(deps)  # what was sent and not committed is sent again: no harm
 
 
 def push_config(checked: Preflight) -> str | None:
@@ -144,6 +143,9 @@ class _Push:
         updates handed to the stream (nothing of a page is kept once it is sent)."""
         account_id, after = self.settings.account_id, None
         while True:
+            # A stop comes before a page is planned, so before anything more is sent:
+            # what Salesforce already took is always answered and committed, never sent twice.
+            stop_if_asked(self.deps)
             with self.deps.uow() as uow:
                 candidates = uow.candidates.from_salesforce(
                     account_id, after, self.deps.push_page, self.config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -277,23 +278,29 @@ class TestFailures:
         second = {u.contact_id for u in world.salesforce.updates}
         assert len(second) == 4 - received and not acknowledged & second
 
-    def test_a_shutdown_commits_the_results_in_hand_and_the_redelivery_ends_the_run(self, world):
-        """The stop flag is asked after each page of results: what Salesforce answered is
-        committed, the run stays running, and the same request carries it on."""
+    @pytest.mark.parametrize("pages_before_the_stop", [0, 1])
+    def test_a_shutdown_stops_before_a_page_is_planned_and_nothing_is_sent_twice(
+        self, world, pages_before_the_stop
+    ):
+        """The stop flag is asked before each page is planned: what was sent is answered and
+        committed, the run stays running, and the same request sends the rest, once."""
         for n in range(4):
             world.linked(f"p{n}@example.com", favorite_color_c="Red")
         request = SyncRequested(
             "sync.requested", 1, "req-stop", datetime.now(UTC), ACCOUNT, Scope.EXPORT,
             Trigger.MANUAL,
         )  # fmt: skip
-        stopping = attrs.evolve(world.deps, stopping=lambda: True)
+        asked = iter([False] * pages_before_the_stop + [True] * 10)
+        stopping = attrs.evolve(world.deps, stopping=lambda: next(asked))
         with pytest.raises(Interrupted):
             run_sync(request, stopping)
-        acknowledged = {a.contact_id for a in world.state.push_state.values() if a.values}
-        assert len(acknowledged) == 2 and world.publisher.events == []
+        assert world.publisher.events == []
+        assert len(world.salesforce.updates) == 0  # the fake sends the stream at its end
         run = run_sync(request, world.deps)
         assert (run.status, run.counts["pushed"]) == ("succeeded", 4)
         assert len(world.publisher.events) == 1
+        written = Counter(u.contact_id for u in world.salesforce.updates)
+        assert sorted(written.values()) == [1, 1, 1, 1]
         assert all(r["Favorite_Color__c"] == "Red" for r in world.salesforce.records.values())
 
     def test_quota_when_the_update_starts_sends_everything_next_run(self, world):
