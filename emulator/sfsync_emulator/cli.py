@@ -10,6 +10,7 @@ import click
 
 from sfsync_emulator.server import serve
 from sfsync_emulator.state import Config
+from sfsync_emulator.vendor_state import VendorConfig
 
 EXPOSED = (
     "warning: --host {host} is not a loopback address. The emulator has no real security: it"
@@ -86,6 +87,26 @@ def is_loopback(host: str) -> bool:
     default=None,
     help="Bearer token the admin API requires (default: a new random one, in the ready line).",
 )
+@click.option(
+    "--vendor/--no-vendor",
+    default=False,
+    show_default=True,
+    help="Also serve a unified-CRM vendor's API on /api/crm/v1 (docs/vendor-emulator.md).",
+)
+@click.option(
+    "--vendor-rate",
+    default=100,
+    show_default=True,
+    type=int,
+    help="Vendor requests per minute per account token; 0 lifts the limit.",
+)
+@click.option(
+    "--vendor-delete-every",
+    default=1,
+    show_default=True,
+    type=int,
+    help="The vendor sees deletes only on every Nth of its syncs.",
+)
 def emulator(
     host: str,
     port: int,
@@ -100,8 +121,11 @@ def emulator(
     session_seconds: int,
     epoch_ms: int | None,
     admin_token: str | None,
+    vendor: bool,
+    vendor_rate: int,
+    vendor_delete_every: int,
 ) -> None:
-    """Run a local Salesforce org emulator (REST, Bulk 2.0, OAuth, admin API)."""
+    """Run a local Salesforce org emulator (REST, Bulk 2.0, OAuth, admin API; --vendor)."""
     if not is_loopback(host):
         click.echo(EXPOSED.format(host=host), err=True)
     config = Config(
@@ -120,6 +144,8 @@ def emulator(
     )
     if admin_token:
         config.admin_token = admin_token
+    if vendor:
+        config.vendor = VendorConfig(rate_per_minute=vendor_rate, delete_every=vendor_delete_every)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
 

@@ -141,8 +141,28 @@ class AdminClient:
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
 
+    def vendor_sync(self) -> dict[str, int]:
+        """One emulated vendor sync: {"syncs", "created", "updated", "deleted"}."""
+        return self._call("POST", "vendor/sync")
+
+    def vendor_config(self, **settings: Any) -> dict[str, Any]:
+        """rate_per_minute, window_seconds, delete_every, resync_allowed,
+        sync_interval_seconds, field_mappings; none: read them."""
+        if not settings:
+            return self._call("GET", "vendor/config")
+        return self._call("PUT", "vendor/config", settings)
+
     def close(self) -> None:
         self.http.close()
+
+
+@define
+class VendorAccess:
+    """What a vendor client needs: base URL (ends in /api) and the two credentials."""
+
+    base_url: str
+    api_key: str
+    account_token: str
 
 
 @define
@@ -154,6 +174,7 @@ class Emulator:
     redirect_uri: str
     admin: AdminClient
     process: subprocess.Popen
+    vendor: VendorAccess | None = None  # with --vendor
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         """What to pass as httpx `verify` (True for an http emulator)."""
@@ -178,6 +199,14 @@ def _read_ready(proc: subprocess.Popen, timeout: float) -> dict[str, Any]:
         if proc.poll() is not None:
             break
     raise RuntimeError(f"emulator did not start (exit code {proc.poll()})")
+
+
+def _vendor_access(ready: dict[str, Any]) -> VendorAccess | None:
+    if "vendor_base_url" not in ready:
+        return None
+    return VendorAccess(
+        ready["vendor_base_url"], ready["vendor_api_key"], ready["vendor_account_token"]
+    )
 
 
 @contextmanager
@@ -221,6 +250,7 @@ def run_emulator(
             ready["redirect_uris"][0],
             admin,
             proc,
+            _vendor_access(ready),
         )
         admin.close()
     finally:

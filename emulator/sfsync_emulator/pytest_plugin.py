@@ -25,3 +25,20 @@ def sf_org(sf_emulator: Emulator) -> Emulator:
     """The shared emulator, reset to a fresh seeded org (milliseconds)."""
     sf_emulator.admin.reset(SESSION_CONTACTS)
     return sf_emulator
+
+
+VENDOR_CONTACTS = 300
+
+
+@pytest.fixture(scope="session")
+def vendor_emulator() -> Iterator[Emulator]:
+    """A second process: the Salesforce emulator also serving the vendor's API."""
+    with run_emulator(contacts=VENDOR_CONTACTS, https=True, extra_args=("--vendor",)) as emu:
+        yield emu
+
+
+@pytest.fixture
+def vendor_org(vendor_emulator: Emulator) -> Emulator:
+    """The vendor emulator reset: a fresh org, an empty vendor cache, default vendor settings."""
+    vendor_emulator.admin.reset(VENDOR_CONTACTS)
+    return vendor_emulator

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sfsync_emulator import admin, bulk_ingest, bulk_query, describe, oauth, rest
+from sfsync_emulator import admin, bulk_ingest, bulk_query, describe, oauth, rest, vendor
 from sfsync_emulator.errors import ApiError, not_found
 from sfsync_emulator.http import Router, error_response, json_response
 from sfsync_emulator.state import Config, Fault, Org
@@ -85,7 +85,9 @@ def build_app(org: Org) -> web.Application:
         try:
             if request.path.startswith("/__admin"):
                 admin.require_token(request, org.config.admin_token)
-            if fault is not None and fault.status:
+            if fault is not None and fault.status and request.path.startswith(vendor.PREFIX):
+                response = vendor.fault_response(fault.status, fault.message, fault.retry_after)
+            elif fault is not None and fault.status:
                 response = _fault_response(fault)
             else:
                 response = await handler(request)
@@ -114,6 +116,9 @@ def build_app(org: Org) -> web.Application:
     app.router.add_route("*", "/services/oauth2/revoke", lambda r: oauth.revoke(r, org))
     app.router.add_route("*", "/services/data", data)
     app.router.add_route("*", "/services/data/{tail:.*}", data)
+    if org.config.vendor is not None:
+        app.add_routes(vendor.admin_routes(org))
+        app.router.add_route("*", vendor.PREFIX + "/{tail:.*}", lambda r: vendor.api(r, org))
     return app
 
 
@@ -142,6 +147,10 @@ async def serve(config: Config) -> None:
         "contacts": config.contacts,
         "admin_token": config.admin_token,
     }
+    if config.vendor is not None:
+        ready["vendor_base_url"] = f"{scheme}://{host}:{port}/api"
+        ready["vendor_api_key"] = config.vendor.api_key
+        ready["vendor_account_token"] = config.vendor.account_token
     sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()
     try:

@@ -8,10 +8,11 @@ import time
 from collections import deque
 from typing import Any
 
-from attrs import define, field
+from attrs import define, evolve, field
 
 from sfsync_emulator.auth import Auth, Client
 from sfsync_emulator.store import Store
+from sfsync_emulator.vendor_state import Vendor, VendorConfig
 
 WRITE_METHODS = ("PATCH", "POST", "DELETE")
 # Requests that apply records: REST and Collections writes, and closing a Bulk ingest job.
@@ -33,6 +34,7 @@ class Config:
     session_seconds: int = 7200
     epoch_ms: int | None = None  # fixed "now" for seeded SystemModstamps (reproducible runs)
     admin_token: str = field(factory=lambda: secrets.token_urlsafe(24), repr=False)
+    vendor: VendorConfig | None = None  # also serve the vendor's API (docs/vendor-emulator.md)
 
 
 @define
@@ -81,6 +83,7 @@ class Org:
     jobs: dict[str, Any] = field(factory=dict)
     counter: int = 0
     limits_used: dict[str, int] = field(factory=dict)  # DailyBulkApiBatches, ... spent today
+    vendor: Vendor | None = None
 
     @classmethod
     def create(cls, config: Config) -> Org:
@@ -89,7 +92,15 @@ class Org:
             config.client_id, config.client_secret, list(config.redirect_uris)
         )
         store = Store(config.contacts, config.seed, epoch_ms=config.epoch_ms)
-        return cls(config, store, auth, api_max=config.api_quota)
+        org = cls(config, store, auth, api_max=config.api_quota)
+        org.attach_vendor()
+        return org
+
+    def attach_vendor(self) -> None:
+        """A fresh vendor, linked now: its initial sync copies the org; start-up settings."""
+        if self.config.vendor is not None:
+            self.vendor = Vendor(evolve(self.config.vendor), self.store)
+            self.vendor.sync()
 
     def next_number(self) -> int:
         self.counter += 1
@@ -102,6 +113,7 @@ class Org:
             epoch_ms=self.config.epoch_ms,
         )
         self.api_max, self.api_used = self.config.api_quota, 0
+        self.attach_vendor()
         self.faults.clear()
         self.log.clear()
         self.cursors.clear()
