@@ -10,6 +10,7 @@ import base64
 import hmac
 import json
 from bisect import bisect_left
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from attrs import asdict
 from sfsync_emulator.errors import ApiError
 from sfsync_emulator.fields import Field
 from sfsync_emulator.http import dumps, read_json
+from sfsync_emulator.ids import CONTACT, number_of
 from sfsync_emulator.state import Org
 from sfsync_emulator.values import parse_datetime
 from sfsync_emulator.vendor_state import Cached, Vendor, vendor_id
@@ -91,24 +93,46 @@ def _read_cursor(raw: str) -> tuple[tuple[Any, int], bool]:
     return (first, i), bool(forward)
 
 
-def _page(keys: list[Any], request: web.Request) -> tuple[list[Any], str | None, str | None]:
-    """Cursor paging over sorted keys (tuples): (items, next, previous)."""
+def _page(
+    keys: list[Any],
+    request: web.Request,
+    keep: Callable[[Any], bool] = lambda _: True,
+    start: int = 0,
+    end: int | None = None,
+) -> tuple[list[Any], str | None, str | None]:
+    """Keyset paging over sorted keys[start:end], scanning only as far as one page needs.
+
+    Returns (items, next, previous); `previous` is offered once a cursor led past the start.
+    """
     size = _page_size(request)
-    a, b = 0, size
-    if "cursor" in request.query:
-        key, forward = _read_cursor(request.query["cursor"])
-        if keys and type(key[0]) is not type(keys[0][0]):
-            raise detail(404, "Invalid cursor")
-        pos = bisect_left(keys, key)
-        if forward:
-            a = pos + 1 if pos < len(keys) and keys[pos] == key else pos
-            b = a + size
-        else:
-            a, b = max(0, pos - size), pos
-    items = keys[a:b]
-    nxt = _cursor(items[-1], True) if items and b < len(keys) else None
-    prev = _cursor(items[0], False) if items and a > 0 else None
-    return items, nxt, prev
+    end = len(keys) if end is None else end
+    if "cursor" not in request.query:
+        found = _scan(keys, range(start, end), keep, size + 1)
+        return found[:size], _cursor(found[size - 1], True) if len(found) > size else None, None
+    key, forward = _read_cursor(request.query["cursor"])
+    if keys and type(key[0]) is not type(keys[0][0]):
+        raise detail(404, "Invalid cursor")
+    pos = bisect_left(keys, key)
+    if forward:
+        pos = max(start, pos + 1 if pos < len(keys) and keys[pos] == key else pos)
+        found = _scan(keys, range(pos, end), keep, size + 1)
+        items = found[:size]
+        nxt = _cursor(items[-1], True) if len(found) > size else None
+        return items, nxt, _cursor(items[0], False) if items else None
+    found = _scan(keys, range(min(pos, end) - 1, start - 1, -1), keep, size + 1)
+    items = found[:size][::-1]
+    prev = _cursor(items[0], False) if len(found) > size else None
+    return items, _cursor(items[-1], True) if items else None, prev
+
+
+def _scan(keys: list[Any], positions: range, keep: Callable[[Any], bool], n: int) -> list[Any]:
+    out = []
+    for p in positions:
+        if keep(keys[p]):
+            out.append(keys[p])
+            if len(out) == n:
+                break
+    return out
 
 
 # --- rendering -----------------------------------------------------------------------
@@ -201,19 +225,20 @@ def _contacts(request: web.Request, vendor: Vendor) -> web.Response:
     lo, hi = _time(request, "modified_after"), _time(request, "modified_before")
     emails = {e.strip().lower() for e in q.get("email_addresses", "").split(",") if e.strip()}
     deleted = _flag(request, "include_deleted_data")
-    rows = vendor.rows
+    rows, keys = vendor.rows, vendor.order
+    if "remote_id" in q:  # a lookup, not a scan
+        i = number_of(q["remote_id"], CONTACT)
+        keys = [(rows[i].modified_ms, i)] if i in rows else []
 
     def keep(key: tuple[int, int]) -> bool:
         row = rows[key[1]]
-        if (row.deleted and not deleted) or (hi is not None and key[0] >= hi):
-            return False
-        if "remote_id" in q and row.remote_id != q["remote_id"]:
+        if row.deleted and not deleted:
             return False
         return not emails or str(row.values.get("Email") or "").lower() in emails
 
-    start = 0 if lo is None else bisect_left(vendor.order, (lo + 1, -1))
-    keys = [k for k in vendor.order[start:] if keep(k)]
-    items, nxt, prev = _page(keys, request)
+    start = 0 if lo is None else bisect_left(keys, (lo + 1, -1))
+    end = None if hi is None else bisect_left(keys, (hi, -1))
+    items, nxt, prev = _page(keys, request, keep, start, end)
     extra = _flag(request, "include_remote_fields"), _flag(request, "include_remote_data")
     results = [contact(vendor, rows[i], *extra) for _, i in items]
     return respond({"next": nxt, "previous": prev, "results": results})

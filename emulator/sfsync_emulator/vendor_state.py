@@ -72,44 +72,35 @@ class Vendor:
     # --- the vendor's sync ---------------------------------------------------------
     def sync(self) -> dict[str, int]:
         """One emulated vendor sync; the first one copies every Contact."""
-        store = self.store
-        start = self.clock()
+        store, start = self.store, self.clock()
         self.syncs += 1
         see_deletes = self.syncs % max(1, self.config.delete_every) == 0
-        if not self.rows:
-            candidates: set[int] = set(range(store.next_index)) - store.gone
+        if self.syncs == 1:
+            candidates = set(range(store.next_index)) - store.gone
         else:
             candidates = set(store.changes) | set(store.deleted) | store.gone
-            candidates |= {i for i, row in self.rows.items() if row.deleted}
+        removed = store.gone | set(store.deleted)
+        live = sorted(candidates - removed)
         fields = [f for f in store.schema.fields.values() if f.type != "address"]
         counts = {"created": 0, "updated": 0, "deleted": 0}
-        for i in sorted(candidates):
-            gone = i in store.gone or i in store.deleted
+        for i, rec in zip(live, json_records(store, fields, live, "66.0"), strict=True):
+            rec.pop("attributes")
             row = self.rows.get(i)
             if row is None:
-                if not gone:
-                    self._add(i, self._snapshot(store, fields, i), start)
-                    counts["created"] += 1
-                continue
-            if gone:
-                if see_deletes and not row.deleted:
-                    row.deleted = True
-                    self._stamp(i, row, start)
-                    counts["deleted"] += 1
-                continue
-            values = self._snapshot(store, fields, i)
-            if row.deleted or _data(values) != _data(row.values):
-                row.deleted, row.values = False, values
+                self._add(i, rec, start)
+                counts["created"] += 1
+            elif row.deleted or _data(rec) != _data(row.values):
+                row.deleted, row.values = False, rec
                 self._stamp(i, row, start)
                 counts["updated"] += 1
+        for i in sorted(candidates & removed) if see_deletes else ():
+            row = self.rows.get(i)
+            if row is not None and not row.deleted:
+                row.deleted = True
+                self._stamp(i, row, start)
+                counts["deleted"] += 1
         self.last_start_ms, self.last_finished_ms = start, self.clock()
         return counts
-
-    @staticmethod
-    def _snapshot(store: Store, fields: list, i: int) -> dict[str, Any]:
-        rec = json_records(store, fields, [i], "66.0")[0]
-        rec.pop("attributes")
-        return rec
 
     def _add(self, i: int, values: dict[str, Any], now: int) -> None:
         rid = Store.id_of(i)
