@@ -27,7 +27,7 @@ from sfsync_emulator.vendor_state import Cached, Vendor, vendor_id
 
 PREFIX = "/api/crm/v1"
 MAX_PAGE = 100
-COMMON = {"FirstName": "first_name", "LastName": "last_name", "Email": "email_addresses"}
+COMMON = frozenset({"FirstName", "LastName", "Email"})  # fields the Contact model maps
 FIELD_TYPES = {"boolean": "bool", "date": "date", "datetime": "datetime", "multipicklist": "list"}
 FORMATS = {"email": "email", "phone": "phone", "url": "url", "currency": "currency", "id": "uuid"}
 
@@ -180,7 +180,9 @@ def contact(vendor: Vendor, row: Cached, remote_fields: bool, remote_data: bool)
         else [],
         "phone_numbers": [],
         "last_activity_at": None,
-        "remote_created_at": v.get("CreatedDate"),
+        "remote_created_at": iso(
+            parse_datetime(v["CreatedDate"]) if v.get("CreatedDate") else None
+        ),
         "remote_was_deleted": row.deleted,
         "field_mappings": {
             "organization_defined_targets": targets,
@@ -239,8 +241,7 @@ def _contacts(request: web.Request, vendor: Vendor) -> web.Response:
     start = 0 if lo is None else bisect_left(keys, (lo + 1, -1))
     end = None if hi is None else bisect_left(keys, (hi, -1))
     items, nxt, prev = _page(keys, request, keep, start, end)
-    extra = _flag(request, "include_remote_fields"), _flag(request, "include_remote_data")
-    results = [contact(vendor, rows[i], *extra) for _, i in items]
+    results = [contact(vendor, rows[i], *_extras(request)) for _, i in items]
     return respond({"next": nxt, "previous": prev, "results": results})
 
 
@@ -278,11 +279,10 @@ async def api(request: web.Request, org: Org) -> web.Response:
             results = [field_class(schema[name]) for name, _ in items]
             return respond({"next": nxt, "previous": prev, "results": results})
         if method == "GET" and path.startswith("/contacts/"):
-            rid = path.removeprefix("/contacts/")
-            row = next((r for r in vendor.rows.values() if r.id == rid), None)
-            if row is None:
+            i = vendor.by_id.get(path.removeprefix("/contacts/"))
+            if i is None:
                 raise detail(404, "Not found.")
-            return respond(contact(vendor, row, *_extras(request)))
+            return respond(contact(vendor, vendor.rows[i], *_extras(request)))
         if method == "GET" and path == "/sync-status":
             return respond({"next": None, "previous": None, "results": _sync_status(vendor)})
         if method == "POST" and path == "/sync-status/resync":
@@ -332,6 +332,9 @@ def admin_routes(org: Org) -> list[web.RouteDef]:
         for key, value in (body or {}).items():
             if key in ("api_key", "account_token") or not hasattr(config, key):
                 raise ApiError(400, "INVALID_FIELD", f"unknown or fixed vendor setting {key}")
+            kind = type(getattr(config, key))
+            if not isinstance(value, kind) and not (kind is float and type(value) is int):
+                raise ApiError(400, "INVALID_FIELD", f"{key} must be a {kind.__name__}")
             setattr(config, key, value)
         current().calls.clear()
         return respond(asdict(config))

@@ -58,6 +58,7 @@ class Vendor:
     store: Store
     rows: dict[int, Cached] = field(factory=dict)
     order: list[tuple[int, int]] = field(factory=list)  # (modified_ms, index), sorted
+    by_id: dict[str, int] = field(factory=dict)  # vendor id -> index
     syncs: int = 0
     last_start_ms: int | None = None
     last_finished_ms: int | None = None
@@ -104,7 +105,8 @@ class Vendor:
 
     def _add(self, i: int, values: dict[str, Any], now: int) -> None:
         rid = Store.id_of(i)
-        self.rows[i] = Cached(vendor_id("contact", rid), rid, now, now, values, values)
+        row = self.rows[i] = Cached(vendor_id("contact", rid), rid, now, now, values, values)
+        self.by_id[row.id] = i
         insort(self.order, (now, i))
 
     def _stamp(self, i: int, row: Cached, now: int) -> None:

@@ -11,7 +11,7 @@ import pytest
 from merge import Merge
 from merge.core.api_error import ApiError
 
-from sfsync_emulator.harness import Emulator
+from sfsync_emulator.harness import Emulator, run_emulator
 
 NO_RETRY = {"max_retries": 0}
 
@@ -61,6 +61,8 @@ def test_lists_every_contact_across_pages_by_cursor(vendor: Emulator, merge: Mer
     emails = [e.email_address for e in c.email_addresses]
     assert emails == ([sf["Email"]] if sf["Email"] else [])
     assert c.remote_was_deleted is False and c.remote_data is None
+    created = datetime.strptime(sf["CreatedDate"], "%Y-%m-%dT%H:%M:%S.%f%z")
+    assert c.remote_created_at == created and c.created_at == c.modified_at
     assert c.field_mappings == {
         "organization_defined_targets": {},
         "linked_account_defined_targets": {},
@@ -88,6 +90,27 @@ def test_filters(vendor: Emulator, merge: Merge) -> None:
     values = {f.remote_field_class.remote_key_name: f.value for f in remote}
     assert values["Email"] == email and values["Id"] == target.remote_id
     assert target.remote_fields is None
+
+
+def test_bad_parameters_are_drf_errors(vendor: Emulator, merge: Merge) -> None:
+    with pytest.raises(ApiError) as cursor:
+        merge.crm.contacts.list(cursor="not-a-cursor", request_options=NO_RETRY)
+    assert (cursor.value.status_code, cursor.value.body) == (404, {"detail": "Invalid cursor"})
+    access = vendor.vendor
+    assert access is not None
+    raw = httpx.get(
+        f"{access.base_url}/crm/v1/contacts",
+        params={"modified_after": "yesterday"},
+        headers={
+            "Authorization": f"Bearer {access.api_key}",
+            "X-Account-Token": access.account_token,
+        },
+        verify=vendor.ssl_context(),
+    )
+    assert raw.status_code == 400
+    assert raw.json() == {"modified_after": ["Enter a valid date/time."]}
+    with pytest.raises(httpx.HTTPStatusError):
+        vendor.admin.vendor_config(rate_per_minute="fast")
 
 
 def test_remote_field_classes_are_the_contact_fields(vendor: Emulator, merge: Merge) -> None:
@@ -250,3 +273,15 @@ def test_admin_reset_restores_the_vendor(vendor: Emulator, merge: Merge) -> None
     [status] = merge.crm.sync_status.list().results
     assert status.is_initial_sync
     assert datetime.now(UTC) - status.last_sync_finished < timedelta(minutes=1)
+
+
+def test_command_flags_set_the_vendor() -> None:
+    args = ("--vendor", "--vendor-rate", "0", "--vendor-delete-every", "2")
+    with run_emulator(contacts=10, extra_args=args) as emu:
+        config = emu.admin.vendor_config()
+        assert (config["rate_per_minute"], config["delete_every"]) == (0, 2)
+        assert emu.vendor is not None and emu.vendor.base_url == emu.base_url + "/api"
+    with run_emulator(contacts=10) as plain:
+        assert plain.vendor is None
+        response = httpx.get(f"{plain.base_url}/api/crm/v1/contacts", verify=plain.ssl_context())
+        assert response.status_code == 404
