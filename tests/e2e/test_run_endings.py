@@ -213,6 +213,14 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_ends_like_a_clean_one(w
     assert data == clean_data
 
 
+def sigterm(proc: subprocess.Popen[bytes], wait: float) -> tuple[int, float]:
+    """SIGTERM to a worker process: its exit code and the seconds it took to exit."""
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(wait)
+    return code, time.monotonic() - signalled
+
+
 def test_sigterm_mid_run_commits_the_page_and_the_next_worker_ends_the_run_like_a_clean_one(
     workers,
 ):
@@ -225,10 +233,7 @@ def test_sigterm_mid_run_commits_the_page_and_the_next_worker_ends_the_run_like_
     with workers.account() as harness:
         message = harness.request()
         poll(lambda: workers.run(message["id"]).get("processed"))
-        signalled = time.monotonic()
-        first.send_signal(signal.SIGTERM)
-        code = first.wait(GRACE + 10)
-        took = time.monotonic() - signalled
+        code, took = sigterm(first, GRACE + 10)
         stopped = workers.run(message["id"])
         with workers.container.pool.connection() as conn:
             (rows,) = conn.execute(
@@ -265,10 +270,7 @@ def test_sigterm_while_a_page_is_slow_stops_without_waiting_for_the_call(workers
     with workers.account() as harness:
         message = harness.request()
         poll(lambda: workers.run(message["id"]).get("processed"))
-        signalled = time.monotonic()
-        first.send_signal(signal.SIGTERM)
-        code = first.wait(GRACE + 10)
-        took = time.monotonic() - signalled
+        code, took = sigterm(first, GRACE + 10)
         stopped = workers.run(message["id"])
         workers.start()
         event = harness.listener.next_for(message["id"], wait=120)
@@ -289,10 +291,7 @@ def test_a_worker_stuck_past_its_grace_time_exits_and_the_next_one_runs_the_requ
         message = harness.request()
         poll(lambda: workers.run(message["id"]).get("status") == "running")
         time.sleep(1)  # the describe is read; the first query waits on the emulator
-        signalled = time.monotonic()
-        first.send_signal(signal.SIGTERM)
-        code = first.wait(30)
-        took = time.monotonic() - signalled
+        code, took = sigterm(first, 30)
         workers.start()
         event = harness.listener.next_for(message["id"], wait=120)
     events = [line["event"] for line in log_lines(workers.logs / "worker-0.log")]
