@@ -68,8 +68,9 @@ def queued(queue: str, delete: bool = False) -> int:
     try:
         channel = connection.channel()
         count = channel.queue_declare(queue, passive=True).method.message_count
-        if delete:
-            channel.queue_delete(queue)
+        if delete:  # with the delay and dead-letter queues the publisher declared
+            for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+                channel.queue_delete(name)
         return int(count)
     finally:
         connection.close()
