@@ -877,7 +877,7 @@ def _may_need_a_write(state: InMemoryState, candidate: Candidate, config: str) -
     failure = state.push_failures.get(candidate.id)  # kept, even given up
     return (
         ack is None
-        or ack.in_flight
+        or ack.sending is not None
         or ack.config != config
         or ack.contact_id != candidate.salesforce_id
         or ack.planned_from != candidate.push_basis

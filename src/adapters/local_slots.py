@@ -25,9 +25,8 @@ class LocalScheduleSlots:
         self._recorded.update((slot.key, slot.at) for slot in new)
 
     def record_missed(self, slots: Sequence[Slot]) -> int:
-        new = self._new(slots)
-        self._recorded.update((slot.key, slot.at) for slot in new)
-        return len(new)
+        with self.claim(slots) as new:
+            return len(new)
 
     def forget_before(self, instant: datetime) -> int:
         old = {key for key, at in self._recorded.items() if at < instant}

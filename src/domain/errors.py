@@ -84,3 +84,8 @@ class Interrupted(DomainError):
     failure, and its message is delivered again to carry it on."""
 
     code = "interrupted"
+
+    def __init__(
+        self, message: str = "the worker is shutting down; the run carries on from its last page"
+    ) -> None:
+        super().__init__(message)

@@ -347,10 +347,6 @@ class PushAck:
     config: str | None = None
     sending: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
 
-    @property
-    def in_flight(self) -> bool:
-        return self.sending is not None
-
 
 @attrs.frozen
 class PushFailure:

@@ -127,26 +127,26 @@ def _stored_request(entry_id: int, row: dict[str, Any]) -> dict[str, Any]:
 def _corrected(data: bytes) -> dict[str, Any]:
     """The corrected body of `--body FILE`, validated as the worker would."""
     try:
-        request = json.loads(data)
-        if not isinstance(request, dict):
-            raise InvalidMessage("body must be a JSON object")
-        decode(request)
+        return _replayable(json.loads(data))
     except (ValueError, InvalidMessage) as err:
         reason = err.message if isinstance(err, InvalidMessage) else "body is not valid JSON"
         raise click.ClickException(
             f"the corrected body is invalid ({reason}); nothing sent"
         ) from None
-    return _for_replay(request)
 
 
 def _valid_request(body: object) -> dict[str, Any] | None:
-    request = _request_in(body)
-    if not isinstance(request, dict):
-        return None
     try:
-        decode(request)
+        return _replayable(_request_in(body))
     except InvalidMessage:
         return None
+
+
+def _replayable(request: object) -> dict[str, Any]:
+    """`request` as it is replayed, once the worker's own decoder takes it."""
+    if not isinstance(request, dict):
+        raise InvalidMessage("body must be a JSON object")
+    decode(request)
     return _for_replay(request)
 
 

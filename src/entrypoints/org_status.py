@@ -16,7 +16,7 @@ from sfsync.domain.model import AccountId
 from sfsync.domain.ports import ApiUsage
 from sfsync.entrypoints.account_view import overview_dict, overview_text
 from sfsync.entrypoints.bootstrap import Container
-from sfsync.entrypoints.dead_letter_view import summary_text
+from sfsync.entrypoints.dead_letter_view import row_dict, summary_text
 from sfsync.entrypoints.terminal import JSON_OPTION, iso, visible
 
 
@@ -61,15 +61,7 @@ def status(container: Container, account_id: str, runs: int, live: bool, as_json
     seen_at = None if summary is None else summary.api_seen_at
     shown["api_usage"] = _usage(usage, seen_at, overview.settings.quota_share)
     rows = container.dead_letters().summary(DeadLetterFilter(account_id=account))
-    shown["dead_letters"] = [
-        {
-            "reason_code": r["reason_code"],
-            "total": r["total"],
-            "not_replayed": r["not_replayed"],
-            "oldest_not_replayed": iso(r["oldest_not_replayed"]),
-        }
-        for r in rows
-    ]
+    shown["dead_letters"] = [row_dict(r) for r in rows]
     click.echo(json.dumps(shown, indent=2) if as_json else status_text(shown, rows))
 
 

@@ -204,6 +204,19 @@ def show_account(uow: UnitOfWork, account_id: AccountId, runs: int = RUNS_SHOWN)
         )
 
 
+def usable_connection(
+    account_id: AccountId, connection: SalesforceConnection | None
+) -> SalesforceConnection:
+    """The account's connection, when one is stored and needs no new authorisation."""
+    if connection is None:
+        raise PermanentFailure(
+            f"account {account_id} has no Salesforce connection", code="not_connected"
+        )
+    if connection.needs_reauth:
+        raise ReauthorizationRequired("the Salesforce connection must be authorised again")
+    return connection
+
+
 def live_api_usage(
     uow: Callable[[], UnitOfWork], gateways: GatewayFactory, account_id: AccountId, now: datetime
 ) -> ApiUsage | None:
@@ -211,13 +224,7 @@ def live_api_usage(
     kept as a run's would be; None when Salesforce did not say."""
     with uow() as reading:
         settings = known_account(reading, account_id)
-        connection = reading.connections.get(account_id)
-    if connection is None:
-        raise PermanentFailure(
-            f"account {account_id} has no Salesforce connection", code="not_connected"
-        )
-    if connection.needs_reauth:
-        raise ReauthorizationRequired("the Salesforce connection must be authorised again")
+        connection = usable_connection(account_id, reading.connections.get(account_id))
     with gateways.open(connection, settings) as gateway:
         gateway.describe_contact()
         usage = gateway.api_usage()

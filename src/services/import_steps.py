@@ -81,7 +81,7 @@ def stop_if_asked(deps: ImportDeps) -> None:
     """Between pages: raise Interrupted once the worker is shutting down (the pages so far
     are committed; the redelivered message carries the run on from there)."""
     if deps.stopping():
-        raise Interrupted("the worker is shutting down; the run carries on from its last page")
+        raise Interrupted()
 
 
 def import_context(

@@ -26,6 +26,7 @@ from sfsync.domain.ports import (
     SalesforceGateway,
 )
 from sfsync.domain.push import account_refusal
+from sfsync.services.accounts import usable_connection
 from sfsync.services.import_plan import RecordError
 from sfsync.services.import_steps import ImportDeps, apply_page, import_context
 from sfsync.services.org_import import import_org
@@ -137,13 +138,7 @@ def give_up(request: SyncRequested, error: RecordError, deps: ImportDeps) -> Run
 def _connection(deps: ImportDeps, account_id: AccountId) -> SalesforceConnection:
     with deps.uow() as uow:
         connection = uow.connections.get(account_id)  # raises when it cannot be decrypted
-    if connection is None:
-        raise PermanentFailure(
-            f"account {account_id} has no Salesforce connection", code="not_connected"
-        )
-    if connection.needs_reauth:
-        raise ReauthorizationRequired("the Salesforce connection must be authorised again")
-    return connection
+    return usable_connection(account_id, connection)
 
 
 def _save_start(deps: ImportDeps, report: RunReport) -> None:

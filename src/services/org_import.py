@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from sfsync.domain.errors import Interrupted
 from sfsync.domain.messages import SyncRequested
 from sfsync.domain.model import (
     AccountSettings,
@@ -89,7 +90,7 @@ def import_org(
             writer.apply(batch, lookup)
             if deps.stopping():
                 writer.wait()  # the page in hand commits, then the run stops
-                stop_if_asked(deps)
+                raise Interrupted()
     if deleted - seen:
         apply_gone(sorted(deleted - seen), ctx, deps, report)
     reconciled = marks.reconciled_at

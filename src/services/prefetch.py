@@ -64,9 +64,7 @@ def prefetched(
             except queue.Empty:
                 if stopping():
                     wait_for_producer = 0.0  # it may be blocked on that slow call
-                    raise Interrupted(
-                        "the worker is shutting down; the run carries on from its last page"
-                    ) from None
+                    raise Interrupted() from None
                 continue
             if kind == _DONE:
                 return
