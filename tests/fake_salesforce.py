@@ -27,10 +27,12 @@ from sfsync.domain.model import (
 )
 from sfsync.domain.ports import (
     ApiUsage,
+    Capabilities,
     ContactQuery,
     ContactRead,
     ContactUpdate,
     DeletedContacts,
+    SourceCalls,
     WriteResult,
 )
 
@@ -236,6 +238,12 @@ class FakeSalesforce:
 
     def api_usage(self) -> ApiUsage | None:
         return ApiUsage(self.used, self.limit)
+
+    def call_stats(self) -> SourceCalls:
+        return SourceCalls(self.used)
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(changes=self, writer=self)
 
     # --- internals -----------------------------------------------------------------------
 

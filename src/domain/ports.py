@@ -88,8 +88,28 @@ class ApiUsage:
     limit: int
 
 
-class SalesforceGateway(Protocol):
-    """One connected org, seen through the Contact object."""
+@attrs.frozen
+class SourceCalls:
+    """What reading the org cost a run so far: calls made, and time spent waiting for a
+    rate limit (the source's own token bucket and its 429 answers)."""
+
+    calls: int = 0
+    waited_seconds: float = 0.0
+
+
+@attrs.frozen
+class CacheStatus:
+    """How current a vendor's copy of the org is: its last Contact sync."""
+
+    last_sync_finished: datetime | None
+    last_sync_started: datetime | None = None
+    syncing: bool = False  # a sync is running: rows it stamps may still appear
+
+
+class ContactReader(Protocol):
+    """Reading an org's Contacts: what every way of reaching an org offers (the Salesforce
+    API itself, or a vendor's copy of it). What a source offers beyond this is in its
+    `capabilities()`; services choose by those, never by the adapter's type."""
 
     def describe_contact(self) -> ContactSchema: ...
 
@@ -97,13 +117,28 @@ class SalesforceGateway(Protocol):
 
     def get_contact(self, contact_id: SalesforceId, fields: Sequence[str]) -> Contact | None: ...
 
+    def find_contact_ids_by_email(self, email: str) -> list[SalesforceId]: ...
+
+    def api_usage(self) -> ApiUsage | None: ...
+
+    def call_stats(self) -> SourceCalls: ...
+
+    def capabilities(self) -> Capabilities: ...
+
+
+class OrgChanges(Protocol):
+    """The org's own change log (the Salesforce API): reads in (SystemModstamp, Id) order
+    that a cursor resumes, getDeleted, and the cheap listing of every live Contact."""
+
     def contact_stamps(self) -> ContactRead:
         """Id and SystemModstamp of every live Contact, nothing else (the reconcile)."""
         ...
 
     def deleted_contacts(self, start: datetime, end: datetime) -> DeletedContacts: ...
 
-    def find_contact_ids_by_email(self, email: str) -> list[SalesforceId]: ...
+
+class ContactWriter(Protocol):
+    """Writing back to Contacts, and the reads that only write-back needs."""
 
     def find_contacts_by_email(
         self, emails: Sequence[str], fields: Sequence[str] = ()
@@ -125,7 +160,32 @@ class SalesforceGateway(Protocol):
         never held whole; one result per update, in any order, each with the values sent."""
         ...
 
-    def api_usage(self) -> ApiUsage | None: ...
+
+class ContactCache(Protocol):
+    """A vendor's copy of the org, refreshed only by the vendor's own syncs."""
+
+    def status(self) -> CacheStatus: ...
+
+    def resync(self) -> str | None:
+        """Ask the vendor to sync now: None when asked, else why it refused (its plan)."""
+        ...
+
+
+@attrs.frozen
+class Capabilities:
+    """What a source offers beyond reading Contacts: each a port, None when not offered."""
+
+    changes: OrgChanges | None = None
+    writer: ContactWriter | None = None
+    cache: ContactCache | None = None
+    filters_on_fields: bool = True  # a read's flag_field is applied by the source
+    # A read selects exactly the fields it names (False: the source reads a whole model of
+    # its own, and a run can name only what it asked for).
+    reads_named_fields: bool = True
+
+
+class SalesforceGateway(ContactReader, OrgChanges, ContactWriter, Protocol):
+    """One connected org through the Salesforce API: every capability."""
 
 
 # --- Storage ----------------------------------------------------------------------------
@@ -242,6 +302,31 @@ class AccountStore(Protocol):
     def remove_mapping(self, account_id: AccountId, name: str) -> bool:
         """Forget the mapping of attribute `name`; False when there was none. Values already
         stored on candidates stay."""
+        ...
+
+
+@attrs.frozen
+class VendorLink:
+    """An account linked through a unified-CRM vendor (vendor mode): the linked account's
+    token, plain here; the store encrypts it."""
+
+    account_id: AccountId
+    account_token: str = attrs.field(repr=False)
+    linked_at: datetime | None = None
+
+
+class VendorLinkStore(Protocol):
+    def get(self, account_id: AccountId) -> VendorLink | None:
+        """The link with its token opened; PermanentFailure (token_decryption_failed) when
+        no configured key opens it."""
+        ...
+
+    def save(self, link: VendorLink) -> None:
+        """Insert or replace."""
+        ...
+
+    def delete(self, account_id: AccountId) -> bool:
+        """Forget the link and its token; False when there was none."""
         ...
 
 
@@ -494,6 +579,9 @@ class UnitOfWork(Protocol):
     def connections(self) -> ConnectionStore: ...
 
     @property
+    def vendor_links(self) -> VendorLinkStore: ...
+
+    @property
     def runs(self) -> SyncRunStore: ...
 
     @property
@@ -564,12 +652,23 @@ class SyncRequests(Protocol):
 
 
 class GatewayFactory(Protocol):
-    """Opens the gateway for one account's connection (tokens refreshed and persisted)."""
+    """Opens the way to one account's org: the Salesforce API (direct mode, tokens
+    refreshed and persisted) or a vendor's copy of it (vendor mode)."""
 
     def open(
         self, connection: SalesforceConnection, settings: AccountSettings
     ) -> AbstractContextManager[SalesforceGateway]:
         """Enter for a gateway; it is closed when the block ends."""
+        ...
+
+    def open_vendor(
+        self, link: VendorLink, settings: AccountSettings
+    ) -> AbstractContextManager[ContactReader]:
+        """Enter for a reader of the vendor's copy; it is closed when the block ends."""
+        ...
+
+    def unlink_vendor(self, link: VendorLink) -> None:
+        """Tell the vendor to unlink the account (its token stops working)."""
         ...
 
 

@@ -27,10 +27,12 @@ from sfsync.domain.model import (
 )
 from sfsync.domain.ports import (
     ApiUsage,
+    Capabilities,
     ContactQuery,
     ContactRead,
     ContactUpdate,
     DeletedContacts,
+    SourceCalls,
     WriteResult,
 )
 
@@ -73,6 +75,12 @@ class HttpxSalesforce:
 
     def close(self) -> None:
         self.client.close()
+
+    def call_stats(self) -> SourceCalls:
+        return SourceCalls(self.client.calls)  # quota is shared, never waited for
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(changes=self, writer=self)
 
     def describe_contact(self) -> ContactSchema:
         if self._schema is None:
