@@ -35,6 +35,8 @@ from sfsync.domain.ports import (
     ApiUsage,
     Clock,
     ConnectionSummary,
+    ContactCache,
+    ContactReader,
     EventPublisher,
     GatewayFactory,
     PushAck,
@@ -47,6 +49,7 @@ from sfsync.domain.ports import (
     ScheduleSlots,
     SyncRequests,
     UnitOfWork,
+    VendorLink,
 )
 from sfsync.domain.push.consent import ConsentChange
 from sfsync.domain.schedule import AccountSchedule, Slot
@@ -430,7 +433,16 @@ class InMemoryConnections:
         return self._tx.state().connections.pop(account_id, None) is not None
 
 
-_CHECKPOINTED = ("processed", "expected", "counts", "errors", "fields_read", "mode", "position")
+_CHECKPOINTED = (
+    "processed",
+    "expected",
+    "counts",
+    "errors",
+    "fields_read",
+    "mode",
+    "position",
+    "source",
+)
 
 
 @attrs.define
@@ -793,10 +805,14 @@ class InMemoryLocks:
 
 @attrs.define
 class FakeGateways:
-    """GatewayFactory handing out one gateway; counts how often it was opened."""
+    """GatewayFactory handing out one gateway (and, in vendor mode, one vendor reader);
+    counts how often each was opened, and the links unlinked."""
 
     gateway: SalesforceGateway
+    vendor: ContactReader | None = None
     opened: int = 0
+    vendor_opened: int = 0
+    unlinked: list[AccountId] = attrs.Factory(list)
 
     @contextmanager
     def open(
@@ -804,6 +820,16 @@ class FakeGateways:
     ) -> Iterator[SalesforceGateway]:
         self.opened += 1
         yield self.gateway
+
+    @contextmanager
+    def open_vendor(self, link: VendorLink, settings: AccountSettings) -> Iterator[ContactReader]:
+        if self.vendor is None:
+            raise PermanentFailure("no vendor configured", code="vendor_not_configured")
+        self.vendor_opened += 1
+        yield self.vendor
+
+    def unlink_vendor(self, link: VendorLink) -> None:
+        self.unlinked.append(link.account_id)
 
 
 @attrs.define
@@ -853,7 +879,10 @@ class RecordingRunLog:
 
 if TYPE_CHECKING:  # mypy proves that each fake satisfies its port (no inheritance ties them)
     from tests.fake_salesforce import FakeSalesforce
+    from tests.fake_vendor import FakeVendor
 
+    _vendor: ContactReader = FakeVendor()
+    _cache: ContactCache = FakeVendor()
     _clock: Clock = FixedClock(datetime.now())
     _publisher: EventPublisher = RecordingPublisher()
     _uow: UnitOfWork = InMemoryUnitOfWork()
