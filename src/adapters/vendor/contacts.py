@@ -14,8 +14,15 @@ from typing import Any
 from sfsync.adapters.vendor.client import VendorClient
 from sfsync.adapters.vendor.records import READ_FIELDS, contact_from_vendor, parse_time
 from sfsync.adapters.vendor.schema import schema_from_classes
-from sfsync.domain.errors import PermanentFailure
-from sfsync.domain.model import Contact, ContactSchema, FieldType, SalesforceId
+from sfsync.domain.errors import InvalidFieldName, PermanentFailure
+from sfsync.domain.mapping import validate_field_name
+from sfsync.domain.model import (
+    COMPOUND_TYPES,
+    Contact,
+    ContactSchema,
+    FieldType,
+    SalesforceId,
+)
 from sfsync.domain.ports import (
     ApiUsage,
     CacheStatus,
@@ -60,8 +67,10 @@ class VendorContacts:
         """Every Contact the query asks for, in the vendor's order, each once. A cursor
         reads rows the vendor stamped strictly after its time (its Id is not used);
         `recheck` and `flag_field` are not applied (see `capabilities`)."""
-        asked = tuple(dict.fromkeys(f for f in query.fields if f not in READ_FIELDS))
-        types = {name: info.type for name, info in self.describe_contact().fields.items()}
+        schema = self.describe_contact()
+        asked = tuple(dict.fromkeys(_known(f, schema) for f in query.fields))
+        asked = tuple(f for f in asked if f not in READ_FIELDS)
+        types = {name: info.type for name, info in schema.fields.items()}
         params: dict[str, Any] = {"page_size": self.settings.page_size}
         if query.include_deleted:
             params["include_deleted_data"] = "true"
@@ -158,6 +167,21 @@ class VendorContacts:
                     batch.append(contact)
             if batch:
                 yield batch
+
+
+def _known(name: str, schema: ContactSchema) -> str:
+    """The field's exact name as the vendor lists it; InvalidFieldName when it has not the
+    shape of an API name, is not listed, or is compound (its parts are what can be read)."""
+    validate_field_name(name)
+    info = schema.get(name) or next(
+        (f for f in schema.fields.values() if f.name.lower() == name.lower()), None
+    )
+    if info is None:
+        raise InvalidFieldName(f"the vendor lists no Contact field {name!r}")
+    if info.type in COMPOUND_TYPES:
+        parts = ", ".join(schema.components_of(info.name))
+        raise InvalidFieldName(f"{info.name} is a compound field; select {parts} instead")
+    return info.name
 
 
 def wire_time(moment: datetime) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sfsync.adapters.vendor.bucket import TokenBucket
-from tests.unit.vendor.fake_vendor import FakeClock
+from tests.unit.vendor.scripted_vendor import FakeClock
 
 
 def test_a_burst_up_to_the_rate_does_not_wait() -> None:

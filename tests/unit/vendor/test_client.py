@@ -10,7 +10,7 @@ from sfsync.adapters.vendor.client import VendorClient, call_kind
 from sfsync.adapters.vendor.settings import VendorSettings
 from sfsync.domain.errors import PermanentFailure, TransientFailure
 from sfsync.domain.ports import ContactQuery
-from tests.unit.vendor.fake_vendor import (
+from tests.unit.vendor.scripted_vendor import (
     API_KEY,
     TOKEN,
     FakeClock,

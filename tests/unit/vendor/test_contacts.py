@@ -10,7 +10,7 @@ import pytest
 from sfsync.domain.errors import PermanentFailure
 from sfsync.domain.model import FieldType, SalesforceId, SyncCursor
 from sfsync.domain.ports import ContactQuery
-from tests.unit.vendor.fake_vendor import FakeVendor, contacts, pages, remote_field, row
+from tests.unit.vendor.scripted_vendor import FakeVendor, contacts, pages, remote_field, row
 
 
 def field_class(name: str, field_type: str, **extra) -> dict:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sfsync.adapters.vendor.records import contact_from_vendor, wire_value
 from sfsync.domain.coercion import from_salesforce
 from sfsync.domain.model import FieldInfo, FieldType
-from tests.unit.vendor.fake_vendor import remote_field, row
+from tests.unit.vendor.scripted_vendor import remote_field, row
 
 TYPES = {
     "Department": FieldType.STRING,
