@@ -10,6 +10,7 @@ from typing import Any
 
 from dramatiq import Middleware, Retry
 
+from sfsync.adapters.rabbitmq.middleware import Redeliver
 from sfsync.domain.ports import Metrics
 
 UNKNOWN = "unknown"
@@ -27,6 +28,8 @@ class MessageMetrics(Middleware):
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
+        if isinstance(exception, Redeliver):  # handed back at shutdown: counted when redone
+            return
         kind = _type(broker, message)
         self.metrics.message(kind, "processed")
         if exception is None:
