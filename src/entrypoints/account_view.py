@@ -93,7 +93,9 @@ def overview_text(shown: dict[str, Any]) -> str:
     lines = [f"account {shown['account_id']}", _mode_text(shown), "settings:"]
     lines += [f"  {name}: {_plain(value)}" for name, value in shown["settings"].items()]
     connection = shown["connection"]
-    if connection is None:
+    if connection is None and shown["mode"] == "vendor":
+        lines.append("connection: none (vendor mode reads through the vendor link)")
+    elif connection is None:
         lines.append("connection: none (connect it: sfsync connect)")
     else:
         lines.append("connection:")
