@@ -35,6 +35,8 @@ from sfsync.domain.ports import (
     ApiUsage,
     Clock,
     ConnectionSummary,
+    ContactCache,
+    ContactReader,
     EventPublisher,
     GatewayFactory,
     PushAck,
@@ -54,7 +56,6 @@ from sfsync.domain.push.consent import ConsentChange
 from sfsync.domain.schedule import AccountSchedule, Slot
 from sfsync.domain.signups import Signup, SignupOutcome
 from sfsync.domain.stored_values import attribute_to_json
-from tests.fake_vendor import FakeVendor
 
 
 @attrs.define
@@ -466,7 +467,16 @@ class InMemoryVendorLinks:
         return self._tx.state().vendor_links.pop(account_id, None) is not None
 
 
-_CHECKPOINTED = ("processed", "expected", "counts", "errors", "fields_read", "mode", "position")
+_CHECKPOINTED = (
+    "processed",
+    "expected",
+    "counts",
+    "errors",
+    "fields_read",
+    "mode",
+    "position",
+    "source",
+)
 
 
 @attrs.define
@@ -831,12 +841,14 @@ class InMemoryLocks:
 
 @attrs.define
 class FakeGateways:
-    """GatewayFactory handing out one gateway (and `vendor` in vendor mode); counts how
-    often it was opened."""
+    """GatewayFactory handing out one gateway (and, in vendor mode, one vendor reader);
+    counts how often each was opened, and the links unlinked."""
 
     gateway: SalesforceGateway
+    vendor: ContactReader | None = None
     opened: int = 0
-    vendor: FakeVendor | None = None
+    vendor_opened: int = 0
+    unlinked: list[AccountId] = attrs.Factory(list)
 
     @contextmanager
     def open(
@@ -846,17 +858,42 @@ class FakeGateways:
         yield self.gateway
 
     @contextmanager
-    def open_vendor(self, link: VendorLink, settings: AccountSettings) -> Iterator[FakeVendor]:
+    def open_vendor(self, link: VendorLink, settings: AccountSettings) -> Iterator[ContactReader]:
         if self.vendor is None:
-            raise PermanentFailure("no vendor is configured", code="vendor_not_configured")
-        self.opened += 1
-        self.vendor.token = link.account_token
+            raise PermanentFailure("no vendor configured", code="vendor_not_configured")
+        self.vendor_opened += 1
         yield self.vendor
 
     def unlink_vendor(self, link: VendorLink) -> None:
-        if self.vendor is None:
-            raise PermanentFailure("no vendor is configured", code="vendor_not_configured")
-        self.vendor.unlink(link.account_token)
+        self.unlinked.append(link.account_id)
+
+
+@attrs.define
+class LinkingGateways(FakeGateways):
+    """FakeGateways whose vendor knows the linked accounts' `tokens`: it refuses another,
+    and one unlinked stops working; `vendor_down`: every vendor call fails (an outage)."""
+
+    tokens: set[str] = attrs.Factory(set)
+    vendor_down: bool = False
+
+    @contextmanager
+    def open_vendor(self, link: VendorLink, settings: AccountSettings) -> Iterator[ContactReader]:
+        self._answer(link.account_token)
+        with super().open_vendor(link, settings) as reader:
+            yield reader
+
+    def unlink_vendor(self, link: VendorLink) -> None:
+        self._answer(link.account_token)
+        super().unlink_vendor(link)
+        self.tokens.discard(link.account_token)
+
+    def _answer(self, token: str) -> None:
+        if self.vendor_down:
+            raise TransientFailure("the vendor answered 503", code="vendor_unavailable")
+        if token not in self.tokens:
+            raise PermanentFailure(
+                "the vendor refused the token (HTTP 401)", code="vendor_link_invalid"
+            )
 
 
 @attrs.define
@@ -906,7 +943,10 @@ class RecordingRunLog:
 
 if TYPE_CHECKING:  # mypy proves that each fake satisfies its port (no inheritance ties them)
     from tests.fake_salesforce import FakeSalesforce
+    from tests.fake_vendor import FakeVendor
 
+    _vendor: ContactReader = FakeVendor()
+    _cache: ContactCache = FakeVendor()
     _clock: Clock = FixedClock(datetime.now())
     _publisher: EventPublisher = RecordingPublisher()
     _uow: UnitOfWork = InMemoryUnitOfWork()

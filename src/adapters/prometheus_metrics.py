@@ -17,7 +17,7 @@ from sfsync.domain.model import AccountId
 
 OTHER = "other"
 _CODE = re.compile(r"[a-z][a-z0-9_.]{0,63}")
-_KIND = re.compile(r"[A-Z]{3,7} [A-Za-z0-9_/{}]{1,80}")
+_KIND = re.compile(r"[A-Z]{3,7} [A-Za-z0-9_/{}-]{1,80}")  # "-": the vendor's paths
 _ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 RUN_SECONDS = (1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400)
 

@@ -15,6 +15,9 @@ SalesforceId = NewType("SalesforceId", str)
 # Fields every direct-API read selects (product page), before mapped attributes.
 BASE_FIELDS = ("Id", "Email", "FirstName", "LastName", "Name", "IsDeleted")
 CURSOR_FIELD = "SystemModstamp"
+# What a vendor-mode run records as read: the vendor reads its whole Contact model, and sfsync
+# can name only what it asked for (issue 14's HIPAA honesty).
+VENDOR_MODEL = "vendor: full Contact model"
 
 
 class FieldType(enum.StrEnum):

@@ -388,6 +388,9 @@ class RunRecord:
     # The (SystemModstamp, Id) the run's committed pages reached, in the order it reads:
     # where a retry of the run carries on.
     position: SyncCursor | None = None
+    # Where the run read from and what that cost (`via`, `calls`, `rate_limit_wait_seconds`;
+    # in vendor mode the vendor's `last_sync_finished`, the `resync` and the `filter`).
+    source: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 class SyncRunStore(Protocol):

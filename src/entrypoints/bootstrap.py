@@ -153,6 +153,7 @@ class Container:
             write_page=self.settings.write_page,
             push_page=self.settings.push_page,
             push_attempts=self.settings.push_attempts,
+            vendor_max_age=self.settings.vendor_max_age,
             stopping=self.stopping.is_set,
         )
 

@@ -1,4 +1,5 @@
-"""Part of the composition root: the Salesforce side, a gateway per connection.
+"""Part of the composition root: the Salesforce side, a gateway per connection (or a
+reader of a vendor's copy per vendor link).
 
 bootstrap.py hands these to the services; nothing else builds Salesforce adapters.
 """
@@ -17,8 +18,13 @@ from sfsync.adapters.salesforce.gateway import HttpxSalesforce, SalesforceSettin
 from sfsync.adapters.salesforce.hosts import SalesforceHosts
 from sfsync.adapters.salesforce.reads import ReadSettings
 from sfsync.adapters.salesforce.transport import salesforce_http
+from sfsync.adapters.vendor.client import VendorClient
+from sfsync.adapters.vendor.contacts import VendorContacts
+from sfsync.adapters.vendor.settings import VendorSettings
+from sfsync.adapters.vendor.transport import vendor_http
+from sfsync.domain.errors import PermanentFailure
 from sfsync.domain.model import AccountSettings
-from sfsync.domain.ports import ApiUsage, Metrics, SalesforceConnection, UnitOfWork
+from sfsync.domain.ports import ApiUsage, Metrics, SalesforceConnection, UnitOfWork, VendorLink
 from sfsync.entrypoints.settings import Settings
 
 
@@ -80,6 +86,39 @@ class HttpxGatewayFactory:
             yield gateway
         finally:
             gateway.close()
+
+    @contextmanager
+    def open_vendor(self, link: VendorLink, account: AccountSettings) -> Iterator[VendorContacts]:
+        contacts = self._vendor(link)
+        try:
+            yield contacts
+        finally:
+            contacts.close()
+
+    def unlink_vendor(self, link: VendorLink) -> None:
+        contacts = self._vendor(link)
+        try:
+            contacts.unlink()
+        finally:
+            contacts.close()
+
+    def _vendor(self, link: VendorLink) -> VendorContacts:
+        """PermanentFailure (vendor_not_configured) without the vendor's URL and key."""
+        if not (self.settings.vendor_base_url and self.settings.vendor_api_key):
+            raise PermanentFailure(
+                "vendor mode needs SFSYNC_VENDOR_BASE_URL and SFSYNC_VENDOR_API_KEY",
+                code="vendor_not_configured",
+            )
+        config = VendorSettings(
+            self.settings.vendor_base_url,
+            self.settings.vendor_api_key,
+            rate_per_minute=self.settings.vendor_rate_per_minute,
+        )
+        http = vendor_http(self.settings.vendor_ca_bundle, timeout=config.timeout)
+        client = VendorClient(
+            config, link.account_token, http, on_call=self.metrics.salesforce_call
+        )
+        return VendorContacts(client)
 
     def _save_tokens(self, connection: SalesforceConnection, new: Tokens) -> None:
         with self.uow() as uow:

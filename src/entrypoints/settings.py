@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
@@ -83,6 +84,13 @@ class Settings:
     # origins besides Salesforce's own that may get credentials (the emulator, a proxy)
     sf_allowed_origins: tuple[str, ...] = ()
     retries: RetrySettings = RetrySettings()
+    # vendor mode (a unified-CRM API vendor's copy of the org)
+    vendor_base_url: str = ""  # ends in /api; "" is not configured
+    vendor_api_key: str = attrs.field(default="", repr=False)
+    vendor_rate_per_minute: int = 100  # calls per linked account; 0 lifts the limit
+    vendor_ca_bundle: str | None = None  # extra CA to trust for the vendor
+    # how old the vendor's last Contact sync may be before a manual import asks a resync
+    vendor_max_age: timedelta = timedelta(minutes=60)
     # the scheduler (docs/scheduler.md)
     schedule_grace_minutes: int = 360  # a slot missed by more is recorded, not published
     schedule_jitter_seconds: int = 0  # each account's slots are delayed by up to this
@@ -119,6 +127,13 @@ class Settings:
             sf_ca_bundle=_existing_file(environ, "SFSYNC_SF_CA_BUNDLE"),
             sf_allowed_origins=_origins(environ, "SFSYNC_SF_ALLOWED_ORIGINS"),
             retries=RetrySettings.from_env(environ),
+            vendor_base_url=_vendor_url(environ, "SFSYNC_VENDOR_BASE_URL"),
+            vendor_api_key=environ.get("SFSYNC_VENDOR_API_KEY", "").strip(),
+            vendor_rate_per_minute=_int(environ, "SFSYNC_VENDOR_RATE_PER_MINUTE", 100, minimum=0),
+            vendor_ca_bundle=_existing_file(environ, "SFSYNC_VENDOR_CA_BUNDLE"),
+            vendor_max_age=timedelta(
+                minutes=_int(environ, "SFSYNC_VENDOR_MAX_AGE_MINUTES", 60, minimum=1)
+            ),
             schedule_grace_minutes=_int(environ, "SFSYNC_SCHEDULE_GRACE_MINUTES", 360, minimum=1),
             schedule_jitter_seconds=_int(environ, "SFSYNC_SCHEDULE_JITTER_SECONDS", 0, minimum=0),
             schedule_tick_seconds=_int(environ, "SFSYNC_SCHEDULE_TICK_SECONDS", 15, minimum=1),
@@ -196,6 +211,21 @@ def _existing_file(environ: Mapping[str, str], var: str) -> str | None:
     if value and not os.path.isfile(value):
         raise ConfigError(f"{var} must name an existing file")
     return value or None
+
+
+def _vendor_url(environ: Mapping[str, str], var: str) -> str:
+    value = environ.get(var, "").strip().rstrip("/")
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(f"{var} must be an https:// URL (the vendor's API root, e.g. .../api)")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(f"{var} must hold no credentials, query or fragment")
+    return value
 
 
 def _origins(environ: Mapping[str, str], var: str) -> tuple[str, ...]:

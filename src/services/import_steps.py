@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 import os
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 import attrs
 
@@ -74,6 +75,7 @@ class ImportDeps:
     write_page: int = 2000  # Contacts planned and written together (about four in memory)
     push_page: int = 5000  # candidates a push plans, sends and commits together
     push_attempts: int = 5  # failed updates of one Contact in a row before it is given up
+    vendor_max_age: timedelta = timedelta(minutes=60)  # vendor mode: resync an older copy
     stopping: Callable[[], bool] = attrs.field(default=lambda: False, repr=False)
 
 

@@ -7,6 +7,9 @@ after its last committed page, in the same mode, and ends with the counts of one
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import attrs
 
 from sfsync.domain.errors import (
@@ -17,14 +20,8 @@ from sfsync.domain.errors import (
     UnknownAccount,
 )
 from sfsync.domain.messages import RunStatus, Scope, SyncRequested
-from sfsync.domain.model import AccountId, AccountSettings
-from sfsync.domain.ports import (
-    ApiUsage,
-    ContactQuery,
-    RunRecord,
-    SalesforceConnection,
-    SalesforceGateway,
-)
+from sfsync.domain.model import VENDOR_MODEL, AccountSettings
+from sfsync.domain.ports import ApiUsage, ContactQuery, ContactReader, RunRecord
 from sfsync.domain.push import account_refusal
 from sfsync.services.accounts import usable_connection
 from sfsync.services.import_plan import RecordError
@@ -33,6 +30,7 @@ from sfsync.services.org_import import import_org
 from sfsync.services.push import refuse_push, run_push
 from sfsync.services.reports import RunReport, completed_event
 from sfsync.services.run_log import log_finished, request_ids, run_ids
+from sfsync.services.vendor_import import import_cached
 
 # A replayed request carries these runs on (what their committed pages did is kept).
 REOPENABLE = frozenset({RunStatus.FAILED.value, RunStatus.QUOTA.value})
@@ -66,12 +64,12 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
         try:
             if request.scope is Scope.EXPORT and request.candidate_id is None:
                 refuse_push(settings)  # before any Salesforce call
-            connection = _connection(deps, account_id)
-            with deps.gateways.open(connection, settings) as gateway:
+            with _open_source(deps, settings) as source:
                 try:
-                    _run(request, settings, gateway, deps, report)
+                    _run(request, settings, source, deps, report)
                 finally:
-                    usage = gateway.api_usage()
+                    usage = source.api_usage()
+                    report.note_calls(_via(settings), source.call_stats())
         except QuotaExhausted as err:
             report.stop(RunStatus.QUOTA, err)
             error = err.code
@@ -89,23 +87,32 @@ def run_sync(request: SyncRequested, deps: ImportDeps) -> RunRecord:
 def _run(
     request: SyncRequested,
     settings: AccountSettings,
-    gateway: SalesforceGateway,
+    source: ContactReader,
     deps: ImportDeps,
     report: RunReport,
 ) -> None:
-    """By scope: import, export, or full (the import, then the push, in one run)."""
+    """By scope: import, export, or full (the import, then the push, in one run); the way
+    of importing is the one the source's capabilities allow."""
+    offers = source.capabilities()
     if request.candidate_id is not None:
-        _sync_candidate(request.candidate_id, settings, gateway, deps, report)
+        _sync_candidate(request.candidate_id, settings, source, deps, report)
         return
     if request.scope is not Scope.EXPORT:
-        import_org(request, settings, gateway, deps, report)
+        if offers.changes is not None:
+            import_org(request, settings, source, offers.changes, deps, report)
+        elif offers.cache is not None:
+            import_cached(request, settings, source, offers.cache, deps, report)
+        else:
+            raise PermanentFailure("the source offers no way to import", code="cannot_import")
     if request.scope is Scope.IMPORT:
         return
     reason = account_refusal(settings)
     if request.scope is Scope.FULL and reason is not None:  # the import stands; say why no push
         report.error(RecordError(reason.value, f"push is refused for this account: {reason}"))
         return
-    run_push(settings, gateway, deps, report)
+    if offers.writer is None:
+        raise PermanentFailure("the source cannot write to Contacts", code="cannot_write")
+    run_push(settings, source, offers.writer, deps, report)
 
 
 def give_up(request: SyncRequested, error: RecordError, deps: ImportDeps) -> RunRecord | None:
@@ -135,10 +142,30 @@ def give_up(request: SyncRequested, error: RecordError, deps: ImportDeps) -> Run
     return run
 
 
-def _connection(deps: ImportDeps, account_id: AccountId) -> SalesforceConnection:
-    with deps.uow() as uow:
-        connection = uow.connections.get(account_id)  # raises when it cannot be decrypted
-    return usable_connection(account_id, connection)
+@contextmanager
+def _open_source(deps: ImportDeps, settings: AccountSettings) -> Iterator[ContactReader]:
+    """The account's way to its org: the Salesforce API (direct mode, the default) or the
+    vendor it is linked through (vendor mode)."""
+    account_id = settings.account_id
+    with deps.uow() as uow:  # raises when the stored token cannot be decrypted
+        connection = uow.connections.get(account_id) if settings.direct_api else None
+        link = None if settings.direct_api else uow.vendor_links.get(account_id)
+    if settings.direct_api:
+        with deps.gateways.open(usable_connection(account_id, connection), settings) as gateway:
+            yield gateway
+        return
+    if link is None:
+        raise PermanentFailure(
+            f"account {account_id} is in vendor mode but not linked:"
+            " run `sfsync connect ACCOUNT --vendor`",
+            code="not_connected",
+        )
+    with deps.gateways.open_vendor(link, settings) as reader:
+        yield reader
+
+
+def _via(settings: AccountSettings) -> str:
+    return "salesforce" if settings.direct_api else "vendor"
 
 
 def _save_start(deps: ImportDeps, report: RunReport) -> None:
@@ -163,7 +190,7 @@ def _save(deps: ImportDeps, record: RunRecord, usage: ApiUsage | None = None) ->
 def _sync_candidate(
     candidate_id: str,
     settings: AccountSettings,
-    gateway: SalesforceGateway,
+    gateway: ContactReader,
     deps: ImportDeps,
     report: RunReport,
 ) -> None:
@@ -178,7 +205,8 @@ def _sync_candidate(
     schema = gateway.describe_contact()
     ctx, fields = import_context(settings, schema, deps, report)
     ctx = attrs.evolve(ctx, reapply=True)  # asked for by a person: apply it again regardless
-    report.fields_read = fields
+    named = gateway.capabilities().reads_named_fields
+    report.fields_read = fields if named else (VENDOR_MODEL,)
     report.mode = "candidate"
     ids = (
         (candidate.salesforce_id,)

@@ -16,6 +16,7 @@ import attrs
 from sfsync.domain.errors import Interrupted
 from sfsync.domain.messages import SyncRequested
 from sfsync.domain.model import (
+    VENDOR_MODEL,
     AccountSettings,
     Contact,
     DeletionBehaviour,
@@ -23,7 +24,7 @@ from sfsync.domain.model import (
     SyncCursor,
     SyncMarks,
 )
-from sfsync.domain.ports import ContactQuery, SalesforceGateway
+from sfsync.domain.ports import ContactQuery, ContactReader, OrgChanges
 from sfsync.services.import_plan import ImportContext, RecordError
 from sfsync.services.import_steps import ImportDeps, apply_page, import_context, stop_if_asked
 from sfsync.services.page_writer import PageWriter
@@ -49,7 +50,8 @@ class Start:
 def import_org(
     request: SyncRequested,
     settings: AccountSettings,
-    gateway: SalesforceGateway,
+    gateway: ContactReader,
+    changes: OrgChanges,
     deps: ImportDeps,
     report: RunReport,
 ) -> None:
@@ -78,7 +80,7 @@ def import_org(
         assert cursor is not None
         recheck = None if start.resumed else _recheck(cursor, marks, now)  # read before
         query = ContactQuery(fields, start.after, flag, include_deleted=True, recheck=recheck)
-        deleted = _hard_deletes(cursor, marks, settings, gateway, now, report)
+        deleted = _hard_deletes(cursor, marks, settings, changes, now, report)
     read = gateway.read_contacts(query)
     report.expected = report.processed + read.expected if read.expected is not None else None
     seen: set[str] = set()
@@ -95,7 +97,7 @@ def import_org(
         apply_gone(sorted(deleted - seen), ctx, deps, report)
     reconciled = marks.reconciled_at
     if request.full_resync or (reconciled and now - reconciled >= RECONCILE_EVERY):
-        reconcile(ctx, fields, gateway, deps, report)
+        reconcile(ctx, fields, gateway, changes, deps, report)
         reconciled = now
     settled = (start.since if start.full else now) - LOOKBACK
     marks = SyncMarks(
@@ -124,9 +126,12 @@ def _start(
     if report.position is not None and report.mode in ("full", "incremental"):
         return Start(report.mode == "full", report.position, since, resumed=True)
     new_fields = marks.fields is not None and not set(fields) <= set(marks.fields)
-    if cursor is not None and _never_finished(marks) and not (request.full_resync or new_fields):
+    # The last import went through a vendor: its cursor is the vendor's time, and the vendor
+    # may have lagged Salesforce, so the first direct run reads everything again.
+    restart = request.full_resync or new_fields or VENDOR_MODEL in (marks.fields or ())
+    if cursor is not None and _never_finished(marks) and not restart:
         return Start(True, cursor, since)  # still the first import: read on from its cursor
-    if request.full_resync or cursor is None or new_fields:
+    if restart or cursor is None:
         return Start(True, None, now)
     return Start(False, cursor, now)
 
@@ -149,7 +154,7 @@ def _hard_deletes(
     cursor: SyncCursor,
     marks: SyncMarks,
     settings: AccountSettings,
-    gateway: SalesforceGateway,
+    changes: OrgChanges,
     now: datetime,
     report: RunReport,
 ) -> frozenset[str]:
@@ -172,7 +177,7 @@ def _hard_deletes(
         )
         start = oldest
     start = min(start, now - timedelta(minutes=2))  # Salesforce wants > 1 minute
-    deleted = gateway.deleted_contacts(start, now)
+    deleted = changes.deleted_contacts(start, now)
     report.deletes_covered = deleted.latest_date_covered
     return frozenset(deleted.ids)
 
@@ -192,7 +197,8 @@ def apply_gone(ids: Sequence[str], ctx: ImportContext, deps: ImportDeps, report:
 def reconcile(
     ctx: ImportContext,
     fields: Sequence[str],
-    gateway: SalesforceGateway,
+    gateway: ContactReader,
+    changes: OrgChanges,
     deps: ImportDeps,
     report: RunReport,
 ) -> None:
@@ -203,7 +209,7 @@ def reconcile(
     the cursor missed) are read again by Id.
     """
     account_id = ctx.settings.account_id
-    for batch in prefetched(gateway.contact_stamps().batches, stopping=deps.stopping):
+    for batch in prefetched(changes.contact_stamps().batches, stopping=deps.stopping):
         stop_if_asked(deps)
         stamps = [(c.id, c.system_modstamp) for c in batch if c.system_modstamp is not None]
         with deps.uow() as uow:

@@ -37,8 +37,13 @@ class Lookup:
 
 
 class PageWriter:
-    def __init__(self, ctx: ImportContext, deps: ImportDeps, report: RunReport) -> None:
+    def __init__(
+        self, ctx: ImportContext, deps: ImportDeps, report: RunReport, *, ordered: bool = True
+    ) -> None:
+        """`ordered`: the read comes in (SystemModstamp, Id) order, so each committed page
+        moves the account's cursor and the run's position; otherwise neither moves."""
         self.ctx, self.deps, self.report = ctx, deps, report
+        self.ordered = ordered
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="sfsync-writer")
         self._pending: Future[None] | None = None
         self._planned = 0  # pages planned, numbered from 1
@@ -79,7 +84,7 @@ class PageWriter:
         changes = page_changes(plan)
         self.wait()  # one page in flight: the previous one is committed before this starts
         self.report.add(plan)
-        cursor = furthest(batch)
+        cursor = furthest(batch) if self.ordered else None
         move = cursor is not None and self.report.advance(cursor)
         if cursor is not None:
             self.report.reach(cursor)

@@ -12,7 +12,7 @@ import attrs
 from sfsync.domain.errors import DomainError
 from sfsync.domain.messages import CONTRACT_VERSION, RunStatus, SyncRequested
 from sfsync.domain.model import AccountId, SyncCursor
-from sfsync.domain.ports import RunRecord
+from sfsync.domain.ports import RunRecord, SourceCalls
 from sfsync.services.import_plan import BatchPlan, RecordError
 
 COUNT_KEYS = (
@@ -50,6 +50,7 @@ class RunReport:
     cursor: SyncCursor | None = None  # the account's watermark as this run moves it
     position: SyncCursor | None = None  # how far this run's committed pages reached
     deletes_covered: datetime | None = None
+    source: dict[str, Any] = attrs.Factory(dict)  # RunRecord.source
 
     @classmethod
     def begin(cls, earlier: RunRecord | None, request: SyncRequested, now: datetime) -> RunReport:
@@ -71,6 +72,7 @@ class RunReport:
         self.error_count = int(counts.get("errors", len(saved.errors)))
         self.expected, self.fields_read = saved.expected, saved.fields_read
         self.mode, self.position = saved.mode, saved.position
+        self.source = dict(saved.source)
 
     def reopen(self) -> None:
         """Carry on a run that ended failed or quota: why it ended no longer holds (the
@@ -117,6 +119,13 @@ class RunReport:
         if self.position is None or _key(cursor) > _key(self.position):
             self.position = cursor
 
+    def note_calls(self, via: str, calls: SourceCalls) -> None:
+        """Add an attempt's calls and rate-limit waits to the run's (over all attempts)."""
+        self.source["via"] = via
+        self.source["calls"] = self.source.get("calls", 0) + calls.calls
+        waited = self.source.get("rate_limit_wait_seconds", 0.0) + calls.waited_seconds
+        self.source["rate_limit_wait_seconds"] = round(waited, 3)
+
     def fail(self, code: str, message: str) -> None:
         self.error(RecordError(code, message))
         self.status = RunStatus.FAILED
@@ -144,6 +153,7 @@ class RunReport:
             fields_read=self.fields_read,
             mode=self.mode,
             position=self.position,
+            source=dict(self.source),
         )
 
     def finish(self, now: datetime) -> RunRecord:
@@ -184,4 +194,5 @@ def completed_event(run: RunRecord) -> dict[str, Any]:
             }
             for e in run.errors
         ],
+        "source": dict(run.source),
     }

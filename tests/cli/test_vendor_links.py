@@ -4,6 +4,7 @@ Postgres with a fake vendor (the process's gateways swapped for FakeGateways).""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import attrs
 import psycopg
@@ -17,31 +18,33 @@ from sfsync.entrypoints.settings import Settings
 from tests.cli.conftest import KEY
 from tests.fake_salesforce import FakeSalesforce
 from tests.fake_vendor import FakeVendor
-from tests.fakes import FakeGateways
+from tests.fakes import LinkingGateways
 
 TOKEN = "lnk_7f3Kq9ZxVendorToken"
+LAST_SYNC = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
 
 @attrs.define
 class VendorContainer(Container):
     """The CLI's container, with a fake vendor behind `gateways()`."""
 
-    fake: FakeGateways | None = None
+    fake: LinkingGateways | None = None
 
-    def gateways(self) -> FakeGateways:  # type: ignore[override]
+    def gateways(self) -> LinkingGateways:  # type: ignore[override]
         assert self.fake is not None
         return self.fake
 
 
 @pytest.fixture
-def vendor() -> FakeVendor:
-    return FakeVendor(tokens=[TOKEN])
+def vendor() -> LinkingGateways:
+    """The fake vendor, as the process's gateways reach it."""
+    return LinkingGateways(FakeSalesforce(), FakeVendor(now=lambda: LAST_SYNC), tokens={TOKEN})
 
 
 @pytest.fixture
 def run(migrated_database_url, vendor):
     settings = Settings(database_url=migrated_database_url, encryption_keys=(KEY,))
-    fake = FakeGateways(FakeSalesforce(), vendor=vendor)
+    fake = vendor
 
     def invoke(*args: str, stdin: str | None = None) -> Result:
         container = VendorContainer(lambda: settings, pool_size=2, fake=fake)
@@ -74,7 +77,7 @@ class TestConnectVendor:
         assert result.exit_code == 0, result.output
         assert f"account {account} is linked through the vendor: vendor mode" in result.output
         assert "last vendor sync: 2026-12-01T06:00:00+00:00" in result.output
-        assert TOKEN not in result.output and vendor.status_calls == 1
+        assert TOKEN not in result.output and vendor.vendor_opened == 1
         sealed, linked_at, direct_api = stored(migrated_database_url, account)
         assert TOKEN.encode() not in bytes(sealed)
         assert linked_at is not None and direct_api is False
@@ -99,7 +102,7 @@ class TestConnectVendor:
     ):
         result = run("connect", account, "--vendor", stdin=stdin)
         assert_failed(result, "invalid_account_token")
-        assert vendor.status_calls == 0
+        assert vendor.vendor_opened == 0
         assert stored(migrated_database_url, account) == (None, None, True)
 
     def test_a_file_with_two_lines_is_refused(self, run, account, tmp_path):
@@ -125,7 +128,7 @@ class TestConnectVendor:
     def test_an_unknown_account_is_refused_before_the_token_is_read(self, run, vendor):
         result = run("connect", "acc_nobody_here", "--vendor", stdin=f"{TOKEN}\n")
         assert isinstance(result.exception, UnknownAccount)
-        assert vendor.status_calls == 0
+        assert vendor.vendor_opened == 0
 
     def test_a_token_file_without_vendor_is_a_usage_error(self, run, account, tmp_path):
         result = run("connect", account, "--account-token-file", str(tmp_path / "t"))
@@ -141,14 +144,14 @@ class TestDisconnectVendor:
         result = run("disconnect", account)
         assert result.exit_code == 0, result.output
         assert "the vendor was told and the link deleted" in result.output
-        assert vendor.unlinked == [TOKEN]
+        assert vendor.unlinked == [account] and TOKEN not in vendor.tokens
         assert stored(migrated_database_url, account) == (None, None, False)
 
     def test_when_the_vendor_cannot_be_told_the_link_is_kept(
         self, run, vendor, account, migrated_database_url
     ):
         run("connect", account, "--vendor", stdin=TOKEN)
-        vendor.down = True
+        vendor.vendor_down = True
         message = assert_failed(run("disconnect", account), "unlink_failed")
         assert "--forget" in message and TOKEN not in message
         assert stored(migrated_database_url, account)[0] is not None
@@ -157,7 +160,7 @@ class TestDisconnectVendor:
         self, run, vendor, account, migrated_database_url
     ):
         run("connect", account, "--vendor", stdin=TOKEN)
-        vendor.down = True
+        vendor.vendor_down = True
         result = run("disconnect", account, "--forget")
         assert result.exit_code == 0, result.output
         assert "may keep working until it is unlinked at the vendor" in result.output

@@ -46,6 +46,12 @@ def finish(new_uow, run: RunRecord) -> RunRecord:
         errors=({"code": "INVALID_EMAIL", "salesforce_id": "003A", "fields": ["Email"]},),
         fields_read=("Id", "Email"),
         mode="full",
+        source={
+            "via": "vendor",
+            "calls": 12,
+            "rate_limit_wait_seconds": 1.5,
+            "resync": "requested",
+        },
     )
     with new_uow() as uow:
         uow.runs.finish(finished)
@@ -74,6 +80,7 @@ class TestRuns:
             fields_read=("Id", "Email"),
             mode="full",
             position=SyncCursor(FINISHED, SalesforceId("003000000000200AAA")),
+            source={"via": "salesforce", "calls": 3},
         )
         with new_uow() as uow:
             uow.runs.checkpoint(page)

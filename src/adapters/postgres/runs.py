@@ -13,7 +13,7 @@ from sfsync.domain.ports import RunRecord
 
 _COLUMNS = (
     "id, account_id, request_id, scope, status, started_at, finished_at, processed,"
-    " expected, counts, errors, fields_read, mode, cursor_modstamp, cursor_contact_id"
+    " expected, counts, errors, fields_read, mode, cursor_modstamp, cursor_contact_id, source"
 )
 
 
@@ -23,15 +23,15 @@ class PsycopgRuns:
 
     def start(self, run: RunRecord) -> None:
         self._session.write(
-            f"INSERT INTO sync_runs ({_COLUMNS}) VALUES ({', '.join(['%s'] * 15)})",
+            f"INSERT INTO sync_runs ({_COLUMNS}) VALUES ({', '.join(['%s'] * 16)})",
             (run.id, run.account_id, run.request_id, run.scope, *_outcome(run), *_state(run)),
         )
 
     def checkpoint(self, run: RunRecord) -> None:
         self._changed(  # with every page: one statement, no savepoint
             "UPDATE sync_runs SET processed = %s, expected = %s, counts = %s, errors = %s,"
-            " fields_read = %s, mode = %s, cursor_modstamp = %s, cursor_contact_id = %s"
-            " WHERE id = %s",
+            " fields_read = %s, mode = %s, cursor_modstamp = %s, cursor_contact_id = %s,"
+            " source = %s WHERE id = %s",
             (*_outcome(run)[3:], *_state(run), run.id),
         )
 
@@ -39,7 +39,8 @@ class PsycopgRuns:
         self._changed(
             "UPDATE sync_runs SET status = %s, started_at = %s, finished_at = %s,"
             " processed = %s, expected = %s, counts = %s, errors = %s, fields_read = %s,"
-            " mode = %s, cursor_modstamp = %s, cursor_contact_id = %s WHERE id = %s",
+            " mode = %s, cursor_modstamp = %s, cursor_contact_id = %s, source = %s"
+            " WHERE id = %s",
             (*_outcome(run), *_state(run), run.id),
         )
 
@@ -130,14 +131,15 @@ def _outcome(run: RunRecord) -> tuple[Any, ...]:
 
 
 def _state(run: RunRecord) -> tuple[Any, ...]:
-    """mode, cursor_modstamp, cursor_contact_id."""
+    """mode, cursor_modstamp, cursor_contact_id, source."""
     position = run.position
-    return (run.mode, *((position.modstamp, position.contact_id) if position else (None, None)))
+    at = (position.modstamp, position.contact_id) if position else (None, None)
+    return (run.mode, *at, Jsonb(dict(run.source)))
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:
     id_, account_id, request_id, scope, status, started, finished, *rest = row
-    processed, expected, counts, errors, fields_read, mode, stamp, contact_id = rest
+    processed, expected, counts, errors, fields_read, mode, stamp, contact_id, source = rest
     return RunRecord(
         id=id_,
         account_id=AccountId(account_id),
@@ -153,4 +155,5 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
         fields_read=tuple(fields_read),
         mode=mode,
         position=SyncCursor(stamp, SalesforceId(contact_id)) if stamp else None,
+        source=source,
     )

@@ -23,9 +23,10 @@ from sfsync.domain.model import (
 )
 from sfsync.domain.ports import (
     ContactQuery,
+    ContactReader,
     ContactUpdate,
+    ContactWriter,
     PushFailure,
-    SalesforceGateway,
     UnitOfWork,
     WriteResult,
 )
@@ -56,7 +57,11 @@ def refuse_push(settings: AccountSettings) -> None:
 
 
 def run_push(
-    settings: AccountSettings, gateway: SalesforceGateway, deps: ImportDeps, report: RunReport
+    settings: AccountSettings,
+    gateway: ContactReader,
+    writer: ContactWriter,
+    deps: ImportDeps,
+    report: RunReport,
 ) -> None:
     """Push every linked candidate's exported values and unsubscribe to its Contact."""
     refuse_push(settings)
@@ -69,9 +74,9 @@ def run_push(
         report.mode = "push"
     with Committer() as committer:
         push = _Push(settings, gateway, deps, report, checked, committer)
-        results = gateway.update_contacts_streamed(_columns(checked), push.pages())
+        results = writer.update_contacts_streamed(_columns(checked), push.pages())
         for chunk in _chunks(results, deps.push_page):
-            confirmed, stopped = retry_locked(gateway, chunk)
+            confirmed, stopped = retry_locked(writer, chunk)
             push.commit_results(confirmed)
             if stopped is not None:
                 raise stopped
@@ -128,7 +133,7 @@ class _Outcome:
 @attrs.define
 class _Push:
     settings: AccountSettings
-    gateway: SalesforceGateway
+    gateway: ContactReader
     deps: ImportDeps
     report: RunReport
     checked: Preflight
@@ -262,7 +267,7 @@ class _Push:
 
 
 def _contacts(
-    gateway: SalesforceGateway, checked: Preflight, candidates: Sequence[Candidate]
+    gateway: ContactReader, checked: Preflight, candidates: Sequence[Candidate]
 ) -> dict[str, Contact]:
     """The page's Contacts as they are now, read only when a two-way mapping needs them
     (with the opt-out, so Salesforce's unsubscribes come too). A push of export mappings

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 import attrs
 
 from sfsync.domain.errors import DomainError
-from sfsync.domain.ports import ContactUpdate, SalesforceGateway, WriteResult
+from sfsync.domain.ports import ContactUpdate, ContactWriter, WriteResult
 
 LOCKED = "UNABLE_TO_LOCK_ROW"
 
 
 def retry_locked(
-    gateway: SalesforceGateway, results: Sequence[WriteResult]
+    gateway: ContactWriter, results: Sequence[WriteResult]
 ) -> tuple[list[WriteResult], DomainError | None]:
     """The results with each still-locked record sent once more on its own (another writer
     holds it; one at a time waits the least on each other), and what stopped those calls,
