@@ -146,3 +146,35 @@ def test_when_the_vendor_cannot_be_told_the_link_is_kept_unless_forget(
     assert forgotten.returncode == 0, forgotten.stderr
     assert "may keep working until it is unlinked at the vendor" in forgotten.stdout
     assert stored(env["DATABASE_URL"], account)[0] is None
+
+
+def test_on_a_terminal_the_token_is_asked_for_and_not_echoed(env, token, account):
+    """stdin and stderr a pseudo-terminal: a hidden prompt (getpass), nothing echoed back."""
+    import pty
+
+    main_fd, terminal = pty.openpty()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SFSYNC_")} | env
+    with subprocess.Popen(
+        [sys.executable, "-m", "sfsync.entrypoints.cli", "connect", account, "--vendor"],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=environ,
+        text=True,
+        start_new_session=True,  # no controlling terminal: getpass uses stdin's
+    ) as process:
+        os.close(terminal)
+        shown = b""
+        while b"Vendor account token" not in shown:
+            shown += os.read(main_fd, 1024)
+        os.write(main_fd, f"{token}\n".encode())
+        out, _ = process.communicate(timeout=60)
+        try:
+            while chunk := os.read(main_fd, 1024):
+                shown += chunk
+        except OSError:  # the terminal closed with the process
+            pass
+    os.close(main_fd)
+    assert process.returncode == 0, shown
+    assert f"account {account} is linked through the vendor" in out
+    assert token.encode() not in shown and token not in out
