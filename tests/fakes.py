@@ -50,6 +50,7 @@ from sfsync.domain.ports import (
     SyncRequests,
     UnitOfWork,
     VendorLink,
+    VendorLinkSummary,
 )
 from sfsync.domain.push.consent import ConsentChange
 from sfsync.domain.schedule import AccountSchedule, Slot
@@ -97,17 +98,18 @@ class InMemoryScheduleSlots:
     state: InMemoryState
 
     def scheduled_accounts(self) -> list[AccountSchedule]:
+        connections = self.state.connections
         return [
             AccountSchedule(
                 account_id,
                 settings.time_zone,
                 settings.export_at,
                 settings.import_at,
-                settings.push_enabled and settings.direct_api,
+                settings.push_enabled and settings.direct_api and account_id in connections,
                 self.state.created.get(account_id),
             )
             for account_id, settings in sorted(self.state.settings.items())
-            if account_id in self.state.connections
+            if account_id in connections or account_id in self.state.vendor_links
         ]
 
     @contextmanager
@@ -146,6 +148,9 @@ class InMemoryState:
     # accounts whose stored tokens no configured key opens (as if their key was dropped)
     unreadable_tokens: set[AccountId] = attrs.Factory(set)
     api_usage: dict[AccountId, tuple[ApiUsage, datetime]] = attrs.Factory(dict)
+    vendor_links: dict[AccountId, VendorLink] = attrs.Factory(dict)
+    # accounts whose stored vendor token no configured key opens
+    unreadable_vendor_tokens: set[AccountId] = attrs.Factory(set)
     candidates: dict[str, Candidate] = attrs.Factory(dict)
     runs: dict[str, RunRecord] = attrs.Factory(dict)
     cursors: dict[AccountId, SyncCursor] = attrs.Factory(dict)
@@ -431,6 +436,35 @@ class InMemoryConnections:
         self._tx.state().unreadable_tokens.discard(account_id)
         self._tx.state().api_usage.pop(account_id, None)
         return self._tx.state().connections.pop(account_id, None) is not None
+
+
+@attrs.define
+class InMemoryVendorLinks:
+    _tx: _Transaction
+
+    def get(self, account_id: AccountId) -> VendorLink | None:
+        if account_id in self._tx.state().unreadable_vendor_tokens:
+            raise PermanentFailure(
+                "stored token cannot be decrypted with the configured keys",
+                code="token_decryption_failed",
+            )
+        return self._tx.state().vendor_links.get(account_id)
+
+    def summary(self, account_id: AccountId) -> VendorLinkSummary | None:
+        found = self._tx.state().vendor_links.get(account_id)
+        if found is None:
+            return None
+        readable = account_id not in self._tx.state().unreadable_vendor_tokens
+        return VendorLinkSummary(found.linked_at, readable)
+
+    def save(self, link: VendorLink) -> None:
+        self._tx.known_account(link.account_id)
+        self._tx.state().vendor_links[link.account_id] = link
+        self._tx.state().unreadable_vendor_tokens.discard(link.account_id)  # sealed anew
+
+    def delete(self, account_id: AccountId) -> bool:
+        self._tx.state().unreadable_vendor_tokens.discard(account_id)
+        return self._tx.state().vendor_links.pop(account_id, None) is not None
 
 
 _CHECKPOINTED = (
@@ -743,6 +777,7 @@ class InMemoryUnitOfWork:
     candidates: InMemoryCandidates
     accounts: InMemoryAccounts
     connections: InMemoryConnections
+    vendor_links: InMemoryVendorLinks
     runs: InMemoryRuns
     messages: InMemoryProcessedMessages
     push_state: InMemoryPushState
@@ -758,6 +793,7 @@ class InMemoryUnitOfWork:
         self.candidates = InMemoryCandidates(self._tx)
         self.accounts = InMemoryAccounts(self._tx)
         self.connections = InMemoryConnections(self._tx)
+        self.vendor_links = InMemoryVendorLinks(self._tx)
         self.runs = InMemoryRuns(self._tx)
         self.messages = InMemoryProcessedMessages(self._tx)
         self.push_state = InMemoryPushState(self._tx)
@@ -830,6 +866,34 @@ class FakeGateways:
 
     def unlink_vendor(self, link: VendorLink) -> None:
         self.unlinked.append(link.account_id)
+
+
+@attrs.define
+class LinkingGateways(FakeGateways):
+    """FakeGateways whose vendor knows the linked accounts' `tokens`: it refuses another,
+    and one unlinked stops working; `vendor_down`: every vendor call fails (an outage)."""
+
+    tokens: set[str] = attrs.Factory(set)
+    vendor_down: bool = False
+
+    @contextmanager
+    def open_vendor(self, link: VendorLink, settings: AccountSettings) -> Iterator[ContactReader]:
+        self._answer(link.account_token)
+        with super().open_vendor(link, settings) as reader:
+            yield reader
+
+    def unlink_vendor(self, link: VendorLink) -> None:
+        self._answer(link.account_token)
+        super().unlink_vendor(link)
+        self.tokens.discard(link.account_token)
+
+    def _answer(self, token: str) -> None:
+        if self.vendor_down:
+            raise TransientFailure("the vendor answered 503", code="vendor_unavailable")
+        if token not in self.tokens:
+            raise PermanentFailure(
+                "the vendor refused the token (HTTP 401)", code="vendor_link_invalid"
+            )
 
 
 @attrs.define

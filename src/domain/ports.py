@@ -315,10 +315,23 @@ class VendorLink:
     linked_at: datetime | None = None
 
 
+@attrs.frozen
+class VendorLinkSummary:
+    """What may be shown of a vendor link: since when, never its token."""
+
+    linked_at: datetime | None
+    token_readable: bool  # False: no configured key opens the stored token
+
+
 class VendorLinkStore(Protocol):
     def get(self, account_id: AccountId) -> VendorLink | None:
         """The link with its token opened; PermanentFailure (token_decryption_failed) when
         no configured key opens it."""
+        ...
+
+    def summary(self, account_id: AccountId) -> VendorLinkSummary | None:
+        """The link without its token; works whatever keys are configured, and says whether
+        they open the stored token."""
         ...
 
     def save(self, link: VendorLink) -> None:
@@ -624,8 +637,9 @@ class ScheduleSlots(Protocol):
     the slots recorded, each (account, kind, local date) once."""
 
     def scheduled_accounts(self) -> list[AccountSchedule]:
-        """Every account with a Salesforce connection, with its time zone and slot times,
-        whether it pushes, and since when it exists."""
+        """Every account with a Salesforce connection or a vendor link, with its time zone
+        and slot times, whether it pushes (direct API mode with a Salesforce connection), and
+        since when it exists."""
         ...
 
     def claim(self, slots: Sequence[Slot]) -> AbstractContextManager[list[Slot]]:

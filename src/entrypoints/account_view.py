@@ -31,11 +31,16 @@ def overview_dict(overview: AccountOverview) -> dict[str, Any]:
             "needs_reauth": overview.connection.needs_reauth,
             "tokens_readable": overview.connection.tokens_readable,
         }
+    vendor = overview.vendor_link
     marks, cursor = overview.marks, overview.cursor
     return {
         "account_id": overview.settings.account_id,
+        "mode": "direct" if overview.settings.direct_api else "vendor",
         "settings": settings,
         "connection": connection,
+        "vendor_link": None
+        if vendor is None
+        else {"linked_at": iso(vendor.linked_at), "token_readable": vendor.token_readable},
         "attributes": [mapping_dict(m) for m in overview.mappings],
         "import": {
             "cursor": None if cursor is None else f"{iso(cursor.modstamp)} {cursor.contact_id}",
@@ -85,10 +90,12 @@ _ARROWS = {"import": "<-", "export": "->", "two_way": "<->"}
 
 
 def overview_text(shown: dict[str, Any]) -> str:
-    lines = [f"account {shown['account_id']}", "settings:"]
+    lines = [f"account {shown['account_id']}", _mode_text(shown), "settings:"]
     lines += [f"  {name}: {_plain(value)}" for name, value in shown["settings"].items()]
     connection = shown["connection"]
-    if connection is None:
+    if connection is None and shown["mode"] == "vendor":
+        lines.append("connection: none (vendor mode reads through the vendor link)")
+    elif connection is None:
         lines.append("connection: none (connect it: sfsync connect)")
     else:
         lines.append("connection:")
@@ -110,6 +117,25 @@ def overview_text(shown: dict[str, Any]) -> str:
         lines += _run_text(run)
     return "\n".join(lines)
 
+
+def _mode_text(shown: dict[str, Any]) -> str:
+    """The mode, and for vendor mode the link: since when, never its token."""
+    link = shown["vendor_link"]
+    if shown["mode"] == "direct":
+        return "mode: direct (the Salesforce API)" + ("" if link is None else _UNUSED_LINK)
+    if link is None:
+        return "mode: vendor, not linked (link it: sfsync connect ACCOUNT_ID --vendor)"
+    text = f"mode: vendor, linked since {_plain(link['linked_at'])}"
+    if not link["token_readable"]:
+        text += f"\n  ! {_UNREADABLE_LINK}"
+    return text
+
+
+_UNUSED_LINK = "; a vendor link is stored but unused (sfsync disconnect forgets it)"
+_UNREADABLE_LINK = (
+    "no configured key opens the stored vendor token: add the key it was written with to"
+    " SFSYNC_ENCRYPTION_KEYS, or link it again (sfsync connect ACCOUNT_ID --vendor)"
+)
 
 _UNREADABLE = (
     "no configured key opens the stored tokens: add the key they were written with to"

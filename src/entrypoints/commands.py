@@ -12,7 +12,7 @@ import sys
 import click
 
 from sfsync.adapters.salesforce.auth import authorize_url, check_login_host
-from sfsync.domain.errors import UnknownAccount
+from sfsync.domain.errors import PermanentFailure, UnknownAccount
 from sfsync.domain.messages import Scope
 from sfsync.domain.model import AccountId
 from sfsync.entrypoints.bootstrap import Container, build
@@ -27,6 +27,7 @@ from sfsync.entrypoints.endpoints import SCHEDULER_PORT
 from sfsync.entrypoints.health import serve_endpoints
 from sfsync.entrypoints.logs import configure_logging
 from sfsync.entrypoints.scheduler import fast_clock, run_scheduler
+from sfsync.entrypoints.vendor_connect import connect_vendor, disconnect_vendor
 from sfsync.entrypoints.worker import run_worker, tune_process
 from sfsync.services.scheduler import Tick
 
@@ -107,11 +108,22 @@ def scheduler(container: Container, fast: bool, speed: float) -> None:
 @click.option(
     "--forget",
     is_flag=True,
-    help="Delete the stored tokens even when Salesforce cannot be told to revoke them.",
+    help="Delete the stored tokens even when Salesforce (or the vendor) cannot be told to"
+    " revoke them.",
 )
+@click.option("--vendor", "vendor_only", is_flag=True, help="Only forget the vendor link.")
 @click.pass_obj
-def disconnect(container: Container, account_id: str, forget: bool) -> None:
-    """Revoke ACCOUNT_ID's tokens at Salesforce, then delete them (the account stays)."""
+def disconnect(container: Container, account_id: str, forget: bool, vendor_only: bool) -> None:
+    """Revoke ACCOUNT_ID's tokens at Salesforce, then delete them; a vendor link is unlinked
+    at the vendor, then deleted (the account stays)."""
+    account = AccountId(account_id)
+    unlinked = disconnect_vendor(container, account, forget)
+    if vendor_only and not unlinked:
+        raise PermanentFailure(f"account {account_id} has no vendor link", code="not_linked")
+    if unlinked:
+        with container.uow() as uow:
+            if vendor_only or uow.connections.summary(account) is None:
+                return
     with container.salesforce_http() as http:
         outcome = disconnect_account(
             container.uow, http, container.oauth_app, AccountId(account_id), forget=forget
@@ -132,7 +144,8 @@ def disconnect(container: Container, account_id: str, forget: bool) -> None:
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=200, show_default=True)
 @click.pass_obj
 def rotate_keys(container: Container, batch_size: int) -> None:
-    """Re-encrypt every stored token with the first key of SFSYNC_ENCRYPTION_KEYS."""
+    """Re-encrypt every stored token (Salesforce connections and vendor links, each counted
+    as a connection) with the first key of SFSYNC_ENCRYPTION_KEYS."""
     report = container.rotate_keys(batch_size)
     click.echo(
         f"re-encrypted {report.rotated} connection(s); {report.current} already current;"
@@ -176,9 +189,36 @@ def sync(
     help="https://test.salesforce.com for a sandbox, or your My Domain URL.",
 )
 @click.option("--no-browser", is_flag=True, help="Only print the login URL; open it yourself.")
+@click.option(
+    "--vendor",
+    is_flag=True,
+    help="Link through the unified-CRM vendor instead (vendor mode), with the linked"
+    " account's token from stdin or --account-token-file.",
+)
+@click.option(
+    "--account-token-file",
+    "token_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --vendor: read the linked account's token from this file.",
+)
 @click.pass_obj
-def connect(container: Container, account_id: str, login_url: str, no_browser: bool) -> None:
-    """Connect ACCOUNT_ID to Salesforce (opens the login page, waits for the redirect)."""
+def connect(
+    container: Container,
+    account_id: str,
+    login_url: str,
+    no_browser: bool,
+    vendor: bool,
+    token_file: str | None,
+) -> None:
+    """Connect ACCOUNT_ID to Salesforce (opens the login page, waits for the redirect), or
+    with --vendor link it through the vendor (the token is never taken from the command
+    line)."""
+    if vendor:
+        connect_vendor(container, AccountId(account_id), token_file)
+        return
+    if token_file is not None:
+        raise click.UsageError("--account-token-file goes with --vendor")
     app = container.oauth_app(login_url)  # a bad login URL stops here, before anything waits
     with container.uow() as uow:
         if uow.accounts.get_settings(AccountId(account_id)) is None:

@@ -38,9 +38,10 @@ from sfsync.entrypoints.terminal import JSON_OPTION, iso, visible
 @JSON_OPTION
 @click.pass_obj
 def status(container: Container, account_id: str, runs: int, live: bool, as_json: bool) -> None:
-    """ACCOUNT_ID at a glance: its Salesforce connection (org, user, when connected, whether
-    it needs re-authorising), settings, attributes, watermark, last runs, the org's API
-    usage against the account's quota share, and its dead letters by reason."""
+    """ACCOUNT_ID at a glance: its mode (direct, or vendor and since when linked), its
+    Salesforce connection (org, user, when connected, whether it needs re-authorising),
+    settings, attributes, watermark, last runs, the org's API usage against the account's
+    quota share, and its dead letters by reason."""
     from sfsync.adapters.postgres.dead_letters import DeadLetterFilter
     from sfsync.services.accounts import live_api_usage, show_account
 
@@ -80,7 +81,9 @@ def _usage(usage: ApiUsage | None, seen_at: datetime | None, share: float) -> di
 def status_text(shown: dict[str, Any], dead_letters: list[dict[str, Any]]) -> str:
     lines = [overview_text(shown)]
     usage = shown["api_usage"]
-    if usage["used"] is None:
+    if usage["used"] is None and shown["mode"] == "vendor":
+        lines.append("api usage: none (vendor mode: sfsync calls no Salesforce API)")
+    elif usage["used"] is None:
         lines.append("api usage: not seen yet (a run records it; or pass --live)")
     else:
         share = f"{usage['used_share']:.1%}" if usage["used_share"] is not None else "-"

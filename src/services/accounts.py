@@ -38,6 +38,7 @@ from sfsync.domain.ports import (
     RunRecord,
     SalesforceConnection,
     UnitOfWork,
+    VendorLinkSummary,
 )
 from sfsync.domain.push import PushRefusal, account_refusal
 from sfsync.domain.schedule import time_zone
@@ -187,11 +188,13 @@ class AccountOverview:
     cursor: SyncCursor | None  # where the next incremental import starts
     marks: SyncMarks
     runs: tuple[RunRecord, ...] = ()  # the last runs, newest first
+    vendor_link: VendorLinkSummary | None = None  # vendor mode's link, never its token
 
 
 def show_account(uow: UnitOfWork, account_id: AccountId, runs: int = RUNS_SHOWN) -> AccountOverview:
-    """Settings, connection (never its tokens), mappings, how far imports got and the last
-    `runs` runs. Works when no configured key opens the tokens: the summary says so."""
+    """Settings, connection and vendor link (never their tokens), mappings, how far imports
+    got and the last `runs` runs. Works when no configured key opens the tokens: the
+    summaries say so."""
     with uow:
         settings = known_account(uow, account_id)
         return AccountOverview(
@@ -201,6 +204,7 @@ def show_account(uow: UnitOfWork, account_id: AccountId, runs: int = RUNS_SHOWN)
             uow.runs.cursor(account_id),
             uow.runs.marks(account_id),
             tuple(uow.runs.recent(account_id, runs)),
+            uow.vendor_links.summary(account_id),
         )
 
 

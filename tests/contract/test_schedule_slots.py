@@ -15,7 +15,13 @@ from sfsync.adapters.local_slots import LocalScheduleSlots
 from sfsync.domain.errors import TransientFailure
 from sfsync.domain.messages import SyncRequested
 from sfsync.domain.model import AccountId, AccountSettings
-from sfsync.domain.ports import SalesforceConnection, ScheduleSlots, SyncRequests, UnitOfWork
+from sfsync.domain.ports import (
+    SalesforceConnection,
+    ScheduleSlots,
+    SyncRequests,
+    UnitOfWork,
+    VendorLink,
+)
 from sfsync.domain.schedule import AccountSchedule, Slot, SlotKind
 from sfsync.entrypoints.codec import decode
 from sfsync.services.scheduler import scheduled_request
@@ -50,7 +56,9 @@ def store(request: pytest.FixtureRequest) -> Store:
     return Store(new_uow, LocalScheduleSlots(postgres.scheduled_accounts))
 
 
-def an_account(store: Store, *, connected: bool = True, **settings: object) -> AccountId:
+def an_account(
+    store: Store, *, connected: bool = True, linked: bool = False, **settings: object
+) -> AccountId:
     account_id = AccountId(f"acc_{secrets.token_hex(6)}")
     with store.new_uow() as uow:
         uow.accounts.save_settings(AccountSettings(account_id, **settings))  # type: ignore[arg-type]
@@ -58,6 +66,8 @@ def an_account(store: Store, *, connected: bool = True, **settings: object) -> A
             uow.connections.save(
                 SalesforceConnection(account_id, "https://x.my.salesforce.com", "", "t", None)
             )
+        if linked:
+            uow.vendor_links.save(VendorLink(account_id, "vendor-token"))
         uow.commit()
     return account_id
 
@@ -79,6 +89,18 @@ def test_connected_accounts_are_listed_with_their_schedule_and_creation_time(sto
     )
     assert listed[plain].kinds == (SlotKind.IMPORT,)  # no push, no export
     assert listed[plain].since is not None and listed[plain].since >= before
+
+
+def test_vendor_linked_accounts_are_listed_and_never_export(store):
+    vendor = an_account(store, connected=False, linked=True, direct_api=False)
+    # push asked for, but the account reads through its vendor link only: no export slot
+    direct = an_account(store, connected=False, linked=True, push_enabled=True)
+    both = an_account(store, linked=True, push_enabled=True)
+    listed = {s.account_id: s for s in store.slots.scheduled_accounts()}
+    assert listed[vendor].kinds == listed[direct].kinds == (SlotKind.IMPORT,)
+    assert listed[both].exports is True
+    with store.slots.claim([a_slot(vendor)]) as claimed:
+        assert claimed == [a_slot(vendor)]
 
 
 def test_a_slot_is_claimed_once_and_a_failed_block_claims_nothing(store):

@@ -208,7 +208,12 @@ def test_a_429_storm_is_waited_out_and_reported(vendor: Vendor) -> None:
 
 
 def test_push_and_the_sign_up_flag_are_refused_with_their_reasons(vendor: Vendor) -> None:
-    vendor.configure(direct_api=False, push_enabled=True)
+    # Written to the store directly: `save_settings` refuses push in vendor mode up front.
+    with vendor.container.uow() as uow:
+        uow.accounts.save_settings(
+            AccountSettings(vendor.account, direct_api=False, push_enabled=True)
+        )
+        uow.commit()
     (contact,) = vendor.seed(1)
     vendor.sync()
     pushed = vendor.sync(scope="export")

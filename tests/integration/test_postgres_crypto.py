@@ -16,7 +16,7 @@ from sfsync.adapters.postgres.pool import make_pool
 from sfsync.adapters.postgres.uow import PsycopgUnitOfWork
 from sfsync.domain.errors import PermanentFailure
 from sfsync.domain.model import AccountId, AccountSettings
-from sfsync.domain.ports import SalesforceConnection
+from sfsync.domain.ports import SalesforceConnection, VendorLink
 from tests.scratch_db import scratch_database
 
 OLD_KEY = TokenCipher.generate_key()
@@ -64,6 +64,14 @@ class TestTokenCipher:
         legacy = Fernet(OLD_KEY).encrypt(ACCESS.encode())
         assert TokenCipher([OLD_KEY]).decrypt(legacy, **BOUND) == ACCESS
 
+    def test_a_bare_vendor_token_is_refused(self):
+        """Vendor tokens were bound from the first: a bare one is an OAuth row's, copied."""
+        legacy = Fernet(OLD_KEY).encrypt(ACCESS.encode())
+        with pytest.raises(PermanentFailure) as raised:
+            TokenCipher([OLD_KEY]).decrypt(legacy, account_id="acc_1", kind="vendor")
+        assert raised.value.code == "token_decryption_failed"
+        assert ACCESS not in raised.value.message
+
     def test_rotate_binds_an_unbound_ciphertext_and_leaves_a_current_one(self):
         cipher = TokenCipher([NEW_KEY, OLD_KEY])
         legacy = Fernet(NEW_KEY).encrypt(ACCESS.encode())  # first key, but unbound
@@ -102,6 +110,21 @@ def connect(pool, keys: list[str], account_id: AccountId | None = None) -> Accou
         )
         uow.commit()
     return account_id
+
+
+def link(pool, keys: list[str], account_id: AccountId | None = None) -> AccountId:
+    """A registered account whose vendor link (vendor mode) is saved with `keys`."""
+    account_id = account_id or AccountId(f"acc_{secrets.token_hex(6)}")
+    with PsycopgUnitOfWork(pool, TokenCipher(keys)) as uow:
+        uow.accounts.save_settings(AccountSettings(account_id=account_id, direct_api=False))
+        uow.vendor_links.save(VendorLink(account_id, f"vendor-{account_id}"))
+        uow.commit()
+    return account_id
+
+
+def read_link(pool, keys: list[str], account_id: AccountId) -> VendorLink | None:
+    with PsycopgUnitOfWork(pool, TokenCipher(keys)) as uow:
+        return uow.vendor_links.get(account_id)
 
 
 def read(pool, keys: list[str], account_id: AccountId) -> SalesforceConnection | None:
@@ -229,3 +252,27 @@ class TestRotateKeys:
         report = rotate_tokens(own_pool, TokenCipher([NEW_KEY, OLD_KEY]), batch=1)
         assert report == RotationReport(rotated=1, current=0, failed=(lost,))
         assert read(own_pool, [NEW_KEY], kept).refresh_token == f"{REFRESH}-{kept}"
+
+    def test_vendor_tokens_are_rotated_too(self, own_pool):
+        accounts = [link(own_pool, [OLD_KEY]) for _ in range(3)]
+        connected = connect(own_pool, [OLD_KEY])
+        report = rotate_tokens(own_pool, TokenCipher([NEW_KEY, OLD_KEY]), batch=2)
+        assert report == RotationReport(rotated=4, current=0, failed=())
+        for account_id in accounts:
+            assert (
+                read_link(own_pool, [NEW_KEY], account_id).account_token == f"vendor-{account_id}"
+            )
+        assert read(own_pool, [NEW_KEY], connected).access_token == f"{ACCESS}-{connected}"
+        again = rotate_tokens(own_pool, TokenCipher([NEW_KEY, OLD_KEY]), batch=2)
+        assert again == RotationReport(rotated=0, current=4, failed=())
+
+    def test_an_account_whose_tokens_no_key_opens_is_named_once(self, own_pool):
+        lost_key = Fernet.generate_key().decode()
+        lost = connect(own_pool, [lost_key], AccountId("acc_lost"))
+        with PsycopgUnitOfWork(own_pool, TokenCipher([lost_key])) as uow:
+            uow.vendor_links.save(VendorLink(lost, "vendor-lost"))
+            uow.commit()
+        linked = link(own_pool, [OLD_KEY], AccountId("acc_linked"))
+        report = rotate_tokens(own_pool, TokenCipher([NEW_KEY, OLD_KEY]))
+        assert report == RotationReport(rotated=1, current=0, failed=(lost,))
+        assert read_link(own_pool, [NEW_KEY], linked).account_token == "vendor-acc_linked"

@@ -1,13 +1,15 @@
-"""Encryption of OAuth tokens at rest with Fernet; several keys allow rotation.
+"""Encryption of tokens at rest (OAuth tokens, vendor account tokens) with Fernet; several
+keys allow rotation.
 
 The first key encrypts, every key decrypts (`MultiFernet`): to rotate, put a new key first,
 run `sfsync rotate-keys`, then drop the old key.
 
 Each ciphertext is bound to its row: Fernet has no associated data, so the sealed plaintext
-carries the account id and which token it is (`access` or `refresh`) behind a version
-prefix, and decryption checks both. A ciphertext copied to another account, or an access
-token swapped with a refresh token, fails with `token_decryption_failed`. Rows written before
-binding existed (the bare token) still decrypt; `rotate-keys` rewrites them bound.
+carries the account id and which token it is (`access`, `refresh` or `vendor`) behind a
+version prefix, and decryption checks both. A ciphertext copied to another account, or an
+access token swapped with a refresh token, fails with `token_decryption_failed`. OAuth rows
+written before binding existed (the bare token) still decrypt; `rotate-keys` rewrites them
+bound. Vendor tokens were always bound: a bare one is refused.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from sfsync.domain.errors import PermanentFailure
 
 # NUL never occurs in a Salesforce token, so no unbound plaintext starts with this prefix.
 SEALED_V2 = b"\x00sfsync-token-v2\x00"
-KINDS = ("access", "refresh")
+KINDS = ("access", "refresh", "vendor")
+UNBOUND_KINDS = ("access", "refresh")  # kinds stored before binding existed
 
 
 class TokenCipher:
@@ -79,6 +82,8 @@ def _unseal(plain: bytes, account_id: str, kind: str) -> str:
     _check_kind(kind)
     try:
         if not plain.startswith(SEALED_V2):
+            if kind not in UNBOUND_KINDS:
+                raise ValueError("a bare token where only a bound one was ever written")
             return plain.decode("utf-8")  # written before binding: rotate-keys upgrades it
         payload = json.loads(plain[len(SEALED_V2) :])
         bound = (payload["account"], payload["kind"])

@@ -1,4 +1,5 @@
-"""`sfsync rotate-keys`: re-encrypt every stored token with the first key, bound to its row.
+"""`sfsync rotate-keys`: re-encrypt every stored token with the first key, bound to its row:
+the Salesforce connections' tokens, then the vendor links' account tokens.
 
 Rows are read in account-id order, a batch per transaction (`FOR UPDATE`, so a worker saving
 fresh tokens for the same account waits instead of being overwritten). A row already under
@@ -23,40 +24,66 @@ class RotationReport:
     failed: tuple[str, ...] = ()  # accounts whose tokens no configured key opens
 
 
+@attrs.frozen
+class _Table:
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (column, token kind); a NULL column is skipped
+
+
+TABLES = (
+    _Table(
+        "salesforce_connections",
+        (("access_token_enc", "access"), ("refresh_token_enc", "refresh")),
+    ),
+    _Table("vendor_links", (("account_token_enc", "vendor"),)),
+)
+
+
 def rotate_tokens(pool: ConnectionPool, cipher: TokenCipher, batch: int = 200) -> RotationReport:
+    reports = [_rotate_table(pool, cipher, table, batch) for table in TABLES]
+    failed = dict.fromkeys(account for r in reports for account in r.failed)  # each once
+    return RotationReport(
+        sum(r.rotated for r in reports), sum(r.current for r in reports), tuple(failed)
+    )
+
+
+def _rotate_table(
+    pool: ConnectionPool, cipher: TokenCipher, table: _Table, batch: int
+) -> RotationReport:
+    # Table and column names are this module's constants, never input.
+    columns = [column for column, _ in table.columns]
+    select = (
+        f"SELECT account_id, {', '.join(columns)} FROM {table.name} WHERE account_id > %s"
+        " ORDER BY account_id LIMIT %s FOR UPDATE"
+    )
+    update = (
+        f"UPDATE {table.name} SET {', '.join(f'{c} = %s' for c in columns)} WHERE account_id = %s"
+    )
     rotated, current, failed = 0, 0, []
     after = ""
     while True:
         with translated(), pool.connection() as conn, conn.transaction():
-            rows = conn.execute(
-                "SELECT account_id, access_token_enc, refresh_token_enc"
-                " FROM salesforce_connections WHERE account_id > %s"
-                " ORDER BY account_id LIMIT %s FOR UPDATE",
-                (after, batch),
-            ).fetchall()
+            rows = conn.execute(select, (after, batch)).fetchall()
             updates = []
-            for account_id, access, refresh in rows:
+            for account_id, *sealed in rows:
                 try:
-                    new_access = cipher.rotate(access, account_id=account_id, kind="access")
-                    new_refresh = (
-                        cipher.rotate(refresh, account_id=account_id, kind="refresh")
-                        if refresh is not None
-                        else None
-                    )
+                    new = [
+                        None
+                        if old is None
+                        else cipher.rotate(old, account_id=account_id, kind=kind)
+                        for old, (_, kind) in zip(sealed, table.columns, strict=True)
+                    ]
                 except PermanentFailure:
                     failed.append(account_id)
                     continue
-                if new_access is None and new_refresh is None:
+                if all(value is None for value in new):
                     current += 1
                     continue
-                updates.append((new_access or access, new_refresh or refresh, account_id))
+                kept = [value or old for value, old in zip(new, sealed, strict=True)]
+                updates.append((*kept, account_id))
             if updates:
                 with conn.cursor() as cursor:
-                    cursor.executemany(
-                        "UPDATE salesforce_connections SET access_token_enc = %s,"
-                        " refresh_token_enc = %s WHERE account_id = %s",
-                        updates,
-                    )
+                    cursor.executemany(update, updates)
             rotated += len(updates)
         if len(rows) < batch:
             return RotationReport(rotated, current, tuple(failed))

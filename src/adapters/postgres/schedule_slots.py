@@ -1,5 +1,6 @@
-"""The scheduler's shared state: connected accounts' schedules, and one row per slot whose
-primary key makes each (account, kind, local date) happen once across schedulers."""
+"""The scheduler's shared state: connected (or vendor-linked) accounts' schedules, and one
+row per slot whose primary key makes each (account, kind, local date) happen once across
+schedulers."""
 
 from __future__ import annotations
 
@@ -14,12 +15,16 @@ from sfsync.adapters.postgres.failures import translated
 from sfsync.domain.model import AccountId
 from sfsync.domain.schedule import AccountSchedule, Slot
 
+# Accounts with a Salesforce connection or a vendor link (vendor mode); only the first can
+# push, and only in direct API mode.
 _ACCOUNTS = """
 SELECT s.account_id, s.time_zone, s.export_at, s.import_at,
-       s.push_enabled AND s.direct_api, a.created_at
+       s.push_enabled AND s.direct_api AND c.account_id IS NOT NULL, a.created_at
   FROM account_settings s
   JOIN accounts a ON a.id = s.account_id
-  JOIN salesforce_connections c ON c.account_id = s.account_id
+  LEFT JOIN salesforce_connections c ON c.account_id = s.account_id
+  LEFT JOIN vendor_links v ON v.account_id = s.account_id
+ WHERE c.account_id IS NOT NULL OR v.account_id IS NOT NULL
  ORDER BY s.account_id
 """
 

@@ -17,6 +17,7 @@ from sfsync.adapters.postgres.push_state import PsycopgPushState
 from sfsync.adapters.postgres.runs import PsycopgRuns
 from sfsync.adapters.postgres.session import Session
 from sfsync.adapters.postgres.signups import PsycopgSignups
+from sfsync.adapters.postgres.vendor_links import PsycopgVendorLinks
 
 
 class PsycopgUnitOfWork:
@@ -28,6 +29,7 @@ class PsycopgUnitOfWork:
         self.candidates = PsycopgCandidates(self._session)
         self.accounts = PsycopgAccounts(self._session)
         self.connections = PsycopgConnections(self._session, cipher)
+        self.vendor_links = PsycopgVendorLinks(self._session, cipher)
         self.runs = PsycopgRuns(self._session)
         self.messages = PsycopgProcessedMessages(self._session)
         # push storage

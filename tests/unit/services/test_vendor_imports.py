@@ -221,7 +221,7 @@ def test_an_account_without_a_vendor_link_fails_not_connected(world: World) -> N
 def test_a_new_mapping_makes_the_next_vendor_run_full(world: World) -> None:
     world.sync()
     with world.deps.uow() as uow:
-        uow.accounts.save_mapping(ACCOUNT, AttributeMapping("phone", "Phone"))
+        uow.accounts.save_mapping(ACCOUNT, AttributeMapping("city", "MailingCity"))
         uow.commit()
     world.vendor.last_finished = world.clock.now() + timedelta(minutes=2)
     assert world.sync().mode == "full"
