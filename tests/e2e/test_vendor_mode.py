@@ -21,6 +21,7 @@ from sfsync.domain.model import VENDOR_MODEL, AccountId, AccountSettings
 from sfsync.domain.ports import VendorLink
 from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oauth_app
 from sfsync.entrypoints.connect import connect_without_browser
+from sfsync.entrypoints.settings import RetrySettings
 from sfsync.entrypoints.worker import run_worker
 from sfsync.services.accounts import save_settings
 from sfsync_emulator.harness import Emulator
@@ -48,6 +49,7 @@ def vendor_worker(
         vendor_base_url=access.base_url,
         vendor_api_key=access.api_key,
         vendor_ca_bundle=vendor_emulator.ca_path,
+        retries=RetrySettings(max_retries=2, min_backoff_ms=100, max_backoff_ms=300),
     )
     container = build(settings)
     stop = threading.Event()
@@ -252,3 +254,24 @@ def test_an_unlinked_account_fails_not_connected(vendor: Vendor) -> None:
         uow.commit()
     event = vendor.sync()
     assert event["status"] == "failed" and event["errors"][0]["code"] == "not_connected"
+
+
+def test_a_503_storm_past_the_adapters_retries_is_retried_and_ends_like_a_clean_run(
+    vendor: Vendor,
+) -> None:
+    vendor.seed(250)  # three pages
+    vendor.emu.admin.add_fault(status=503, count=4, path="/api/crm/v1/contacts")
+    event = vendor.sync(timeout=120)
+    assert event["status"] == "succeeded", event["errors"]
+    assert [r["status"] for r in vendor.vendor_calls()].count(503) == 4
+    assert event["counts"]["created"] == 250 and len(vendor.ids()) == 250
+
+
+def test_a_vendor_that_stays_down_ends_the_run_failed_and_says_why(vendor: Vendor) -> None:
+    vendor.seed(3)
+    vendor.emu.admin.add_fault(status=503, count=-1, path="/api/crm/v1/contacts")
+    event = vendor.sync(timeout=120)
+    vendor.emu.admin.clear_faults()
+    assert event["status"] == "failed"
+    assert event["errors"][-1]["code"] == "vendor_unavailable"
+    assert vendor.candidates() == []
