@@ -38,6 +38,7 @@ from sfsync.domain.ports import (
     RunRecord,
     SalesforceConnection,
     UnitOfWork,
+    VendorLink,
     VendorLinkSummary,
 )
 from sfsync.domain.push import PushRefusal, account_refusal
@@ -115,13 +116,17 @@ def add_checked_attribute(
     validate_mapping(mapping)
     with uow() as reading:
         settings = known_account(reading, account_id)
-        connection = reading.connections.get(account_id)
+        if settings.direct_api:
+            way: SalesforceConnection | VendorLink | None = reading.connections.get(account_id)
+        else:  # vendor mode: the vendor's field classes are the describe
+            way = reading.vendor_links.get(account_id)
     field = None
-    if connection is not None and check:
-        field = check_mapping(mapping, _describe(gateways, connection, settings))
-        check_writable(mapping, field)
+    if way is not None and check:
+        field = check_mapping(mapping, _describe(gateways, way, settings))
+        if settings.direct_api:  # only direct mode pushes
+            check_writable(mapping, field)
     add_attribute(uow(), account_id, mapping)
-    return AttributeAdded(mapping, field, connected=connection is not None)
+    return AttributeAdded(mapping, field, connected=way is not None)
 
 
 _HINTS = {  # what to do about a describe that failed, by the failure's code
@@ -131,17 +136,24 @@ _HINTS = {  # what to do about a describe that failed, by the failure's code
     "tls_verification_failed": "set SFSYNC_SF_CA_BUNDLE to trust a private CA",
     "salesforce_unavailable": "try again later",
     "quota": "wait for the org's API allowance to recover",
+    "vendor_link_invalid": "relink the account (sfsync connect ACCOUNT --vendor)",
+    "vendor_not_configured": "set SFSYNC_VENDOR_BASE_URL and SFSYNC_VENDOR_API_KEY",
+    "vendor_unavailable": "try again later",
 }
 
 
 def _describe(
-    gateways: GatewayFactory, connection: SalesforceConnection, settings: AccountSettings
+    gateways: GatewayFactory, way: SalesforceConnection | VendorLink, settings: AccountSettings
 ) -> ContactSchema:
-    """The Contact describe; a failure says only its code (Salesforce's text may hold data)."""
-    if connection.needs_reauth:
+    """The Contact describe (the org's, or the vendor's field classes); a failure says only
+    its code (Salesforce's text may hold data)."""
+    if isinstance(way, SalesforceConnection) and way.needs_reauth:
         raise _not_described("reauthorization_required")
     try:
-        with gateways.open(connection, settings) as gateway:
+        if isinstance(way, VendorLink):
+            with gateways.open_vendor(way, settings) as reader:
+                return reader.describe_contact()
+        with gateways.open(way, settings) as gateway:
             return gateway.describe_contact()
     except DomainError as err:
         raise _not_described(err.code) from err

@@ -25,7 +25,7 @@ from sfsync.domain.model import (
     SyncCursor,
     SyncMarks,
 )
-from sfsync.domain.ports import ConnectionSummary, RunRecord, SalesforceConnection
+from sfsync.domain.ports import ConnectionSummary, RunRecord, SalesforceConnection, VendorLink
 from sfsync.services.accounts import (
     add_checked_attribute,
     list_attributes,
@@ -34,6 +34,7 @@ from sfsync.services.accounts import (
     show_account,
 )
 from tests.fake_salesforce import FakeSalesforce
+from tests.fake_vendor import FakeVendor
 from tests.fakes import FakeGateways, InMemoryState, InMemoryUnitOfWork
 
 ACCOUNT = AccountId("acc_1")
@@ -132,6 +133,35 @@ class TestAddConnected:
         added = add(state, gateways, AttributeMapping("shoe_size_c", "Shoe_Size__c"), check=False)
         assert (added.field, added.connected, gateways.opened) == (None, True, 0)
         assert saved(state) == [AttributeMapping("shoe_size_c", "Shoe_Size__c")]
+
+
+class TestAddInVendorMode:
+    """A vendor-linked account's mapping is checked against the vendor's field classes."""
+
+    @pytest.fixture(autouse=True)
+    def _linked(self, state):
+        with InMemoryUnitOfWork(state) as uow:
+            uow.accounts.save_settings(AccountSettings(ACCOUNT, direct_api=False))
+            uow.vendor_links.save(VendorLink(ACCOUNT, "linked-token"))
+            uow.commit()
+
+    def test_a_field_the_vendor_lists_is_saved_without_asking_salesforce(self, state):
+        gateways = FakeGateways(FakeSalesforce(), vendor=FakeVendor())
+        added = add(state, gateways, COLOR)
+        assert added.connected and added.field is not None
+        assert (gateways.vendor_opened, gateways.opened) == (1, 0)
+        assert saved(state) == [COLOR]
+
+    def test_a_field_the_vendor_does_not_list_is_refused(self, state):
+        gateways = FakeGateways(FakeSalesforce(), vendor=FakeVendor())
+        with pytest.raises(MappingRefused):
+            add(state, gateways, AttributeMapping("color_c", "Favorit_Color__c"))
+        assert saved(state) == []
+
+    def test_a_vendor_that_cannot_be_reached_saves_nothing_and_names_the_fix(self, state):
+        with pytest.raises(PermanentFailure, match="SFSYNC_VENDOR_BASE_URL") as err:
+            add(state, FakeGateways(FakeSalesforce()), COLOR)  # no vendor configured
+        assert err.value.code == "describe_failed" and saved(state) == []
 
 
 class TestAddForPush:
