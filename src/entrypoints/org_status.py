@@ -33,7 +33,7 @@ from sfsync.entrypoints.terminal import JSON_OPTION, iso, visible
     "--live",
     is_flag=True,
     help="Read the org's API usage from Salesforce now (one API call) instead of the last"
-    " run's reading.",
+    " run's reading; in vendor mode, the vendor's last Contact sync (one vendor call).",
 )
 @JSON_OPTION
 @click.pass_obj
@@ -43,13 +43,23 @@ def status(container: Container, account_id: str, runs: int, live: bool, as_json
     settings, attributes, watermark, last runs, the org's API usage against the account's
     quota share, and its dead letters by reason."""
     from sfsync.adapters.postgres.dead_letters import DeadLetterFilter
-    from sfsync.services.accounts import live_api_usage, show_account
+    from sfsync.services.accounts import live_api_usage, live_vendor_status, show_account
 
     account = AccountId(account_id)
-    if live:
-        live_api_usage(container.uow, container.gateways(), account, datetime.now(UTC))
     overview = show_account(container.uow(), account, runs)
+    vendor_sync = None
+    if live and not overview.settings.direct_api:
+        vendor_sync = live_vendor_status(container.uow, container.gateways(), account)
+    elif live:
+        live_api_usage(container.uow, container.gateways(), account, datetime.now(UTC))
+        overview = show_account(container.uow(), account, runs)
     shown = overview_dict(overview)
+    if vendor_sync is not None:
+        shown["vendor_sync"] = {
+            "last_sync_finished": iso(vendor_sync.last_sync_finished),
+            "last_sync_started": iso(vendor_sync.last_sync_started),
+            "syncing": vendor_sync.syncing,
+        }
     summary = overview.connection
     if summary is not None:
         shown["connection"] = {
@@ -91,6 +101,10 @@ def status_text(shown: dict[str, Any], dead_letters: list[dict[str, Any]]) -> st
             f"api usage: {usage['used']} of {usage['limit']} calls today ({share}),"
             f" seen {usage['seen_at']}; the account may use up to {usage['quota_share']:.0%}"
         )
+    if "vendor_sync" in shown:
+        sync = shown["vendor_sync"]
+        state = "syncing now" if sync["syncing"] else "idle"
+        lines.append(f"vendor's last Contact sync: {sync['last_sync_finished']} ({state})")
     lines.append("dead letters:")
     lines += [f"  {line}" for line in summary_text(dead_letters).splitlines()]
     return visible("\n".join(lines), keep_newlines=True)

@@ -33,6 +33,7 @@ from sfsync.domain.model import (
 )
 from sfsync.domain.ports import (
     ApiUsage,
+    CacheStatus,
     ConnectionSummary,
     GatewayFactory,
     RunRecord,
@@ -231,6 +232,21 @@ def usable_connection(
     if connection.needs_reauth:
         raise ReauthorizationRequired("the Salesforce connection must be authorised again")
     return connection
+
+
+def live_vendor_status(
+    uow: Callable[[], UnitOfWork], gateways: GatewayFactory, account_id: AccountId
+) -> CacheStatus | None:
+    """The vendor's last Contact sync now (one vendor call); None when the source is no
+    copy. PermanentFailure (not_connected) for an account not linked."""
+    with uow() as reading:
+        settings = known_account(reading, account_id)
+        link = reading.vendor_links.get(account_id)
+    if link is None:
+        raise PermanentFailure(f"account {account_id} has no vendor link", code="not_connected")
+    with gateways.open_vendor(link, settings) as reader:
+        cache = reader.capabilities().cache
+        return None if cache is None else cache.status()
 
 
 def live_api_usage(

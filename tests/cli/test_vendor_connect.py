@@ -94,6 +94,21 @@ def test_a_token_file_works_and_status_shows_the_mode_without_the_token(
     assert secret_free(text, token) and token not in json.dumps(shown)
 
 
+def test_status_live_reads_the_vendors_last_sync_in_vendor_mode(env, vendor_org, token, account):
+    assert sfsync("connect", account, "--vendor", stdin=token, **env).returncode == 0
+    vendor_org.admin.clear_requests()
+    text = sfsync("status", account, "--live", **env)
+    assert text.returncode == 0, text.stderr
+    shown = json.loads(sfsync("status", account, "--live", "--json", **env).stdout)
+    assert shown["vendor_sync"]["last_sync_finished"].startswith("20")
+    assert shown["vendor_sync"]["syncing"] is False
+    assert (
+        f"vendor's last Contact sync: {shown['vendor_sync']['last_sync_finished']}" in text.stdout
+    )
+    assert vendor_calls(vendor_org, "/sync-status") == 2
+    assert not [r for r in vendor_org.admin.requests() if "/services/data/" in r["path"]]
+
+
 def test_a_token_the_vendor_does_not_know_is_refused_and_nothing_stored(env, token, account):
     wrong = "lnk_" + "x" * 24
     result = sfsync("connect", account, "--vendor", stdin=wrong, **env)
