@@ -59,7 +59,12 @@ class VendorClient:
 
     def json(self, method: str, path: str, params: Mapping[str, Any] | None = None) -> Any:
         response = self.request(method, path, params)
-        return orjson.loads(response.content) if response.content else None
+        if not response.content:
+            return None
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise errors.bad_response(call_kind(method, path), "not JSON") from None
 
     def request(
         self, method: str, path: str, params: Mapping[str, Any] | None = None
