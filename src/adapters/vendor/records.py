@@ -37,13 +37,17 @@ class RowRefused(Exception):
 
 
 def parse_time(value: Any) -> datetime | None:
-    """An ISO time (a naive one taken as UTC); None when absent. ValueError when not one."""
+    """An ISO time in UTC (a naive one taken as UTC); None when absent. ValueError when
+    not one."""
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > 64:
         raise ValueError("not an ISO date-time")
     moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 has no UTC datetime
+        raise ValueError("out of range") from None
 
 
 def is_salesforce_id(value: Any) -> bool:

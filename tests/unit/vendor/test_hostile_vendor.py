@@ -3,6 +3,7 @@ a crash, a loop, or a value in a message or a log line."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -69,6 +70,8 @@ def skips(vendor: FakeVendor, *fields: str) -> tuple[list[str], dict[str, int]]:
         ({"remote_was_deleted": 1}, "malformed_row"),
         ({"modified_at": "yesterday at noon"}, "malformed_row"),
         ({"modified_at": 1767323045}, "malformed_row"),
+        ({"modified_at": "9999-12-31T23:59:59-14:00"}, "malformed_row"),
+        ({"modified_at": "2026-01-02T03:04:05" + "0" * 100 + "Z"}, "malformed_row"),
         ({"first_name": {"given": SECRET}}, "malformed_row"),
         ({"last_name": ["Quartermaine"]}, "malformed_row"),
         ({"first_name": HUGE}, "value_too_long"),
@@ -129,10 +132,12 @@ def test_results_that_are_not_objects_are_counted() -> None:
     assert skips(vendor) == (["003000000000002BBB"], {"malformed_row": 4})
 
 
-def test_a_naive_modified_at_is_taken_as_utc() -> None:
-    reader = contacts(vendor_answering(page(row(GOOD, "2026-01-02T03:04:05"))))
+@pytest.mark.parametrize("stamp", ["2026-01-02T03:04:05", "2026-01-02T05:04:05+02:00"])
+def test_modified_at_is_read_in_utc(stamp: str) -> None:
+    reader = contacts(vendor_answering(page(row(GOOD, stamp))))
     [[contact]] = reader.read_contacts(ContactQuery(())).batches
-    assert contact.system_modstamp is not None and contact.system_modstamp.utcoffset() is not None
+    assert contact.system_modstamp == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert contact.system_modstamp.tzinfo is UTC
 
 
 def failure(vendor: FakeVendor) -> PermanentFailure | TransientFailure:
