@@ -3,6 +3,8 @@ a crash, a loop, or a value in a message or a log line."""
 
 from __future__ import annotations
 
+import gzip
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -229,3 +231,22 @@ def test_malformed_field_classes_are_left_out() -> None:
         "Tier__c": (FieldType.PICKLIST, ()),
         "SystemModstamp": (FieldType.DATETIME, ()),
     }
+
+
+def gzipped(body: dict[str, Any]) -> httpx.Response:
+    data = gzip.compress(json.dumps(body).encode())
+    return httpx.Response(200, content=data, headers={"Content-Encoding": "gzip"})
+
+
+def test_a_body_over_the_limit_is_refused_decoded_size_counted() -> None:
+    bomb = {"next": None, "results": [row(GOOD, first_name="Q" * 200_000)]}
+    for answer in (httpx.Response(200, json=bomb), gzipped(bomb)):
+        reader = contacts(vendor_answering(answer), max_body_bytes=100_000)
+        with pytest.raises(PermanentFailure) as err:
+            list(reader.read_contacts(ContactQuery(())).batches)
+        assert err.value.code == "vendor_bad_page" and "Q" * 10 not in str(err.value)
+
+
+def test_a_compressed_body_under_the_limit_is_read() -> None:
+    vendor = vendor_answering(gzipped({"next": None, "results": [row(GOOD)]}))
+    assert read(vendor) == [GOOD]
