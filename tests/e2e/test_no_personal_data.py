@@ -144,7 +144,7 @@ def _bad_messages(account: str) -> list[bytes]:
 class WorkerProcess:
     """`sfsync worker` as a subprocess, stdout and stderr into one file."""
 
-    def __init__(self, settings: Settings, log_path: Path, level: str) -> None:
+    def __init__(self, settings: Settings, log_path: Path, level: str, **extra_env: str) -> None:
         self.port = free_port()
         env = {
             **os.environ,
@@ -162,6 +162,7 @@ class WorkerProcess:
             "SFSYNC_LOG_LEVEL": level,
             "SFSYNC_LOG_FORMAT": "json",
             "SFSYNC_METRICS_PORT": str(self.port),
+            **extra_env,
         }
         self.log_path = log_path
         self._log = log_path.open("wb")

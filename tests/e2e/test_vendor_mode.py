@@ -275,3 +275,16 @@ def test_a_vendor_that_stays_down_ends_the_run_failed_and_says_why(vendor: Vendo
     assert event["status"] == "failed"
     assert event["errors"][-1]["code"] == "vendor_unavailable"
     assert vendor.candidates() == []
+
+
+def test_a_row_postgres_cannot_store_is_skipped_and_the_rest_imported(vendor: Vendor) -> None:
+    """The vendor copies what Salesforce's own API would never send (a NUL, a control
+    character): those rows are left out; the run and every other row go on."""
+    good = vendor.seed(3)
+    vendor.emu.admin.create_contact(Email="nul@example.com", LastName="Nul\x00Byte")
+    vendor.emu.admin.create_contact(Email="esc@example.com", FirstName="\x1b[31m", LastName="E")
+    vendor.emu.admin.vendor_sync()
+    event = vendor.sync()
+    assert event["status"] == "succeeded", event["errors"]
+    assert event["counts"]["created"] == 3
+    assert sorted(vendor.ids()) == sorted(good)

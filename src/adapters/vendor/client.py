@@ -27,6 +27,8 @@ log = structlog.get_logger(__name__)
 _PATH_WORDS = frozenset(
     {"contacts", "remote-field-classes", "sync-status", "resync", "delete-account"}
 )
+# Headers that describe the body as sent, not as read (decoded) here.
+_DECODED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 class VendorClient:
@@ -59,7 +61,12 @@ class VendorClient:
 
     def json(self, method: str, path: str, params: Mapping[str, Any] | None = None) -> Any:
         response = self.request(method, path, params)
-        return orjson.loads(response.content) if response.content else None
+        if not response.content:
+            return None
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise errors.bad_response(call_kind(method, path), "not JSON") from None
 
     def request(
         self, method: str, path: str, params: Mapping[str, Any] | None = None
@@ -115,7 +122,19 @@ class VendorClient:
     ) -> httpx.Response:
         self.calls += 1
         self.on_call(kind)
-        return self.http.request(method, url, params=params, headers=self.headers)
+        request = self.http.build_request(method, url, params=params, headers=self.headers)
+        response = self.http.send(request, stream=True)
+        try:
+            body = bytearray()
+            for chunk in response.iter_bytes():  # decoded: a gzip bomb is counted too
+                body += chunk
+                if len(body) > self.settings.max_body_bytes:
+                    mib = self.settings.max_body_bytes // 2**20
+                    raise errors.bad_page(kind, f"its body is over {mib} MiB")
+        finally:
+            response.close()
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in _DECODED}
+        return httpx.Response(response.status_code, headers=headers, content=bytes(body))
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         wait = min(self.settings.backoff_initial * 2 ** (attempt - 1), self.settings.backoff_max)

@@ -7,13 +7,24 @@ never Salesforce's SystemModstamp) stands in for the SystemModstamp of what it s
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sfsync.adapters.vendor.client import VendorClient
-from sfsync.adapters.vendor.records import READ_FIELDS, contact_from_vendor, parse_time
+import structlog
+
+from sfsync.adapters.vendor import errors
+from sfsync.adapters.vendor.client import VendorClient, call_kind
+from sfsync.adapters.vendor.records import (
+    READ_FIELDS,
+    RowRefused,
+    contact_from_vendor,
+    is_salesforce_id,
+    parse_time,
+)
 from sfsync.adapters.vendor.schema import schema_from_classes
+from sfsync.adapters.vendor.settings import MAX_PAGE_SIZE
 from sfsync.domain.errors import InvalidFieldName, PermanentFailure
 from sfsync.domain.mapping import validate_field_name
 from sfsync.domain.model import (
@@ -32,17 +43,21 @@ from sfsync.domain.ports import (
     SourceCalls,
 )
 
+log = structlog.get_logger(__name__)
+
 RESYNC_REFUSED = "the vendor's plan does not allow a resync"
+MAX_CURSOR = 2048  # characters of a `next` cursor we send back
 
 
 class VendorContacts:
-    """The org's Contacts as the vendor holds them. `skipped_without_remote_id` counts
-    rows left out for having no Salesforce Id."""
+    """The org's Contacts as the vendor holds them. `skipped` counts the rows left out,
+    by reason (`no_remote_id`, `invalid_remote_id`, `malformed_row`, `value_too_long`,
+    `invalid_characters`); each read logs its counts as `vendor.rows_skipped`."""
 
     def __init__(self, client: VendorClient) -> None:
         self.client = client
         self.settings = client.settings
-        self.skipped_without_remote_id = 0
+        self.skipped: Counter[str] = Counter()
         self._schema: ContactSchema | None = None
 
     def close(self) -> None:
@@ -60,7 +75,9 @@ class VendorContacts:
     def describe_contact(self) -> ContactSchema:
         if self._schema is None:
             classes = self._pages("contacts/remote-field-classes", {})
-            self._schema = schema_from_classes(c for page in classes for c in page)
+            self._schema = schema_from_classes(
+                c for page in classes for c in page if isinstance(c, dict)
+            )
         return self._schema
 
     def read_contacts(self, query: ContactQuery) -> ContactRead:
@@ -95,24 +112,25 @@ class VendorContacts:
         wanted = email.strip().lower()
         found: list[SalesforceId] = []
         for page in self._pages("contacts", params):
-            for row in page:
+            for row in filter(_is_object, page):
+                listed = row.get("email_addresses")
                 emails = {
-                    str(e.get("email_address") or "").lower()
-                    for e in row.get("email_addresses") or ()
-                    if isinstance(e, Mapping)
+                    e["email_address"].lower()
+                    for e in (listed if isinstance(listed, list) else ())
+                    if isinstance(e, Mapping) and isinstance(e.get("email_address"), str)
                 }
-                if wanted in emails and row.get("remote_id"):
+                if wanted in emails and is_salesforce_id(row.get("remote_id")):
                     found.append(SalesforceId(row["remote_id"]))
         return list(dict.fromkeys(found))
 
     def status(self) -> CacheStatus:
         """The vendor's last Contact sync (none known: never synced)."""
         for page in self._pages("sync-status", {}):
-            for model in page:
+            for model in filter(_is_object, page):
                 if model.get("model_name") == "Contact" or model.get("model_id") == "crm.Contact":
                     return CacheStatus(
-                        last_sync_finished=parse_time(model.get("last_sync_finished")),
-                        last_sync_started=parse_time(model.get("last_sync_start")),
+                        last_sync_finished=_time_or_none(model.get("last_sync_finished")),
+                        last_sync_started=_time_or_none(model.get("last_sync_start")),
                         syncing=model.get("status") == "SYNCING",
                     )
         return CacheStatus(last_sync_finished=None)
@@ -130,43 +148,66 @@ class VendorContacts:
         """Tell the vendor to unlink the account: its token stops working."""
         self.client.request("POST", "delete-account")
 
-    def _pages(self, path: str, params: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """The `results` of each page, following `next` cursors."""
+    def _pages(self, path: str, params: Mapping[str, Any]) -> Iterator[list[Any]]:
+        """The `results` of each page, following `next` cursors; a page of another shape,
+        with more rows than asked for, or a cursor met before (a loop) is an error."""
+        kind = call_kind("GET", path)
+        size = params.get("page_size", MAX_PAGE_SIZE)
+        seen: set[str] = set()
         cursor: str | None = None
         while True:
             page_params = {**params, "cursor": cursor} if cursor else params
             body = self.client.json("GET", path, page_params)
-            yield [r for r in body.get("results") or () if isinstance(r, dict)]
-            cursor = body.get("next")
-            if not cursor:
+            if not isinstance(body, dict):
+                raise errors.bad_response(kind, "the body is not a JSON object")
+            results, cursor = body.get("results"), body.get("next")
+            if not isinstance(results, list):
+                raise errors.bad_page(kind, "its results are not a list")
+            if len(results) > size:
+                raise errors.bad_page(kind, f"{len(results)} rows for a page of {size}")
+            yield results
+            if cursor is None or cursor == "":
                 return
+            if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR:
+                raise errors.bad_page(kind, "its next cursor is not a short text")
+            if cursor in seen:
+                raise errors.cursor_loop(kind, len(seen) + 2)
+            seen.add(cursor)
 
     def _pages_by_id(
         self, ids: Sequence[SalesforceId], params: Mapping[str, Any]
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[list[Any]]:
         for contact_id in dict.fromkeys(ids):
             yield from self._pages("contacts", {**params, "remote_id": contact_id})
 
     def _contacts(
         self,
-        pages: Iterator[list[dict[str, Any]]],
+        pages: Iterator[list[Any]],
         asked: Sequence[str],
         types: Mapping[str, FieldType],
     ) -> Iterator[list[Contact]]:
         """Each page's Contacts not seen before in this read (a row the vendor stamped again
         while it was paged shows twice: the first is kept)."""
         seen: set[str] = set()
+        skipped: Counter[str] = Counter()
         for page in pages:
             batch = []
             for row in page:
-                contact = contact_from_vendor(row, asked, types)
-                if contact is None:
-                    self.skipped_without_remote_id += 1
-                elif contact.id not in seen:
+                try:
+                    if not isinstance(row, dict):
+                        raise RowRefused("malformed_row")
+                    contact = contact_from_vendor(row, asked, types)
+                except RowRefused as refused:
+                    skipped[refused.reason] += 1
+                    continue
+                if contact.id not in seen:
                     seen.add(contact.id)
                     batch.append(contact)
             if batch:
                 yield batch
+        if skipped:
+            self.skipped.update(skipped)
+            log.warning("vendor.rows_skipped", **dict(sorted(skipped.items())))
 
 
 def _known(name: str, schema: ContactSchema) -> str:
@@ -182,6 +223,18 @@ def _known(name: str, schema: ContactSchema) -> str:
         parts = ", ".join(schema.components_of(info.name))
         raise InvalidFieldName(f"{info.name} is a compound field; select {parts} instead")
     return info.name
+
+
+def _is_object(row: Any) -> bool:
+    return isinstance(row, dict)
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    """A sync time; one the vendor garbled counts as unknown (never synced)."""
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
 
 
 def wire_time(moment: datetime) -> str:

@@ -52,6 +52,26 @@ def unavailable(call: str, why: str) -> TransientFailure:
     )
 
 
+def bad_response(call: str, why: str) -> TransientFailure:
+    """A 2xx answer that is no answer (a proxy's page, a truncated body): may pass."""
+    return TransientFailure(
+        f"the vendor's answer to {call} was unreadable: {why}", code="vendor_bad_response"
+    )
+
+
+def bad_page(call: str, why: str) -> PermanentFailure:
+    return PermanentFailure(
+        f"the vendor answered {call} with a bad page: {why}", code="vendor_bad_page"
+    )
+
+
+def cursor_loop(call: str, page: int) -> PermanentFailure:
+    return PermanentFailure(
+        f"the vendor's paging of {call} looped: page {page} gave a next cursor given before",
+        code="vendor_cursor_loop",
+    )
+
+
 def rate_limited(call: str, why: str) -> TransientFailure:
     return TransientFailure(
         f"the vendor's rate limit held back {call}: {why}", code="vendor_rate_limited"

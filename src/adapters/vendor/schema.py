@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sfsync.domain.errors import InvalidFieldName
+from sfsync.domain.mapping import validate_field_name
 from sfsync.domain.model import ContactSchema, FieldInfo, FieldType
 
 BASE_TYPES = {
@@ -47,9 +49,10 @@ def schema_from_classes(classes: Iterable[Mapping[str, Any]]) -> ContactSchema:
 
 
 def field_info(raw: Mapping[str, Any]) -> FieldInfo | None:
-    name = raw.get("remote_key_name")
-    if not isinstance(name, str) or not name:
-        return None
+    try:
+        name = validate_field_name(raw.get("remote_key_name"))
+    except InvalidFieldName:
+        return None  # not a name Salesforce could have given (or none at all)
     return FieldInfo(
         name=name,
         type=field_type(raw),
@@ -64,16 +67,20 @@ def field_type(raw: Mapping[str, Any]) -> FieldType:
     if kind == "number":
         return FieldType.CURRENCY if form == "currency" else FieldType.DOUBLE
     if kind == "string":
-        if raw.get("field_choices"):
+        if _list(raw.get("field_choices")):
             return FieldType.PICKLIST
         return _FORMATS.get(str(form), FieldType.STRING)
     return _TYPES.get(str(kind), FieldType.ANYTYPE)
 
 
 def _choices(raw: Mapping[str, Any]) -> tuple[str, ...]:
-    choices = raw.get("field_choices") or ()
-    values = [c.get("value") for c in choices if isinstance(c, Mapping)]
+    choices = raw.get("field_choices")
+    values = [c.get("value") for c in _list(choices) if isinstance(c, Mapping)]
     if not values:
         item = raw.get("item_schema")
-        values = list(item.get("item_choices") or ()) if isinstance(item, Mapping) else []
-    return tuple(str(v) for v in values if v is not None)
+        values = _list(item.get("item_choices")) if isinstance(item, Mapping) else []
+    return tuple(v for v in values if isinstance(v, str))
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

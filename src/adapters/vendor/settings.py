@@ -21,6 +21,7 @@ class VendorSettings:
     backoff_max: float = 10.0
     max_retry_after: float = 90.0  # a longer Retry-After is not slept: vendor_rate_limited
     max_throttled: int = 5  # 429 answers in a row for one call before giving up
+    max_body_bytes: int = 64 * 2**20  # a longer answer is refused, not read into memory
 
     @page_size.validator
     def _check_page_size(self, attribute: attrs.Attribute, value: int) -> None:

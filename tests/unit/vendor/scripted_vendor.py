@@ -48,9 +48,10 @@ class FakeVendor:
         if answer is None:
             return httpx.Response(404, json={"detail": "Not found."})
         if callable(answer):
-            return answer(request)
-        if isinstance(answer, list):
-            return answer.pop(0) if len(answer) > 1 else answer[0]
+            answer = answer(request)
+        elif isinstance(answer, list):
+            answer = answer.pop(0) if len(answer) > 1 else answer[0]
+        answer.read()  # a response served again is read from memory, as a new one would be
         return answer
 
     def paths(self) -> list[str]:

@@ -105,7 +105,9 @@ def test_a_read_follows_every_cursor_with_the_page_size() -> None:
 
 
 def test_deleted_rows_and_remote_fields_are_asked_for_only_when_needed() -> None:
-    vendor = vendor_with([row("003A", remote_fields=[remote_field("Department", "R&D")])])
+    vendor = vendor_with(
+        [row("00300000000000A", remote_fields=[remote_field("Department", "R&D")])]
+    )
     reader = contacts(vendor)
     query = ContactQuery(("Email", "Department"), include_deleted=True)
     [contact] = [c for b in reader.read_contacts(query).batches for c in b]
@@ -131,57 +133,65 @@ def test_modified_after_is_the_cursor_time_in_utc_and_its_id_is_ignored() -> Non
 
 
 def test_a_row_stamped_again_while_paged_is_kept_once_as_first_seen() -> None:
-    first = row("003A", "2026-01-01T00:00:00.000Z", first_name="Before")
-    again = row("003A", "2026-01-01T00:00:09.000Z", first_name="After")
-    vendor = vendor_with([first, row("003B"), again, row("003C")])
+    first = row("00300000000000A", "2026-01-01T00:00:00.000Z", first_name="Before")
+    again = row("00300000000000A", "2026-01-01T00:00:09.000Z", first_name="After")
+    vendor = vendor_with([first, row("00300000000000B"), again, row("00300000000000C")])
     batches = list(contacts(vendor).read_contacts(ContactQuery(())).batches)
-    assert ids(batches) == ["003A", "003B", "003C"]
+    assert ids(batches) == ["00300000000000A", "00300000000000B", "00300000000000C"]
     assert batches[0][0].first_name == "Before"
 
 
 def test_rows_without_a_remote_id_are_skipped_and_counted() -> None:
-    vendor = vendor_with([row("003A"), row(None), row(""), row("003B")])
+    vendor = vendor_with([row("00300000000000A"), row(None), row(""), row("00300000000000B")])
     reader = contacts(vendor)
-    assert ids(reader.read_contacts(ContactQuery(())).batches) == ["003A", "003B"]
-    assert reader.skipped_without_remote_id == 2
+    assert ids(reader.read_contacts(ContactQuery(())).batches) == [
+        "00300000000000A",
+        "00300000000000B",
+    ]
+    assert reader.skipped == {"no_remote_id": 2}
 
 
 def test_a_read_by_ids_looks_each_up_by_remote_id() -> None:
     def by_remote_id(request: httpx.Request) -> httpx.Response:
         rid = request.url.params["remote_id"]
-        results = [row(rid)] if rid != "003MISSING" else []
+        results = [row(rid)] if rid != "00300000MISSING" else []
         return httpx.Response(200, json={"next": None, "previous": None, "results": results})
 
     vendor = FakeVendor(
         {"/contacts": by_remote_id, "/contacts/remote-field-classes": pages(CLASSES, 50)}
     )
-    wanted = tuple(SalesforceId(i) for i in ("003A", "003MISSING", "003B"))
+    wanted = tuple(
+        SalesforceId(i) for i in ("00300000000000A", "00300000MISSING", "00300000000000B")
+    )
     query = ContactQuery((), ids=wanted)
-    assert ids(contacts(vendor).read_contacts(query).batches) == ["003A", "003B"]
+    assert ids(contacts(vendor).read_contacts(query).batches) == [
+        "00300000000000A",
+        "00300000000000B",
+    ]
     assert [r.url.params["remote_id"] for r in contact_calls(vendor)] == [
-        "003A",
-        "003MISSING",
-        "003B",
+        "00300000000000A",
+        "00300000MISSING",
+        "00300000000000B",
     ]
 
 
 def test_get_contact_includes_a_deleted_one() -> None:
-    vendor = vendor_with([row("003A", remote_was_deleted=True)])
-    contact = contacts(vendor).get_contact(SalesforceId("003A"), ())
+    vendor = vendor_with([row("00300000000000A", remote_was_deleted=True)])
+    contact = contacts(vendor).get_contact(SalesforceId("00300000000000A"), ())
     assert contact is not None and contact.is_deleted
     [call] = contact_calls(vendor)
-    assert call.url.params["remote_id"] == "003A"
+    assert call.url.params["remote_id"] == "00300000000000A"
     assert call.url.params["include_deleted_data"] == "true"
 
 
 def test_find_by_email_filters_and_keeps_exact_matches_only() -> None:
     rows = [
-        row("003A", email_addresses=[{"email_address": "Pat@Example.org"}]),
-        row("003B", email_addresses=[{"email_address": "other@example.org"}]),
+        row("00300000000000A", email_addresses=[{"email_address": "Pat@Example.org"}]),
+        row("00300000000000B", email_addresses=[{"email_address": "other@example.org"}]),
     ]
     vendor = vendor_with(rows)
     found = contacts(vendor).find_contact_ids_by_email("pat@example.org")
-    assert found == ["003A"]
+    assert found == ["00300000000000A"]
     [call] = contact_calls(vendor)
     assert call.url.params["email_addresses"] == "pat@example.org"
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sfsync.adapters.vendor.records import contact_from_vendor, wire_value
+import pytest
+
+from sfsync.adapters.vendor.records import RowRefused, contact_from_vendor, wire_value
 from sfsync.domain.coercion import from_salesforce
 from sfsync.domain.model import FieldInfo, FieldType
 from tests.unit.vendor.scripted_vendor import remote_field, row
@@ -33,8 +35,10 @@ def test_base_values_come_from_the_common_model() -> None:
 
 
 def test_the_name_is_made_of_the_parts_there_are() -> None:
-    only_last = contact_from_vendor(row("003A", first_name=None, last_name="Byron"), (), TYPES)
-    neither = contact_from_vendor(row("003B", first_name="", last_name=None), (), TYPES)
+    only_last = contact_from_vendor(
+        row("00300000000000A", first_name=None, last_name="Byron"), (), TYPES
+    )
+    neither = contact_from_vendor(row("00300000000000B", first_name="", last_name=None), (), TYPES)
     assert only_last is not None and only_last.name == "Byron"
     assert neither is not None and neither.name is None and neither.first_name is None
 
@@ -46,20 +50,22 @@ def test_the_email_is_the_first_non_empty_address() -> None:
         {"email_address": "second@example.org"},
         {"email_address": "third@example.org"},
     ]
-    contact = contact_from_vendor(row("003A", email_addresses=addresses), (), TYPES)
-    none = contact_from_vendor(row("003B", email_addresses=[]), (), TYPES)
+    contact = contact_from_vendor(row("00300000000000A", email_addresses=addresses), (), TYPES)
+    none = contact_from_vendor(row("00300000000000B", email_addresses=[]), (), TYPES)
     assert contact is not None and contact.email == "second@example.org"
     assert none is not None and none.email is None
 
 
 def test_a_deleted_row_is_flagged() -> None:
-    contact = contact_from_vendor(row("003A", remote_was_deleted=True), (), TYPES)
+    contact = contact_from_vendor(row("00300000000000A", remote_was_deleted=True), (), TYPES)
     assert contact is not None and contact.is_deleted
 
 
-def test_a_row_without_a_remote_id_is_not_a_contact() -> None:
-    assert contact_from_vendor(row(None), (), TYPES) is None
-    assert contact_from_vendor(row(""), (), TYPES) is None
+@pytest.mark.parametrize("remote_id", [None, ""])
+def test_a_row_without_a_remote_id_is_not_a_contact(remote_id: str | None) -> None:
+    with pytest.raises(RowRefused) as refused:
+        contact_from_vendor(row(remote_id), (), TYPES)
+    assert refused.value.reason == "no_remote_id"
 
 
 def test_field_mappings_beat_remote_fields_and_remote_data_is_never_read() -> None:
@@ -74,7 +80,7 @@ def test_field_mappings_beat_remote_fields_and_remote_data_is_never_read() -> No
     ]
     stale = [{"path": "/sobjects/Contact", "data": {"Level__c": "Stale", "Fax": "Stale fax"}}]
     contact = contact_from_vendor(
-        row("003A", field_mappings=mappings, remote_fields=remote, remote_data=stale),
+        row("00300000000000A", field_mappings=mappings, remote_fields=remote, remote_data=stale),
         ("Department", "Title", "Level__c", "Fax"),
         TYPES,
     )
@@ -88,7 +94,9 @@ def test_field_mappings_beat_remote_fields_and_remote_data_is_never_read() -> No
 
 def test_a_field_carried_empty_is_none_and_one_not_asked_is_left_out() -> None:
     remote = [remote_field("Department", None), remote_field("Title", "Dr")]
-    contact = contact_from_vendor(row("003A", remote_fields=remote), ("Department",), TYPES)
+    contact = contact_from_vendor(
+        row("00300000000000A", remote_fields=remote), ("Department",), TYPES
+    )
     assert contact is not None and contact.fields == {"Department": None}
 
 
@@ -100,7 +108,7 @@ def test_values_take_the_rest_wire_form_of_their_type() -> None:
         remote_field("Birthdate", "1990-05-17", "date"),
     ]
     asked = ("HasOptedOutOfEmail", "Shoe_Size__c", "Hobbies__c", "Birthdate")
-    contact = contact_from_vendor(row("003A", remote_fields=remote), asked, TYPES)
+    contact = contact_from_vendor(row("00300000000000A", remote_fields=remote), asked, TYPES)
     assert contact is not None
     assert contact.fields == {
         "HasOptedOutOfEmail": True,
