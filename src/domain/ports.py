@@ -95,6 +95,9 @@ class SourceCalls:
 
     calls: int = 0
     waited_seconds: float = 0.0
+    # Rows the source answered but could not be used (a vendor's row without a Salesforce
+    # Id, say), by reason: counted, never stored.
+    rows_skipped: Mapping[str, int] = attrs.field(factory=dict)
 
 
 @attrs.frozen

@@ -132,7 +132,7 @@ class Settings:
             vendor_rate_per_minute=_int(environ, "SFSYNC_VENDOR_RATE_PER_MINUTE", 100, minimum=0),
             vendor_ca_bundle=_existing_file(environ, "SFSYNC_VENDOR_CA_BUNDLE"),
             vendor_max_age=timedelta(
-                minutes=_int(environ, "SFSYNC_VENDOR_MAX_AGE_MINUTES", 60, minimum=1)
+                minutes=_int(environ, "SFSYNC_VENDOR_MAX_AGE_MINUTES", 60, minimum=0)
             ),
             schedule_grace_minutes=_int(environ, "SFSYNC_SCHEDULE_GRACE_MINUTES", 360, minimum=1),
             schedule_jitter_seconds=_int(environ, "SFSYNC_SCHEDULE_JITTER_SECONDS", 0, minimum=0),

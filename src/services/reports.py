@@ -120,11 +120,14 @@ class RunReport:
             self.position = cursor
 
     def note_calls(self, via: str, calls: SourceCalls) -> None:
-        """Add an attempt's calls and rate-limit waits to the run's (over all attempts)."""
+        """Add an attempt's calls, rate-limit waits and rows skipped by the source to the
+        run's (over all attempts)."""
         self.source["via"] = via
         self.source["calls"] = self.source.get("calls", 0) + calls.calls
         waited = self.source.get("rate_limit_wait_seconds", 0.0) + calls.waited_seconds
         self.source["rate_limit_wait_seconds"] = round(waited, 3)
+        for reason, count in calls.rows_skipped.items():  # the source's: not in any page
+            self.skipped[f"source_{reason}"] += count
 
     def fail(self, code: str, message: str) -> None:
         self.error(RecordError(code, message))

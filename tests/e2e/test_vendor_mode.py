@@ -287,4 +287,5 @@ def test_a_row_postgres_cannot_store_is_skipped_and_the_rest_imported(vendor: Ve
     event = vendor.sync()
     assert event["status"] == "succeeded", event["errors"]
     assert event["counts"]["created"] == 3
+    assert event["counts"]["skipped"] == {"source_invalid_characters": 2}
     assert sorted(vendor.ids()) == sorted(good)

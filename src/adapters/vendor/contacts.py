@@ -67,7 +67,7 @@ class VendorContacts:
         return Capabilities(cache=self, filters_on_fields=False, reads_named_fields=False)
 
     def call_stats(self) -> SourceCalls:
-        return SourceCalls(self.client.calls, self.client.waited)
+        return SourceCalls(self.client.calls, self.client.waited, dict(self.skipped))
 
     def api_usage(self) -> ApiUsage | None:
         return None  # the vendor's calls do not spend the org's API requests

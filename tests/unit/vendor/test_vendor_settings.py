@@ -52,13 +52,18 @@ def test_vendor_variables_are_read(tmp_path) -> None:
         ("SFSYNC_VENDOR_RATE_PER_MINUTE", "-1"),
         ("SFSYNC_VENDOR_RATE_PER_MINUTE", "lots"),
         ("SFSYNC_VENDOR_CA_BUNDLE", "/no/such/file.pem"),
-        ("SFSYNC_VENDOR_MAX_AGE_MINUTES", "0"),
+        ("SFSYNC_VENDOR_MAX_AGE_MINUTES", "-1"),
     ],
 )
 def test_bad_values_name_the_variable(var: str, value: str) -> None:
     with pytest.raises(ConfigError) as err:
         Settings.from_env({var: value})
     assert var in str(err.value) and "pw" not in str(err.value)
+
+
+def test_a_max_age_of_zero_resyncs_before_every_manual_import() -> None:
+    settings = Settings.from_env({"SFSYNC_VENDOR_MAX_AGE_MINUTES": "0"})
+    assert settings.vendor_max_age.total_seconds() == 0
 
 
 def test_vendor_settings_keep_the_key_out_of_the_repr_and_bound_the_page() -> None:
