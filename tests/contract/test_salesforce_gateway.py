@@ -130,32 +130,36 @@ def fake_org(request: pytest.FixtureRequest) -> Iterator[Org]:
     yield Org(fake, FakeSeeder(fake))
 
 
-class FakeVendorSeeder(FakeSeeder):
-    """Seeds the org behind a FakeVendor, and lets the vendor sync each seeded change."""
-
-    def __init__(self, vendor: FakeVendor) -> None:
-        super().__init__(vendor.org)
-        object.__setattr__(self, "vendor", vendor)
+class SyncedAfterEachChange:
+    """A seeder whose vendor syncs after each seeded change, so reads of its copy see it."""
 
     def contact(
         self, email: str, first_name: str | None = None, last_name: str = "Doe", **fields: Any
     ) -> SalesforceId:
-        made = super().contact(email, first_name, last_name, **fields)
+        made: SalesforceId = super().contact(email, first_name, last_name, **fields)  # type: ignore[misc]
         self.vendor_sync()
         return made
 
     def delete(self, contact_id: SalesforceId) -> None:
-        super().delete(contact_id)
+        super().delete(contact_id)  # type: ignore[misc]
         self.vendor_sync()
 
+    def vendor_sync(self) -> None: ...
+
+
+@attrs.frozen
+class FakeVendorSeeder(SyncedAfterEachChange, FakeSeeder):
+    vendor: FakeVendor | None = None
+
     def vendor_sync(self) -> None:
-        self.vendor.sync()  # type: ignore[attr-defined]
+        assert self.vendor is not None
+        self.vendor.sync()
 
 
 @contextlib.contextmanager
 def fake_vendor_org(request: pytest.FixtureRequest) -> Iterator[Org]:
     vendor = FakeVendor()
-    yield Org(vendor, FakeVendorSeeder(vendor))
+    yield Org(vendor, FakeVendorSeeder(vendor.org, vendor))
 
 
 # --- emulator: HttpxSalesforce over real HTTP ------------------------------------------
@@ -223,19 +227,9 @@ def emulator_org(request: pytest.FixtureRequest) -> Iterator[Org]:
 # --- vendor: VendorContacts over real HTTPS against the vendor emulator ------------------
 
 
-class VendorEmulatorSeeder(EmulatorSeeder):
-    """Seeds the org behind the vendor emulator, and lets the vendor sync each change."""
-
-    def contact(
-        self, email: str, first_name: str | None = None, last_name: str = "Doe", **fields: Any
-    ) -> SalesforceId:
-        made = super().contact(email, first_name, last_name, **fields)
-        self.vendor_sync()
-        return made
-
-    def delete(self, contact_id: SalesforceId) -> None:
-        super().delete(contact_id)
-        self.vendor_sync()
+@attrs.frozen
+class VendorEmulatorSeeder(SyncedAfterEachChange, EmulatorSeeder):
+    """Seeds the org behind the vendor emulator; the vendor syncs each change."""
 
     def vendor_sync(self) -> None:
         self.emu.admin.vendor_sync()

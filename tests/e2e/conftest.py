@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,14 +54,23 @@ def worker(
         signup_delay_ms=2_000,  # sign-ups gathered before a flush (the default is 5 s)
         metrics_port=free_port(),  # /metrics, /healthz, /readyz (test_metrics.py)
     )
+    with worker_thread(settings) as container:
+        yield container
+
+
+@contextmanager
+def worker_thread(settings: Settings) -> Iterator[Container]:
+    """A worker built from `settings`, consuming in a thread until the block ends."""
     container = build(settings)
     stop = threading.Event()
     thread = threading.Thread(target=run_worker, args=(container, stop), daemon=True)
     thread.start()
-    yield container
-    stop.set()
-    thread.join(90)
-    container.close()
+    try:
+        yield container
+    finally:
+        stop.set()
+        thread.join(90)
+        container.close()
 
 
 @attrs.define

@@ -7,7 +7,6 @@ account can switch between the modes and keep its candidates.
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,13 +18,12 @@ from sfsync.adapters.rabbitmq.events import EventListener
 from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.domain.model import VENDOR_MODEL, AccountId, AccountSettings
 from sfsync.domain.ports import VendorLink
-from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oauth_app
+from sfsync.entrypoints.bootstrap import Container, events_exchange, oauth_app
 from sfsync.entrypoints.connect import connect_without_browser
 from sfsync.entrypoints.settings import RetrySettings
-from sfsync.entrypoints.worker import run_worker
 from sfsync.services.accounts import save_settings
 from sfsync_emulator.harness import Emulator
-from tests.e2e.conftest import Harness, worker_process_config
+from tests.e2e.conftest import Harness, worker_process_config, worker_thread
 from tests.e2e.test_import import FIELD_VALUES
 from tests.e2e.test_signups import publish, settled, signup
 
@@ -51,14 +49,8 @@ def vendor_worker(
         vendor_ca_bundle=vendor_emulator.ca_path,
         retries=RetrySettings(max_retries=2, min_backoff_ms=100, max_backoff_ms=300),
     )
-    container = build(settings)
-    stop = threading.Event()
-    thread = threading.Thread(target=run_worker, args=(container, stop), daemon=True)
-    thread.start()
-    yield container
-    stop.set()
-    thread.join(90)
-    container.close()
+    with worker_thread(settings) as container:
+        yield container
 
 
 @attrs.define
