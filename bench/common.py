@@ -36,6 +36,19 @@ DATABASE_URL = os.environ.get(
 )
 QUEUE_PREFIX = os.environ.get("SFSYNC_BENCH_QUEUE_PREFIX", "bench")
 RUN_TIMEOUT = 3600
+# The custom fields the import benchmarks map as attributes.
+MAPPED = (
+    "Favorite_Color__c",
+    "Hobbies__c",
+    "Age__c",
+    "Score__c",
+    "Donation__c",
+    "Completion__c",
+    "Signup_Date__c",
+    "Last_Seen__c",
+    "Newsletter__c",
+    "Notes__c",
+)
 
 
 def worker_env(
@@ -125,6 +138,11 @@ def connected_account(container: Container, emu: Emulator, settings: AccountSett
     app = oauth_app(container.settings, emu.base_url)
     with httpx.Client(verify=emu.ssl_context(), timeout=30) as client:
         connect_without_browser(container.uow(), client, app, settings.account_id)
+
+
+def snake(field: str) -> str:
+    """The attribute name a benchmark maps `field` to."""
+    return field.lower().replace("__c", "_c")
 
 
 def new_account_id(label: str) -> AccountId:

@@ -30,6 +30,7 @@ import httpx
 import psycopg
 from common import (
     DATABASE_URL,
+    MAPPED,
     RESULTS,
     connected_account,
     data_calls,
@@ -38,6 +39,7 @@ from common import (
     peak_rss_mb,
     report,
     simple_salesforce,
+    snake,
     timed_run,
     trusting,
     worker_env,
@@ -56,18 +58,6 @@ from sfsync.entrypoints.settings import Settings
 from sfsync.services.accounts import add_attribute
 from sfsync_emulator.harness import Emulator, run_emulator
 
-MAPPED = (
-    "Favorite_Color__c",
-    "Hobbies__c",
-    "Age__c",
-    "Score__c",
-    "Donation__c",
-    "Completion__c",
-    "Signup_Date__c",
-    "Last_Seen__c",
-    "Newsletter__c",
-    "Notes__c",
-)
 BASE_FIELDS = (*model.BASE_FIELDS, model.CURSOR_FIELD, "gq_import__c", "is_deleted__c")
 SOQL = f"SELECT {', '.join(BASE_FIELDS + MAPPED)} FROM Contact"  # what our worker asks for
 NAIVE_TABLE = """
@@ -85,10 +75,6 @@ ON CONFLICT (account_id, email_key) DO UPDATE SET
     first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, name = EXCLUDED.name,
     source_modstamp = EXCLUDED.source_modstamp, attributes = EXCLUDED.attributes"""
 NAIVE_CHUNK = 2000  # one executemany per page of records, as query_all_iter yields them
-
-
-def snake(field: str) -> str:
-    return field.lower().replace("__c", "_c")
 
 
 def set_up_account(container: Container, emu: Emulator, size: int) -> AccountId:
