@@ -91,7 +91,7 @@ class ApiUsage:
 @attrs.frozen
 class SourceCalls:
     """What reading the org cost a run so far: calls made, and time spent waiting for a
-    rate limit (the source's own token bucket and its 429 answers)."""
+    rate limit (the source's own pacing and its 429 answers)."""
 
     calls: int = 0
     waited_seconds: float = 0.0

@@ -1,6 +1,6 @@
 """HTTP calls to the vendor for one linked account: credentials, rate limit, retries.
 
-Every call carries the API key and the account token, takes a token of the account's bucket
+Every call carries the API key and the account token, waits for room in the account's rate
 first, sleeps out a 429's Retry-After (a few times), and retries 5xx answers and connection
 errors with backoff. Nothing logged or raised holds a token, a parameter value or a record.
 """
@@ -18,7 +18,7 @@ import orjson
 import structlog
 
 from sfsync.adapters.vendor import errors
-from sfsync.adapters.vendor.bucket import TokenBucket
+from sfsync.adapters.vendor.rate_limit import RateLimit
 from sfsync.adapters.vendor.settings import VendorSettings
 
 log = structlog.get_logger(__name__)
@@ -33,7 +33,7 @@ _DECODED = frozenset({"content-encoding", "content-length", "transfer-encoding"}
 
 class VendorClient:
     """Calls `{settings.api_root}/{path}`. `calls` counts requests sent; `waited` the
-    seconds slept for the rate limit (the bucket and 429 answers; not 5xx backoff)."""
+    seconds slept for the rate limit (its window and 429 answers; not 5xx backoff)."""
 
     def __init__(
         self,
@@ -53,7 +53,7 @@ class VendorClient:
             "X-Account-Token": account_token,
             "Accept": "application/json",
         }
-        self.bucket = TokenBucket(settings.rate_per_minute, clock=clock, sleep=sleep)
+        self.limit = RateLimit(settings.rate_per_minute, clock=clock, sleep=sleep)
         self.sleep = sleep
         self.on_call = on_call or (lambda kind: None)
         self.calls = 0
@@ -76,7 +76,7 @@ class VendorClient:
         url = f"{self.settings.api_root}/{path.lstrip('/')}"
         throttled = failures = 0
         while True:
-            self.waited += self.bucket.take()
+            self.waited += self.limit.take()
             try:
                 response = self._send(method, url, kind, params)
             except httpx.TransportError as err:

@@ -63,15 +63,15 @@ def test_a_429_is_slept_out_for_its_retry_after_and_counted() -> None:
     assert (vendor_client.calls, vendor_client.waited) == (3, 10.0)
 
 
-def test_the_bucket_wait_is_counted_with_the_429_waits() -> None:
+def test_the_rate_limit_wait_is_counted_with_the_429_waits() -> None:
     vendor = FakeVendor({"/sync-status": OK})
     clock = FakeClock()
-    reader = contacts(vendor, clock, rate_per_minute=2)  # a token every 30 s
+    reader = contacts(vendor, clock, rate_per_minute=2)  # two calls in any minute
     for _ in range(3):
         reader.status()
     stats = reader.call_stats()
-    assert stats.calls == 3 and stats.waited_seconds == pytest.approx(30.0)
-    assert clock.slept == pytest.approx([30.0])
+    assert stats.calls == 3 and stats.waited_seconds == pytest.approx(60.0)
+    assert clock.slept == pytest.approx([60.0])
 
 
 def test_a_retry_after_beyond_the_longest_wait_is_a_transient_rate_limit() -> None:
