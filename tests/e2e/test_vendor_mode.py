@@ -47,7 +47,7 @@ def vendor_worker(
         vendor_base_url=access.base_url,
         vendor_api_key=access.api_key,
         vendor_ca_bundle=vendor_emulator.ca_path,
-        retries=RetrySettings(max_retries=2, min_backoff_ms=100, max_backoff_ms=300),
+        retries=RetrySettings(max_retries=1, min_backoff_ms=100, max_backoff_ms=300),
     )
     with worker_thread(settings) as container:
         yield container
