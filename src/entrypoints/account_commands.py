@@ -210,7 +210,7 @@ def attribute_add(
     )
     said = f"attribute {name} {_VERBS[way]} Contact.{field}"
     if added.field is not None:
-        click.echo(f"{said} ({added.field.type}; checked against the org)")
+        click.echo(f"{said} ({added.field.type}; checked against {added.checked_with})")
         return
     why = "--unchecked" if added.connected else f"account {account_id} is not connected"
     click.echo(f"{said}; not checked against the org ({why}): the next import checks it")

@@ -98,6 +98,7 @@ class AttributeAdded:
     mapping: AttributeMapping
     field: FieldInfo | None  # the describe's field; None: saved without the org's check
     connected: bool
+    checked_with: str = "the org"  # whose describe: the org's, or the vendor's field classes
 
 
 def add_checked_attribute(
@@ -127,7 +128,8 @@ def add_checked_attribute(
         if settings.direct_api:  # only direct mode pushes
             check_writable(mapping, field)
     add_attribute(uow(), account_id, mapping)
-    return AttributeAdded(mapping, field, connected=way is not None)
+    checked_with = "the org" if settings.direct_api else "the vendor's field classes"
+    return AttributeAdded(mapping, field, way is not None, checked_with)
 
 
 _HINTS = {  # what to do about a describe that failed, by the failure's code

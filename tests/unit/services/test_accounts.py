@@ -149,6 +149,7 @@ class TestAddInVendorMode:
         gateways = FakeGateways(FakeSalesforce(), vendor=FakeVendor())
         added = add(state, gateways, COLOR)
         assert added.connected and added.field is not None
+        assert added.checked_with == "the vendor's field classes"
         assert (gateways.vendor_opened, gateways.opened) == (1, 0)
         assert saved(state) == [COLOR]
 
