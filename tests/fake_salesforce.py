@@ -141,7 +141,7 @@ class FakeSalesforce:
             (r for r in self.records.values() if self._matches(r, query)),
             key=lambda r: (r["SystemModstamp"], r["Id"]),
         )
-        contacts = [_contact(r, names) for r in rows]
+        contacts = [contact_of(r, names) for r in rows]
         return ContactRead(len(contacts), self._pages(contacts))
 
     def contact_stamps(self) -> ContactRead:
@@ -191,7 +191,7 @@ class FakeSalesforce:
             ),
             key=lambda r: r["Id"],
         )
-        return [_contact(r, names) for r in rows]
+        return [contact_of(r, names) for r in rows]
 
     def update_contacts(self, updates: Sequence[ContactUpdate]) -> list[WriteResult]:
         """Per record, as Salesforce saves with allOrNone=false; one Id named twice in one
@@ -327,7 +327,11 @@ def _field_refusal(info: FieldInfo | None, value: Any) -> str | None:
     return None
 
 
-def _contact(record: Mapping[str, Any], names: Sequence[str]) -> Contact:
+def contact_of(
+    record: Mapping[str, Any], names: Sequence[str], modstamp: datetime | None = None
+) -> Contact:
+    """The Contact a read returns of `record` with `names`; `modstamp` in place of its
+    SystemModstamp (a vendor's time)."""
     return Contact(
         id=record["Id"],
         email=record["Email"],
@@ -335,6 +339,6 @@ def _contact(record: Mapping[str, Any], names: Sequence[str]) -> Contact:
         last_name=record["LastName"],
         name=record["Name"],
         is_deleted=record["IsDeleted"],
-        system_modstamp=record["SystemModstamp"],
+        system_modstamp=modstamp or record["SystemModstamp"],
         fields={n: record.get(n) for n in names if n not in _BASE_KEYS},
     )

@@ -7,7 +7,7 @@ and flags what was deleted. It cannot filter on a field and reads its whole mode
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,9 +20,7 @@ from sfsync.domain.ports import (
     ContactRead,
     SourceCalls,
 )
-from tests.fake_salesforce import FakeSalesforce
-
-_BASE = ("Id", "Email", "FirstName", "LastName", "Name", "IsDeleted", "SystemModstamp")
+from tests.fake_salesforce import FakeSalesforce, contact_of
 
 
 class FakeVendor:
@@ -78,7 +76,9 @@ class FakeVendor:
             ),
             key=lambda r: (self.stamps[r["Id"]], r["Id"]),
         )
-        return ContactRead(None, self._pages([self._contact(r, names) for r in rows]))
+        return ContactRead(
+            None, self._pages([contact_of(r, names, self.stamps[r["Id"]]) for r in rows])
+        )
 
     def get_contact(self, contact_id: SalesforceId, fields: Sequence[str]) -> Contact | None:
         query = ContactQuery(tuple(fields), ids=(contact_id,), include_deleted=True)
@@ -123,15 +123,3 @@ class FakeVendor:
             if start:
                 self.calls += 1
             yield contacts[start : start + self.page_size]
-
-    def _contact(self, record: Mapping[str, Any], names: Sequence[str]) -> Contact:
-        return Contact(
-            id=record["Id"],
-            email=record["Email"],
-            first_name=record["FirstName"],
-            last_name=record["LastName"],
-            name=record["Name"],
-            is_deleted=record["IsDeleted"],
-            system_modstamp=self.stamps[record["Id"]],
-            fields={n: record.get(n) for n in names if n not in _BASE},
-        )
