@@ -18,13 +18,13 @@ from sfsync.adapters.rabbitmq.events import EventListener
 from sfsync.adapters.salesforce.transport import salesforce_http
 from sfsync.domain.model import VENDOR_MODEL, AccountId, AccountSettings
 from sfsync.domain.ports import VendorLink
-from sfsync.entrypoints.bootstrap import Container, events_exchange, oauth_app
+from sfsync.entrypoints.bootstrap import Container, build, events_exchange, oauth_app
 from sfsync.entrypoints.connect import connect_without_browser
-from sfsync.entrypoints.settings import RetrySettings
 from sfsync.services.accounts import save_settings
 from sfsync_emulator.harness import Emulator
-from tests.e2e.conftest import Harness, worker_process_config, worker_thread
+from tests.e2e.conftest import Harness, poll, worker_process_config
 from tests.e2e.test_import import FIELD_VALUES
+from tests.e2e.test_no_personal_data import WorkerProcess
 from tests.e2e.test_signups import publish, settled, signup
 
 pytestmark = pytest.mark.integration
@@ -32,9 +32,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def vendor_worker(
-    migrated_database_url: str, amqp_url: str, queue_prefix: str, vendor_emulator: Emulator
+    migrated_database_url: str,
+    amqp_url: str,
+    queue_prefix: str,
+    vendor_emulator: Emulator,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Container]:
-    """A worker of its own whose Salesforce and vendor are both the vendor emulator."""
+    """`sfsync worker` as a process of its own (one in-process worker per test session:
+    Dramatiq's actors are the process's), whose Salesforce and vendor are both the vendor
+    emulator, with quick retries; the container here is for the store and the queue."""
     access = vendor_emulator.vendor
     assert access is not None
     settings, _ = worker_process_config(
@@ -42,15 +48,29 @@ def vendor_worker(
     )
     settings = attrs.evolve(
         settings,
-        worker_threads=2,
-        signup_delay_ms=500,
         vendor_base_url=access.base_url,
         vendor_api_key=access.api_key,
         vendor_ca_bundle=vendor_emulator.ca_path,
-        retries=RetrySettings(max_retries=1, min_backoff_ms=100, max_backoff_ms=300),
     )
-    with worker_thread(settings) as container:
+    log = tmp_path_factory.mktemp("vendor-worker") / "worker.log"
+    process = WorkerProcess(
+        settings,
+        log,
+        "info",
+        SFSYNC_VENDOR_BASE_URL=access.base_url,
+        SFSYNC_VENDOR_API_KEY=access.api_key,
+        SFSYNC_VENDOR_CA_BUNDLE=vendor_emulator.ca_path or "",
+        SFSYNC_MAX_RETRIES="1",
+        SFSYNC_MIN_BACKOFF_MS="100",
+        SFSYNC_MAX_BACKOFF_MS="300",
+    )
+    container = build(settings, pool_size=2)
+    try:
+        poll(lambda: "worker.started" in process.text(), 60, "vendor worker start")
         yield container
+    finally:
+        process.stop()
+        container.close()
 
 
 @attrs.define
