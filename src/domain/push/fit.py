@@ -86,7 +86,8 @@ def _text(value: Any) -> str:
 
 
 def _string(field: FieldInfo, value: Any) -> str | None:
-    return _text(value) or None  # Salesforce keeps an empty text as null
+    text = _text(value)  # empty or only white space: null, as an import reads it back
+    return text if text and not text.isspace() else None
 
 
 def _multipicklist(field: FieldInfo, value: Any) -> str | None:

@@ -64,6 +64,11 @@ class TestText:
     def test_empty_text_clears_the_field(self):
         assert fits(TEXT, "") is None
 
+    def test_text_of_white_space_only_clears_it_as_an_import_reads_it_back(self):
+        """Found by the read-back property: "\r" was sent, and read back as null."""
+        assert [fits(TEXT, v) for v in ("\r", "  ", "\u2028")] == [None, None, None]
+        assert fits(TEXT, " a ") == " a "
+
     def test_control_characters_are_refused(self):
         assert misfit(TEXT, "a\x00b") is Misfit.INVALID_CHARACTERS
         assert fits(TEXT, "a\tb\nc") == "a\tb\nc"
