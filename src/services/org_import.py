@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from sfsync.domain.errors import Interrupted
 from sfsync.domain.messages import SyncRequested
 from sfsync.domain.model import (
     VENDOR_MODEL,
@@ -27,8 +26,8 @@ from sfsync.domain.model import (
 from sfsync.domain.ports import ContactQuery, ContactReader, OrgChanges
 from sfsync.services.import_plan import ImportContext, RecordError
 from sfsync.services.import_steps import ImportDeps, apply_page, import_context, stop_if_asked
-from sfsync.services.page_writer import PageWriter
-from sfsync.services.prefetch import prefetched, rebatched
+from sfsync.services.page_writer import write_read
+from sfsync.services.prefetch import prefetched
 from sfsync.services.reports import RunReport
 
 LOOKBACK = timedelta(minutes=5)  # the longest a Salesforce transaction may commit late
@@ -84,15 +83,7 @@ def import_org(
     read = gateway.read_contacts(query)
     report.expected = report.processed + read.expected if read.expected is not None else None
     seen: set[str] = set()
-    with PageWriter(ctx, deps, report) as writer:
-        pages = writer.looked_up(rebatched(read.batches, deps.write_page))
-        for batch, lookup in prefetched(pages, depth=1, stopping=deps.stopping):
-            if deleted:
-                seen.update(contact.id for contact in batch)
-            writer.apply(batch, lookup)
-            if deps.stopping():
-                writer.wait()  # the page in hand commits, then the run stops
-                raise Interrupted()
+    write_read(read.batches, ctx, deps, report, seen=seen if deleted else None)
     if deleted - seen:
         apply_gone(sorted(deleted - seen), ctx, deps, report)
     reconciled = marks.reconciled_at

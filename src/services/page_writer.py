@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import attrs
 
+from sfsync.domain.errors import Interrupted
 from sfsync.domain.model import Candidate, Contact, SyncCursor
 from sfsync.domain.ports import RunRecord
 from sfsync.services.import_plan import BatchPlan, ImportContext, lookup_keys, plan_batch
@@ -25,6 +26,7 @@ from sfsync.services.import_steps import (
     page_changes,
     write_plan,
 )
+from sfsync.services.prefetch import prefetched, rebatched
 from sfsync.services.reports import RunReport
 from sfsync.services.run_log import log_page
 
@@ -122,6 +124,29 @@ class PageWriter:
             write_plan(uow, self.ctx.settings.account_id, changes, run, cursor)
         before, self._committed, self._saved = self._saved, page, run
         log_page(self.deps.run_log, self.deps.metrics, self.report, before, run)
+
+
+def write_read(
+    batches: Iterator[Sequence[Contact]],
+    ctx: ImportContext,
+    deps: ImportDeps,
+    report: RunReport,
+    *,
+    ordered: bool = True,
+    seen: set[str] | None = None,
+) -> None:
+    """Plan and write every Contact of a read, a page at a time (the cursor moves only for
+    an `ordered` read), their Ids added to `seen` when given; on a shutdown the page in
+    hand commits, then Interrupted."""
+    with PageWriter(ctx, deps, report, ordered=ordered) as writer:
+        pages = writer.looked_up(rebatched(batches, deps.write_page))
+        for batch, lookup in prefetched(pages, depth=1, stopping=deps.stopping):
+            if seen is not None:
+                seen.update(contact.id for contact in batch)
+            writer.apply(batch, lookup)
+            if deps.stopping():
+                writer.wait()
+                raise Interrupted()
 
 
 def _overlay(found: dict[str, Candidate], plan: BatchPlan, keys: frozenset[str]) -> None:

@@ -16,13 +16,11 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from sfsync.domain.errors import Interrupted
 from sfsync.domain.messages import SyncRequested, Trigger
 from sfsync.domain.model import VENDOR_MODEL, AccountSettings, SalesforceId, SyncCursor, SyncMarks
 from sfsync.domain.ports import CacheStatus, ContactCache, ContactQuery, ContactReader
 from sfsync.services.import_steps import ImportDeps, import_context
-from sfsync.services.page_writer import PageWriter
-from sfsync.services.prefetch import prefetched, rebatched
+from sfsync.services.page_writer import write_read
 from sfsync.services.reports import RunReport
 
 OVERLAP = timedelta(minutes=10)  # read again what the vendor stamped this long before
@@ -54,13 +52,7 @@ def import_cached(
     if full:  # a new mapping needs every Contact's value: apply them all
         ctx = attrs.evolve(ctx, reapply=True)
     read = reader.read_contacts(ContactQuery(fields, after, include_deleted=True))
-    with PageWriter(ctx, deps, report, ordered=False) as writer:
-        pages = writer.looked_up(rebatched(read.batches, deps.write_page))
-        for batch, lookup in prefetched(pages, depth=1, stopping=deps.stopping):
-            writer.apply(batch, lookup)
-            if deps.stopping():
-                writer.wait()  # the page in hand commits; the retry reads again
-                raise Interrupted()
+    write_read(read.batches, ctx, deps, report, ordered=False)  # a retry reads again
     with deps.uow() as uow:
         uow.runs.save_cursor(settings.account_id, SyncCursor(began, SalesforceId("")))
         uow.runs.save_marks(settings.account_id, SyncMarks(fields=(VENDOR_MODEL, *fields)))
